@@ -1,0 +1,432 @@
+package oauthkit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oauthkit/oauthkit/pkce"
+)
+
+// Response types and modes.
+const (
+	ResponseTypeCode  = "code"
+	ResponseTypeToken = "token"
+
+	ResponseModeQuery    = "query"
+	ResponseModeFragment = "fragment"
+	ResponseModeFormPost = "form_post" // OAuth 2.0 Form Post Response Mode
+)
+
+// ErrResponseWritten is returned by an Authorizer that has written the
+// response itself, such as a login or consent page; the authorization
+// endpoint then writes nothing more.
+var ErrResponseWritten = errors.New("oauthkit: authorizer wrote the response")
+
+// Authorizer is the host's part of the authorization endpoint: it
+// authenticates the resource owner and obtains their consent, with the
+// host's own sessions and pages. The library never renders pages.
+//
+// Authorize is called only for a request that is valid for its client. It
+// returns one of:
+//   - the resource owner's Consent: the library issues the response;
+//   - ErrResponseWritten, after writing a response itself (a login page, a
+//     consent page, a redirect to either);
+//   - an *Error such as ErrAccessDenied or ErrLoginRequired: the library
+//     redirects it to the client;
+//   - any other error: an internal fault, logged and redirected to the client
+//     as server_error.
+//
+// A page that continues the flow (a login form, an approve button) submits
+// back to the authorization endpoint with the original parameters
+// (AuthorizeRequest.Form) and its own fields; the endpoint accepts GET and
+// form POST (RFC 6749 §3.1) and ignores parameters it does not know.
+type Authorizer interface {
+	Authorize(w http.ResponseWriter, r *http.Request, req *AuthorizeRequest) (*Consent, error)
+}
+
+// AuthorizerFunc adapts a function to the Authorizer interface.
+type AuthorizerFunc func(w http.ResponseWriter, r *http.Request, req *AuthorizeRequest) (*Consent, error)
+
+// Authorize calls f(w, r, req).
+func (f AuthorizerFunc) Authorize(w http.ResponseWriter, r *http.Request, req *AuthorizeRequest) (*Consent, error) {
+	return f(w, r, req)
+}
+
+// AuthorizeRequest is a validated authorization request (RFC 6749 §4.1.1,
+// §4.2.1; RFC 7636 §4.3).
+type AuthorizeRequest struct {
+	Client       *Client
+	ResponseType string
+	ResponseMode string
+	// RedirectURI is where the response goes: the requested URI, or the
+	// client's only registered one when none was requested.
+	RedirectURI string
+	// Scope is the requested scope, or the client's DefaultScopes.
+	Scope               []string
+	State               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Nonce               string
+	// Form holds all the request's parameters, for pages that post back.
+	Form url.Values
+
+	redirectURIParam bool
+}
+
+// Consent is what the resource owner approved.
+type Consent struct {
+	// Subject identifies the resource owner. Required.
+	Subject string
+	// Scope is the approved scope, which must be within the requested
+	// scope. Nil means all of the requested scope.
+	Scope []string
+	// AuthTime is when the resource owner authenticated, or zero.
+	AuthTime time.Time
+}
+
+// AuthorizeHandler returns the authorization endpoint (RFC 6749 §3.1). It
+// validates the request, asks the Authorizer for consent, and redirects the
+// result to the client. Errors about client_id or redirect_uri are never
+// redirected; they go to Config.ErrorPage.
+func (s *Server) AuthorizeHandler() http.Handler {
+	return http.HandlerFunc(s.serveAuthorize)
+}
+
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	req, oerr := s.parseAuthorizeRequest(ctx, w, r)
+	if oerr != nil {
+		s.logFault(ctx, "authorize", oerr)
+		if req == nil {
+			s.errorPage(w, r, oerr)
+		} else {
+			s.redirectResponse(w, r, req, errorParams(oerr))
+		}
+		return
+	}
+	if s.cfg.Authorizer == nil {
+		s.redirectError(ctx, w, r, req, ErrServerError.Wrap(errors.New("oauthkit: Config.Authorizer is nil")))
+		return
+	}
+	consent, err := s.cfg.Authorizer.Authorize(w, r, req)
+	switch {
+	case errors.Is(err, ErrResponseWritten):
+		return
+	case err != nil:
+		s.redirectError(ctx, w, r, req, asError(err))
+		return
+	case consent == nil || consent.Subject == "":
+		s.redirectError(ctx, w, r, req, ErrServerError.Wrap(errors.New("oauthkit: Authorizer returned no consent and no error")))
+		return
+	}
+	params, oerr := s.approve(ctx, req, consent)
+	if oerr != nil {
+		s.redirectError(ctx, w, r, req, oerr)
+		return
+	}
+	s.redirectResponse(w, r, req, params)
+}
+
+// parseAuthorizeRequest validates an authorization request. On error, a nil
+// request means the error must not be redirected.
+func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWriter, r *http.Request) (*AuthorizeRequest, *Error) {
+	var form url.Values
+	switch r.Method {
+	case http.MethodGet:
+		var err error
+		if form, err = url.ParseQuery(r.URL.RawQuery); err != nil {
+			return nil, ErrInvalidRequest.WithDescription("malformed query")
+		}
+	case http.MethodPost:
+		var oerr *Error
+		if form, oerr = s.readForm(w, r); oerr != nil {
+			return nil, oerr
+		}
+	default:
+		e := ErrInvalidRequest.WithDescription("the authorization endpoint accepts only GET and POST")
+		e.Status = http.StatusMethodNotAllowed
+		return nil, e
+	}
+	// Until client and redirect URI are known good, nothing is redirected.
+	if len(form["client_id"]) != 1 || form.Get("client_id") == "" {
+		return nil, ErrInvalidRequest.WithDescription("missing or repeated client_id")
+	}
+	if len(form["redirect_uri"]) > 1 {
+		return nil, ErrInvalidRequest.WithDescription("repeated redirect_uri")
+	}
+	client, err := s.cfg.Clients.Client(ctx, form.Get("client_id"))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, ErrInvalidRequest.WithDescription("unknown client_id")
+	case err != nil:
+		return nil, ErrServerError.Wrap(err)
+	}
+	redirectURI, ok := resolveRedirectURI(client, form.Get("redirect_uri"))
+	if !ok {
+		return nil, ErrInvalidRequest.WithDescription("redirect_uri is missing or not registered for this client")
+	}
+	req := &AuthorizeRequest{
+		Client:              client,
+		ResponseType:        form.Get("response_type"),
+		RedirectURI:         redirectURI,
+		State:               form.Get("state"),
+		CodeChallenge:       form.Get("code_challenge"),
+		CodeChallengeMethod: form.Get("code_challenge_method"),
+		Nonce:               form.Get("nonce"),
+		Form:                form,
+		redirectURIParam:    form.Get("redirect_uri") != "",
+	}
+	// From here on errors are redirected, in the requested response mode if
+	// it is valid and in the response type's default mode otherwise.
+	req.ResponseMode = defaultResponseMode(req.ResponseType)
+	if name := repeatedParam(form, nil); name != "" {
+		return req, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
+	}
+	switch mode := form.Get("response_mode"); mode {
+	case "":
+	case ResponseModeQuery, ResponseModeFragment, ResponseModeFormPost:
+		if mode == ResponseModeQuery && req.ResponseType == ResponseTypeToken {
+			// Tokens must never appear in a query string.
+			return req, ErrInvalidRequest.WithDescription("response_mode query is not allowed with response_type token")
+		}
+		req.ResponseMode = mode
+	default:
+		return req, ErrInvalidRequest.WithDescription("unsupported response_mode")
+	}
+	switch req.ResponseType {
+	case "":
+		return req, ErrInvalidRequest.WithDescription("missing response_type")
+	case ResponseTypeCode:
+		if !client.AllowsGrant(GrantTypeAuthorizationCode) {
+			return req, ErrUnauthorizedClient.WithDescription("client is not allowed the authorization_code grant")
+		}
+	case ResponseTypeToken:
+		if !s.cfg.AllowImplicitGrant {
+			return req, ErrUnsupportedResponseType.WithDescription("the implicit grant is disabled")
+		}
+		if !client.AllowsGrant(GrantTypeImplicit) {
+			return req, ErrUnauthorizedClient.WithDescription("client is not allowed the implicit grant")
+		}
+	default:
+		return req, ErrUnsupportedResponseType
+	}
+	scope, oerr := resolveScope(client, form.Get("scope"))
+	if oerr != nil {
+		return req, oerr
+	}
+	req.Scope = scope
+	if req.ResponseType == ResponseTypeCode {
+		if oerr := s.checkPKCE(req); oerr != nil {
+			return req, oerr
+		}
+	}
+	return req, nil
+}
+
+// checkPKCE validates the PKCE parameters of a code request (RFC 7636 §4.3).
+func (s *Server) checkPKCE(req *AuthorizeRequest) *Error {
+	if req.CodeChallenge == "" {
+		if req.CodeChallengeMethod != "" {
+			return ErrInvalidRequest.WithDescription("code_challenge_method without code_challenge")
+		}
+		if req.Client.Public() || !s.cfg.PKCEOptionalForConfidentialClients {
+			return ErrInvalidRequest.WithDescription("code_challenge required (PKCE)")
+		}
+		return nil
+	}
+	if req.CodeChallengeMethod == "" {
+		req.CodeChallengeMethod = pkce.Plain // RFC 7636 §4.3 default
+	}
+	switch {
+	case req.CodeChallengeMethod == pkce.Plain && !s.cfg.AllowPlainPKCE:
+		return ErrInvalidRequest.WithDescription("code_challenge_method must be S256")
+	case req.CodeChallengeMethod != pkce.S256 && req.CodeChallengeMethod != pkce.Plain:
+		return ErrInvalidRequest.WithDescription("unsupported code_challenge_method")
+	case !pkce.ValidChallenge(req.CodeChallengeMethod, req.CodeChallenge):
+		return ErrInvalidRequest.WithDescription("malformed code_challenge")
+	}
+	return nil
+}
+
+// approve issues the authorization response parameters for a consent.
+func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Consent) (url.Values, *Error) {
+	scope := consent.Scope
+	if scope == nil {
+		scope = req.Scope
+	}
+	for _, sc := range scope {
+		if !slices.Contains(req.Scope, sc) {
+			return nil, ErrServerError.Wrap(errors.New("oauthkit: Authorizer consented to a scope that was not requested"))
+		}
+	}
+	now := s.now()
+	params := url.Values{}
+	switch req.ResponseType {
+	case ResponseTypeCode:
+		raw, err := randomToken(s.rand)
+		if err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		grantID, err := s.newID()
+		if err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		code := &AuthorizationCode{
+			ID:                  HashToken(raw),
+			GrantID:             grantID,
+			ClientID:            req.Client.ID,
+			RedirectURI:         req.RedirectURI,
+			RedirectURIParam:    req.redirectURIParam,
+			Subject:             consent.Subject,
+			Scope:               scope,
+			AuthTime:            consent.AuthTime,
+			CodeChallenge:       req.CodeChallenge,
+			CodeChallengeMethod: req.CodeChallengeMethod,
+			Nonce:               req.Nonce,
+			ExpiresAt:           now.Add(s.cfg.CodeLifetime),
+		}
+		if err := s.cfg.Codes.CreateCode(ctx, code); err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		params.Set("code", raw)
+	case ResponseTypeToken:
+		// RFC 6749 §4.2.2: no refresh token in the implicit grant.
+		resp, oerr := s.issue(ctx, req.Client, &Grant{Subject: consent.Subject, Scope: scope, AuthTime: consent.AuthTime}, now)
+		if oerr != nil {
+			return nil, oerr
+		}
+		params.Set("access_token", resp.AccessToken)
+		params.Set("token_type", resp.TokenType)
+		params.Set("expires_in", strconv.FormatInt(resp.ExpiresIn, 10))
+		if !slices.Equal(scope, req.Scope) {
+			params.Set("scope", resp.Scope) // RFC 6749 §4.2.2: scope when it differs
+		}
+	}
+	return params, nil
+}
+
+func defaultResponseMode(responseType string) string {
+	if responseType == ResponseTypeToken {
+		return ResponseModeFragment
+	}
+	return ResponseModeQuery
+}
+
+func errorParams(e *Error) url.Values {
+	v := url.Values{"error": {e.Code}}
+	if d := sanitizeDescription(e.Description); d != "" {
+		v.Set("error_description", d)
+	}
+	if e.URI != "" {
+		v.Set("error_uri", e.URI)
+	}
+	return v
+}
+
+func (s *Server) redirectError(ctx context.Context, w http.ResponseWriter, r *http.Request, req *AuthorizeRequest, e *Error) {
+	s.logFault(ctx, "authorize", e)
+	s.redirectResponse(w, r, req, errorParams(e))
+}
+
+// redirectResponse sends an authorization response to the client in the
+// request's response mode, adding state and iss (RFC 9207).
+func (s *Server) redirectResponse(w http.ResponseWriter, r *http.Request, req *AuthorizeRequest, params url.Values) {
+	if req.State != "" {
+		params.Set("state", req.State)
+	}
+	params.Set("iss", s.cfg.Issuer)
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	switch req.ResponseMode {
+	case ResponseModeFormPost:
+		writeFormPost(w, req.RedirectURI, params)
+	case ResponseModeFragment:
+		redirect(w, r, req.RedirectURI+"#"+params.Encode())
+	default:
+		sep := "?"
+		if strings.Contains(req.RedirectURI, "?") {
+			sep = "&" // keep the registered query (RFC 6749 §3.1.2)
+		}
+		redirect(w, r, req.RedirectURI+sep+params.Encode())
+	}
+}
+
+// redirect answers 302 Found to GET and 303 See Other to POST, so that the
+// browser never re-posts the form to the client (RFC 9700 §4.12).
+func redirect(w http.ResponseWriter, r *http.Request, location string) {
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	w.Header().Set("Location", location)
+	w.WriteHeader(status)
+}
+
+var formPostTemplate = template.Must(template.New("form_post").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Submit</title></head>
+<body>
+<form method="post" action="{{.Action}}">
+{{range $k, $vs := .Params}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">
+{{end}}{{end}}<noscript><button type="submit">Continue</button></noscript>
+</form>
+<script>` + formPostScript + `</script>
+</body></html>
+`))
+
+// formPostScript submits the form_post page's form; formPostScriptHash is its
+// CSP hash, so that it is the only script the page may run.
+const formPostScript = "document.forms[0].submit()"
+
+var formPostScriptHash = func() string {
+	sum := sha256.Sum256([]byte(formPostScript))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}()
+
+// writeFormPost renders the OAuth 2.0 Form Post Response Mode page: an
+// auto-submitting form carrying params to action.
+func writeFormPost(w http.ResponseWriter, action string, params url.Values) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html;charset=UTF-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'sha256-"+formPostScriptHash+"'; form-action "+cspSource(action)+"; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	formPostTemplate.Execute(w, struct {
+		Action template.URL
+		Params url.Values
+	}{template.URL(action), params})
+}
+
+// cspSource returns the scheme and authority of u for a CSP source list.
+func cspSource(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "" || p.Host == "" {
+		return "'none'"
+	}
+	return p.Scheme + "://" + p.Host
+}
+
+// errorPage answers an authorization error that must not be redirected.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, e *Error) {
+	if s.cfg.ErrorPage != nil {
+		s.cfg.ErrorPage(w, r, e)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain;charset=UTF-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	if e.HTTPStatus() == http.StatusMethodNotAllowed {
+		h.Set("Allow", "GET, POST")
+	}
+	w.WriteHeader(e.HTTPStatus())
+	w.Write([]byte(e.Code + ": " + sanitizeDescription(e.Description) + "\n"))
+}

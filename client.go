@@ -1,0 +1,225 @@
+package oauthkit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Client authentication methods ([RFC 7591 §2] names).
+//
+// [RFC 7591 §2]: https://www.rfc-editor.org/rfc/rfc7591#section-2
+const (
+	AuthMethodSecretBasic = "client_secret_basic"
+	AuthMethodSecretPost  = "client_secret_post"
+	AuthMethodNone        = "none"
+)
+
+// Grant types of RFC 6749 and its extensions.
+const (
+	GrantTypeAuthorizationCode = "authorization_code"
+	GrantTypeRefreshToken      = "refresh_token"
+	GrantTypeClientCredentials = "client_credentials"
+	GrantTypePassword          = "password"
+	// GrantTypeImplicit is not sent as a grant_type; a client registered
+	// with it may use response_type=token when Config.AllowImplicitGrant is set.
+	GrantTypeImplicit = "implicit"
+)
+
+// Client is a registered OAuth client. Clients are read from a [ClientStore]
+// and must not be modified by the library or the store's callers.
+type Client struct {
+	// ID is the client_id.
+	ID string
+	// SecretHash is the hash of the client secret made by [HashSecret] or
+	// [HashLowEntropySecret]. It is empty for public clients.
+	SecretHash string
+	// AuthMethod is how the client authenticates at the token endpoint:
+	// AuthMethodSecretBasic, AuthMethodSecretPost or AuthMethodNone (a public
+	// client). Empty means AuthMethodSecretBasic when SecretHash is set and
+	// AuthMethodNone otherwise. A client may only use its own method.
+	AuthMethod string
+	// RedirectURIs are the registered redirection URIs, matched exactly
+	// (see [MatchRedirectURI]).
+	RedirectURIs []string
+	// GrantTypes the client may use, such as GrantTypeAuthorizationCode.
+	// A client with no grant types can do nothing.
+	GrantTypes []string
+	// Scopes the client may request. A request for any other scope is
+	// refused with invalid_scope.
+	Scopes []string
+	// DefaultScopes are granted when a request has no scope parameter
+	// (RFC 6749 §3.3). Empty means such a request gets no scope.
+	DefaultScopes []string
+	// Audience lists the resource servers tokens are meant for; it becomes
+	// the tokens' aud. Empty means no audience restriction.
+	Audience []string
+	// AccessTokenFormat selects the access token format for this client:
+	// empty for the server default, or a key of Config.AccessTokenIssuers.
+	AccessTokenFormat string
+}
+
+// Public reports whether the client has no credentials (AuthMethodNone).
+func (c *Client) Public() bool { return c.authMethod() == AuthMethodNone }
+
+func (c *Client) authMethod() string {
+	switch {
+	case c.AuthMethod != "":
+		return c.AuthMethod
+	case c.SecretHash != "":
+		return AuthMethodSecretBasic
+	default:
+		return AuthMethodNone
+	}
+}
+
+// AllowsGrant reports whether the client is registered for grantType.
+func (c *Client) AllowsGrant(grantType string) bool {
+	return slices.Contains(c.GrantTypes, grantType)
+}
+
+// ClientStore finds registered clients.
+//
+// Implementations must be safe for concurrent use.
+type ClientStore interface {
+	// Client returns the client with the given ID, or an error wrapping
+	// ErrNotFound if there is none. Any other error is an internal fault.
+	// The caller does not modify the returned client.
+	Client(ctx context.Context, id string) (*Client, error)
+}
+
+// clientCredentials are what a request presented to authenticate a client.
+type clientCredentials struct {
+	id, secret string
+	method     string // AuthMethodSecretBasic, AuthMethodSecretPost or AuthMethodNone
+}
+
+// readClientCredentials extracts client credentials from r and its parsed
+// form. More than one authentication method in one request is an
+// invalid_request (RFC 6749 §2.3).
+func readClientCredentials(r *http.Request, form url.Values) (clientCredentials, *Error) {
+	formID, formSecret := form.Get("client_id"), form.Get("client_secret")
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		id, secret, ok := ParseBasicAuth(auth)
+		if !ok {
+			return clientCredentials{method: AuthMethodSecretBasic}, ErrInvalidClient.WithDescription("malformed Basic credentials")
+		}
+		if formSecret != "" {
+			return clientCredentials{}, ErrInvalidRequest.WithDescription("more than one client authentication method")
+		}
+		if formID != "" && formID != id {
+			return clientCredentials{}, ErrInvalidRequest.WithDescription("client_id does not match the authenticated client")
+		}
+		return clientCredentials{id: id, secret: secret, method: AuthMethodSecretBasic}, nil
+	}
+	switch {
+	case formID == "":
+		return clientCredentials{}, ErrInvalidClient.WithDescription("client authentication required")
+	case formSecret != "":
+		return clientCredentials{id: formID, secret: formSecret, method: AuthMethodSecretPost}, nil
+	default:
+		return clientCredentials{id: formID, method: AuthMethodNone}, nil
+	}
+}
+
+// ParseBasicAuth parses an HTTP Basic Authorization header value carrying
+// client credentials. Per RFC 6749 §2.3.1 the client ID and secret are each
+// form-urlencoded before being joined with a colon and base64-encoded; they
+// are decoded here. It reports false for anything malformed.
+func ParseBasicAuth(header string) (id, secret string, ok bool) {
+	r := http.Request{Header: http.Header{"Authorization": {header}}}
+	rawID, rawSecret, ok := r.BasicAuth()
+	if !ok {
+		return "", "", false
+	}
+	id, err1 := url.QueryUnescape(rawID)
+	secret, err2 := url.QueryUnescape(rawSecret)
+	if err1 != nil || err2 != nil || id == "" {
+		return "", "", false
+	}
+	return id, secret, true
+}
+
+// authenticateClient finds and authenticates the client that sent r. The
+// returned error is invalid_client (with Status 401 when the client used
+// HTTP authentication), invalid_request, or server_error.
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (*Client, *Error) {
+	creds, oerr := readClientCredentials(r, form)
+	if oerr != nil {
+		return nil, s.clientError(creds.method, oerr)
+	}
+	client, err := s.cfg.Clients.Client(ctx, creds.id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// Client IDs are public (RFC 6749 §2.2), so unknown and wrong
+		// credentials need not take the same time.
+		return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
+	case err != nil:
+		return nil, ErrServerError.Wrap(err)
+	}
+	if client.authMethod() != creds.method {
+		return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
+	}
+	if creds.method != AuthMethodNone && !VerifySecret(client.SecretHash, creds.secret) {
+		return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
+	}
+	return client, nil
+}
+
+// clientError sets the 401 status RFC 6749 §5.2 requires when the client
+// attempted HTTP authentication. The WWW-Authenticate header is added when
+// the response is written.
+func (s *Server) clientError(method string, e *Error) *Error {
+	if e.Code == ErrInvalidClient.Code && method == AuthMethodSecretBasic {
+		c := *e
+		c.Status = http.StatusUnauthorized
+		return &c
+	}
+	return e
+}
+
+// splitScope splits a space-delimited scope parameter. It reports false if a
+// scope token has characters RFC 6749 §3.3 forbids.
+func splitScope(s string) ([]string, bool) {
+	if s == "" {
+		return nil, true
+	}
+	fields := strings.Split(s, " ")
+	out := fields[:0]
+	for _, f := range fields {
+		if f == "" {
+			continue // tolerate repeated spaces
+		}
+		for i := 0; i < len(f); i++ {
+			c := f[i]
+			if c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
+				return nil, false
+			}
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out, true
+}
+
+// resolveScope validates a requested scope parameter against what the client
+// may have, returning the scope to grant.
+func resolveScope(client *Client, param string) ([]string, *Error) {
+	scope, ok := splitScope(param)
+	if !ok {
+		return nil, ErrInvalidScope.WithDescription("malformed scope")
+	}
+	if scope == nil {
+		return slices.Clone(client.DefaultScopes), nil
+	}
+	for _, sc := range scope {
+		if !slices.Contains(client.Scopes, sc) {
+			return nil, ErrInvalidScope.WithDescription("scope %s is not allowed for this client", sc)
+		}
+	}
+	return scope, nil
+}

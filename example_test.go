@@ -1,0 +1,116 @@
+package oauthkit_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/grants"
+	"github.com/oauthkit/oauthkit/storage/memory"
+)
+
+// This is the whole wiring of an authorization server into an existing
+// net/http app: stores, the host's login, the handlers on the host's mux.
+func Example() {
+	secretHash, _ := oauthkit.HashLowEntropySecret("s3cret")
+	clients := memory.NewClients(&oauthkit.Client{
+		ID:           "web",
+		SecretHash:   secretHash,
+		RedirectURIs: []string{"https://app.example.com/callback"},
+		GrantTypes:   []string{oauthkit.GrantTypeAuthorizationCode, oauthkit.GrantTypeRefreshToken},
+		Scopes:       []string{"openid", "read", "write"},
+	})
+
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer:  "https://auth.example.com",
+		Clients: clients,
+		Codes:   memory.NewCodes(),
+		Tokens:  memory.NewTokens(),
+		Grants:  []oauthkit.GrantHandler{grants.ClientCredentials{}},
+		// The host's own login: here, a signed-in user from a session cookie.
+		Authorizer: oauthkit.AuthorizerFunc(func(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
+			user, ok := currentUser(r)
+			if !ok {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+				return nil, oauthkit.ErrResponseWritten
+			}
+			return &oauthkit.Consent{Subject: user, AuthTime: time.Now()}, nil
+		}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux() // the host's existing mux
+	mux.Handle("/authorize", srv.AuthorizeHandler())
+	mux.Handle("POST /token", srv.TokenHandler())
+	mux.Handle("GET /.well-known/oauth-authorization-server", srv.MetadataHandler())
+	// log.Fatal(http.ListenAndServe(":8080", mux))
+}
+
+// currentUser stands for the host's session lookup.
+func currentUser(r *http.Request) (string, bool) {
+	c, err := r.Cookie("session")
+	if err != nil {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// fixedRand is a deterministic randomness source, so that the example's
+// output is stable. Real servers leave Config.Rand nil.
+type fixedRand struct{ b byte }
+
+func (f *fixedRand) Read(p []byte) (int, error) {
+	for i := range p {
+		f.b++
+		p[i] = f.b
+	}
+	return len(p), nil
+}
+
+// A client_credentials request through the token handler, with a fixed clock
+// and randomness.
+func ExampleServer_TokenHandler() {
+	secret := "generated-secret-with-at-least-32-characters"
+	hash, _ := oauthkit.HashSecret(secret)
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer: "https://auth.example.com",
+		Clients: memory.NewClients(&oauthkit.Client{
+			ID: "svc", SecretHash: hash,
+			GrantTypes: []string{oauthkit.GrantTypeClientCredentials},
+			Scopes:     []string{"read", "write"},
+		}),
+		Codes:  memory.NewCodes(),
+		Tokens: memory.NewTokens(),
+		Grants: []oauthkit.GrantHandler{grants.ClientCredentials{}},
+		Now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Rand:   &fixedRand{},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.TokenHandler())
+	defer ts.Close()
+
+	req, _ := http.NewRequest("POST", ts.URL, strings.NewReader("grant_type=client_credentials&scope=read"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("svc", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.Status, resp.Header.Get("Cache-Control"))
+	fmt.Println(string(body))
+	// Output:
+	// 200 OK no-store
+	// {"access_token":"ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0A","token_type":"Bearer","expires_in":3600,"scope":"read"}
+}

@@ -1,0 +1,191 @@
+package oauthkit
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/oauthkit/oauthkit/pkce"
+)
+
+// GrantHandler serves one grant type at the token endpoint (RFC 6749 §4).
+// The token endpoint authenticates the client, checks that it is registered
+// for the grant type, and then calls the handler; the handler validates the
+// grant's own parameters and says what to issue tokens for. Issuing and
+// storing the tokens is the token endpoint's work.
+//
+// Implementations must be safe for concurrent use.
+type GrantHandler interface {
+	// GrantType returns the grant_type value served, such as
+	// "client_credentials" or an absolute URI for an extension grant.
+	GrantType() string
+	// HandleGrant validates req and returns the grant to issue tokens for.
+	// To refuse, it returns an *Error (such as ErrInvalidGrant with a
+	// description); any other error is an internal fault, answered with
+	// server_error and logged.
+	HandleGrant(ctx context.Context, req *TokenRequest) (*Grant, error)
+}
+
+// RepeatableParameters is implemented by a GrantHandler whose grant allows
+// some parameters to appear more than once, such as RFC 8707 "resource".
+// Every other parameter sent twice is refused with invalid_request
+// (RFC 6749 §3.2).
+type RepeatableParameters interface {
+	RepeatableParameters() []string
+}
+
+// TokenRequest is an access token request whose client is authenticated.
+type TokenRequest struct {
+	// GrantType is the grant_type parameter.
+	GrantType string
+	// Client is the authenticated client.
+	Client *Client
+	// Form holds the request parameters. Each appears once, except those the
+	// grant declared repeatable.
+	Form url.Values
+	// Time is when the request arrived, by the server's clock.
+	Time time.Time
+}
+
+// Scope returns the scope to grant for the request's scope parameter: the
+// requested scopes if the client may have them all, the client's
+// DefaultScopes if the parameter is absent, and otherwise invalid_scope.
+func (r *TokenRequest) Scope() ([]string, error) {
+	scope, err := resolveScope(r.Client, r.Form.Get("scope"))
+	if err != nil {
+		return nil, err
+	}
+	return scope, nil
+}
+
+// Grant is what a GrantHandler authorizes: the tokens issued will carry
+// these values.
+type Grant struct {
+	// Subject identifies the resource owner; for client_credentials, the
+	// client ID.
+	Subject string
+	// Scope is the granted scope; it must be within the client's Scopes.
+	Scope []string
+	// Audience lists the resource servers the access token is for. Nil
+	// means the client's Audience.
+	Audience []string
+	// AuthTime is when the resource owner authenticated, or zero.
+	AuthTime time.Time
+	// RefreshToken asks for a refresh token. It is issued only if the client
+	// is also registered for the refresh_token grant.
+	RefreshToken bool
+
+	// Set by the built-in grants only.
+	grantID      string   // continue this grant instead of starting one
+	rotate       string   // ID of the refresh token being exchanged
+	refreshScope []string // scope of the new refresh token, if not Scope
+}
+
+// authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).
+type authorizationCodeGrant struct{ s *Server }
+
+func (authorizationCodeGrant) GrantType() string { return GrantTypeAuthorizationCode }
+
+func (g authorizationCodeGrant) HandleGrant(ctx context.Context, req *TokenRequest) (*Grant, error) {
+	raw := req.Form.Get("code")
+	if raw == "" {
+		return nil, ErrInvalidRequest.WithDescription("missing code")
+	}
+	code, err := g.s.cfg.Codes.ConsumeCode(ctx, HashToken(raw), req.Time)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, ErrInvalidGrant.WithDescription("invalid or expired code")
+	case err != nil && !errors.Is(err, ErrReused):
+		return nil, ErrServerError.Wrap(err)
+	case code.ClientID != req.Client.ID:
+		// A stranger must learn nothing and revoke nothing (RFC 6749 §4.1.3).
+		return nil, ErrInvalidGrant.WithDescription("invalid or expired code")
+	case err != nil: // reused by its own client: revoke what it issued (RFC 6749 §4.1.2)
+		if rerr := g.s.cfg.Tokens.RevokeGrant(ctx, code.GrantID); rerr != nil {
+			return nil, ErrServerError.Wrap(rerr)
+		}
+		return nil, ErrInvalidGrant.WithDescription("code already used")
+	}
+	redirectURI := req.Form.Get("redirect_uri")
+	if code.RedirectURIParam && redirectURI != code.RedirectURI ||
+		!code.RedirectURIParam && redirectURI != "" && redirectURI != code.RedirectURI {
+		return nil, ErrInvalidGrant.WithDescription("redirect_uri does not match the authorization request")
+	}
+	verifier := req.Form.Get("code_verifier")
+	switch {
+	case code.CodeChallenge == "" && verifier != "":
+		// RFC 9700 §4.8.2: PKCE downgrade.
+		return nil, ErrInvalidGrant.WithDescription("code_verifier sent for a code issued without code_challenge")
+	case code.CodeChallenge != "" && verifier == "":
+		return nil, ErrInvalidGrant.WithDescription("missing code_verifier")
+	case code.CodeChallenge != "":
+		if err := pkce.Verify(code.CodeChallengeMethod, code.CodeChallenge, verifier); err != nil {
+			if errors.Is(err, pkce.ErrMalformedVerifier) {
+				return nil, ErrInvalidRequest.WithDescription("malformed code_verifier")
+			}
+			return nil, ErrInvalidGrant.WithDescription("code_verifier does not match code_challenge")
+		}
+	}
+	return &Grant{
+		Subject:      code.Subject,
+		Scope:        code.Scope,
+		AuthTime:     code.AuthTime,
+		RefreshToken: true,
+		grantID:      code.GrantID,
+	}, nil
+}
+
+// refreshTokenGrant exchanges refresh tokens (RFC 6749 §6), rotating them
+// unless rotation is disabled (RFC 9700 §4.14.2).
+type refreshTokenGrant struct{ s *Server }
+
+func (refreshTokenGrant) GrantType() string { return GrantTypeRefreshToken }
+
+func (g refreshTokenGrant) HandleGrant(ctx context.Context, req *TokenRequest) (*Grant, error) {
+	raw := req.Form.Get("refresh_token")
+	if raw == "" {
+		return nil, ErrInvalidRequest.WithDescription("missing refresh_token")
+	}
+	id := HashToken(raw)
+	old, err := g.s.cfg.Tokens.Token(ctx, id, req.Time)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+	case err != nil:
+		return nil, ErrServerError.Wrap(err)
+	case old.Kind != RefreshToken || old.ClientID != req.Client.ID:
+		return nil, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+	}
+	scope := old.Scope
+	if param := req.Form.Get("scope"); param != "" {
+		requested, ok := splitScope(param)
+		if !ok {
+			return nil, ErrInvalidScope.WithDescription("malformed scope")
+		}
+		for _, sc := range requested {
+			if !slices.Contains(old.Scope, sc) {
+				return nil, ErrInvalidScope.WithDescription("scope %s exceeds the original grant", sc)
+			}
+		}
+		scope = requested
+	}
+	grant := &Grant{
+		Subject:      old.Subject,
+		Scope:        scope,
+		Audience:     old.Audience,
+		AuthTime:     old.AuthTime,
+		grantID:      old.GrantID,
+		refreshScope: old.Scope, // RFC 6749 §6: a new refresh token keeps the original scope
+	}
+	if g.s.cfg.DisableRefreshTokenRotation {
+		if !old.RotatedAt.IsZero() {
+			return nil, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+		}
+		return grant, nil
+	}
+	grant.RefreshToken = true
+	grant.rotate = id
+	return grant, nil
+}

@@ -1,0 +1,92 @@
+package oauthkit
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/oauthkit/oauthkit/pkce"
+)
+
+// Metadata is the authorization server metadata document (RFC 8414 §2).
+type Metadata struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri,omitempty"`
+	UserInfoEndpoint                           string   `json:"userinfo_endpoint,omitempty"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint,omitempty"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+}
+
+// Metadata returns the server's metadata, generated from its Config.
+func (s *Server) Metadata() Metadata {
+	var m Metadata
+	json.Unmarshal(s.metadataJSON, &m) // built from this type; cannot fail
+	return m
+}
+
+func (s *Server) buildMetadata() ([]byte, error) {
+	e := s.cfg.Endpoints
+	authMethods := []string{AuthMethodSecretBasic, AuthMethodSecretPost, AuthMethodNone}
+	m := Metadata{
+		Issuer:                                     s.cfg.Issuer,
+		AuthorizationEndpoint:                      e.Authorization,
+		TokenEndpoint:                              e.Token,
+		JWKSURI:                                    e.JWKS,
+		UserInfoEndpoint:                           e.UserInfo,
+		RevocationEndpoint:                         e.Revocation,
+		IntrospectionEndpoint:                      e.Introspection,
+		ResponseTypesSupported:                     []string{ResponseTypeCode},
+		ResponseModesSupported:                     []string{ResponseModeQuery, ResponseModeFragment, ResponseModeFormPost},
+		TokenEndpointAuthMethodsSupported:          authMethods,
+		CodeChallengeMethodsSupported:              []string{pkce.S256},
+		AuthorizationResponseIssParameterSupported: true,
+	}
+	if e.Revocation != "" {
+		m.RevocationEndpointAuthMethodsSupported = authMethods
+	}
+	if e.Introspection != "" {
+		m.IntrospectionEndpointAuthMethodsSupported = authMethods[:2]
+	}
+	if s.cfg.AllowImplicitGrant {
+		m.ResponseTypesSupported = append(m.ResponseTypesSupported, ResponseTypeToken)
+		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantTypeImplicit)
+	}
+	if s.cfg.AllowPlainPKCE {
+		m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, pkce.Plain)
+	}
+	for gt := range s.grants {
+		m.GrantTypesSupported = append(m.GrantTypesSupported, gt)
+	}
+	slices.Sort(m.GrantTypesSupported)
+	return json.MarshalIndent(m, "", "  ")
+}
+
+// MetadataHandler returns a handler serving the metadata document, to be
+// mounted at /.well-known/oauth-authorization-server (RFC 8414 §3). The
+// document is built once, by New.
+func (s *Server) MetadataHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(s.metadataJSON)))
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("Access-Control-Allow-Origin", "*")
+		w.Write(s.metadataJSON)
+	})
+}

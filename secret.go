@@ -1,0 +1,117 @@
+package oauthkit
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// minGeneratedSecretLen is the shortest secret HashSecret accepts: 32
+// characters of base64url carry 192 bits, beyond any offline guessing.
+const minGeneratedSecretLen = 32
+
+// Argon2id parameters for HashLowEntropySecret (RFC 9106 §4, second
+// recommended option with one pass).
+const (
+	argonTime    = 1
+	argonMemory  = 64 * 1024 // KiB
+	argonThreads = 2
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// ErrWeakSecret is returned by HashSecret for a secret too short to be a
+// generated one.
+var ErrWeakSecret = errors.New("oauthkit: secret too short for HashSecret; use HashLowEntropySecret")
+
+// GenerateSecret returns a new random client secret (256 bits, base64url) and
+// its hash for Client.SecretHash. rand nil means crypto/rand.
+func GenerateSecret(rand io.Reader) (secret, hash string, err error) {
+	secret, err = randomToken(rand)
+	if err != nil {
+		return "", "", err
+	}
+	hash, err = HashSecret(secret)
+	return secret, hash, err
+}
+
+// HashSecret hashes a generated, high-entropy client secret with SHA-256, so
+// that verifying it costs well under a microsecond. A secret with that much
+// entropy cannot be guessed offline from its hash, so no slow hash is needed.
+// Secrets shorter than 32 characters are refused with ErrWeakSecret: hash
+// human-chosen secrets with HashLowEntropySecret.
+func HashSecret(secret string) (string, error) {
+	if len(secret) < minGeneratedSecretLen {
+		return "", ErrWeakSecret
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return "$sha256$" + base64.RawURLEncoding.EncodeToString(sum[:]), nil
+}
+
+// HashLowEntropySecret hashes a human-chosen or imported secret with Argon2id
+// (RFC 9106), which makes each verification deliberately slow (tens of
+// milliseconds). Existing bcrypt hashes ("$2a$", "$2b$", "$2y$") are also
+// accepted by VerifySecret, for secrets imported from other systems.
+func HashLowEntropySecret(secret string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := io.ReadFull(rand.Reader, salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(secret), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// VerifySecret reports whether secret matches hash, a value made by
+// HashSecret, HashLowEntropySecret or bcrypt. Comparisons are constant-time.
+// An empty or unrecognised hash matches nothing.
+func VerifySecret(hash, secret string) bool {
+	switch {
+	case strings.HasPrefix(hash, "$sha256$"):
+		sum := sha256.Sum256([]byte(secret))
+		var want [sha256.Size]byte
+		n, err := base64.RawURLEncoding.Decode(want[:], []byte(hash[len("$sha256$"):]))
+		return err == nil && n == sha256.Size && subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+	case strings.HasPrefix(hash, "$argon2id$"):
+		return verifyArgon2id(hash, secret)
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) == nil
+	default:
+		return false
+	}
+}
+
+func verifyArgon2id(hash, secret string) bool {
+	// $argon2id$v=19$m=65536,t=1,p=2$salt$key
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 {
+		return false
+	}
+	var version int
+	var memory, time uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil ||
+		memory == 0 || memory > 1<<22 || time == 0 || time > 16 || threads == 0 {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	key, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(key) == 0 || len(key) > 128 {
+		return false
+	}
+	got := argon2.IDKey([]byte(secret), salt, time, memory, threads, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1
+}

@@ -1,0 +1,245 @@
+package oauthkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultCodeLifetime         = time.Minute
+	MaxCodeLifetime             = 10 * time.Minute // RFC 6749 §4.1.2
+	DefaultAccessTokenLifetime  = time.Hour
+	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+	DefaultMaxRequestBytes      = 64 << 10
+)
+
+// Config configures a Server. The zero value of every optional field is the
+// secure default; fields that give up a protection say so in their name.
+// A Config must not be modified after it has been passed to New.
+type Config struct {
+	// Issuer is the server's issuer identifier (RFC 8414 §2): an https URL
+	// with no query or fragment; http is accepted only for loopback hosts,
+	// for development. Required.
+	Issuer string
+
+	// Endpoints are the absolute URLs at which the host mounts the handlers,
+	// published in the metadata document. An empty AuthorizationEndpoint or
+	// TokenEndpoint defaults to Issuer + "/authorize" or Issuer + "/token";
+	// the others are published only when set.
+	Endpoints Endpoints
+
+	// Clients finds registered clients. Required.
+	Clients ClientStore
+	// Codes keeps authorization codes. Required.
+	Codes CodeStore
+	// Tokens keeps issued tokens. Required.
+	Tokens TokenStore
+	// AccessTokens mints access tokens. Nil means opaque tokens
+	// ([OpaqueTokens]).
+	AccessTokens TokenIssuer
+	// AccessTokenFormats are further issuers, chosen per client by
+	// Client.AccessTokenFormat (for example "jwt").
+	AccessTokenFormats map[string]TokenIssuer
+
+	// Authorizer authenticates the resource owner and obtains consent at the
+	// authorization endpoint. Required for AuthorizeHandler.
+	Authorizer Authorizer
+	// ErrorPage renders an authorization error that must not be redirected
+	// to the client because client_id or redirect_uri is invalid
+	// (RFC 6749 §4.1.2.1). Nil writes a plain-text 400 response.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, err *Error)
+
+	// Grants are grant types served at the token endpoint besides the
+	// built-in authorization_code and refresh_token, such as those of package
+	// grants or the host's own extension grants. A later entry for a grant
+	// type replaces an earlier one.
+	Grants []GrantHandler
+
+	// AllowImplicitGrant enables response_type=token for clients registered
+	// with GrantTypeImplicit. The implicit grant exposes access tokens in the
+	// browser and is deprecated by RFC 9700 §2.1.2.
+	AllowImplicitGrant bool
+	// AllowPlainPKCE accepts code_challenge_method=plain, which protects
+	// nothing if the authorization request leaks (RFC 7636 §4.2).
+	AllowPlainPKCE bool
+	// PKCEOptionalForConfidentialClients lets confidential clients omit PKCE.
+	// Public clients must always use it. RFC 9700 §2.1.1 recommends PKCE for
+	// every client, as the defence against code injection.
+	PKCEOptionalForConfidentialClients bool
+	// DisableRefreshTokenRotation keeps a refresh token valid after use
+	// instead of replacing it, giving up reuse detection (RFC 9700 §4.14.2).
+	DisableRefreshTokenRotation bool
+	// RefreshTokenGracePeriod lets a client retry, for this long, a refresh
+	// whose response it lost: the immediately previous refresh token is then
+	// accepted once more. Zero means no retries.
+	RefreshTokenGracePeriod time.Duration
+
+	// CodeLifetime is how long an authorization code is redeemable. Zero
+	// means DefaultCodeLifetime; at most MaxCodeLifetime.
+	CodeLifetime time.Duration
+	// AccessTokenLifetime is how long access tokens live. Zero means
+	// DefaultAccessTokenLifetime.
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is how long a refresh token lives from its issue;
+	// each rotation issues a new one. Zero means DefaultRefreshTokenLifetime.
+	RefreshTokenLifetime time.Duration
+	// MaxRequestBytes bounds request bodies. Zero means
+	// DefaultMaxRequestBytes.
+	MaxRequestBytes int64
+
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of codes and tokens. Nil means crypto/rand.
+	Rand io.Reader
+	// Logger receives internal faults (never tokens, codes or secrets).
+	// Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Endpoints are the URLs of the server's endpoints, as mounted by the host.
+type Endpoints struct {
+	Authorization string
+	Token         string
+	Revocation    string
+	Introspection string
+	JWKS          string
+	UserInfo      string
+}
+
+// Server is an OAuth 2.0 authorization server. Its handlers are safe for
+// concurrent use.
+type Server struct {
+	cfg          Config
+	now          func() time.Time
+	rand         io.Reader
+	log          *slog.Logger
+	grants       map[string]GrantHandler
+	repeatable   map[string]map[string]bool // grant type → parameters allowed to repeat
+	metadataJSON []byte
+}
+
+// New validates cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if err := validateIssuer(cfg.Issuer); err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Clients == nil:
+		return nil, errors.New("oauthkit: Config.Clients is required")
+	case cfg.Codes == nil:
+		return nil, errors.New("oauthkit: Config.Codes is required")
+	case cfg.Tokens == nil:
+		return nil, errors.New("oauthkit: Config.Tokens is required")
+	case cfg.CodeLifetime < 0 || cfg.CodeLifetime > MaxCodeLifetime:
+		return nil, fmt.Errorf("oauthkit: Config.CodeLifetime must be between 0 and %v", MaxCodeLifetime)
+	case cfg.AccessTokenLifetime < 0 || cfg.RefreshTokenLifetime < 0 || cfg.RefreshTokenGracePeriod < 0 || cfg.MaxRequestBytes < 0:
+		return nil, errors.New("oauthkit: Config lifetimes and limits must not be negative")
+	}
+	if cfg.CodeLifetime == 0 {
+		cfg.CodeLifetime = DefaultCodeLifetime
+	}
+	if cfg.AccessTokenLifetime == 0 {
+		cfg.AccessTokenLifetime = DefaultAccessTokenLifetime
+	}
+	if cfg.RefreshTokenLifetime == 0 {
+		cfg.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+	}
+	if cfg.MaxRequestBytes == 0 {
+		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if cfg.Endpoints.Authorization == "" {
+		cfg.Endpoints.Authorization = cfg.Issuer + "/authorize"
+	}
+	if cfg.Endpoints.Token == "" {
+		cfg.Endpoints.Token = cfg.Issuer + "/token"
+	}
+	s := &Server{
+		cfg:        cfg,
+		now:        cfg.Now,
+		rand:       cfg.Rand,
+		log:        cfg.Logger,
+		grants:     make(map[string]GrantHandler),
+		repeatable: make(map[string]map[string]bool),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.cfg.AccessTokens == nil {
+		s.cfg.AccessTokens = OpaqueTokens{Rand: s.rand}
+	}
+	builtins := []GrantHandler{authorizationCodeGrant{s}, refreshTokenGrant{s}}
+	for _, g := range append(builtins, cfg.Grants...) {
+		if g == nil || g.GrantType() == "" {
+			return nil, errors.New("oauthkit: Config.Grants has a nil handler or an empty grant type")
+		}
+		s.grants[g.GrantType()] = g
+		if rp, ok := g.(RepeatableParameters); ok {
+			set := make(map[string]bool)
+			for _, p := range rp.RepeatableParameters() {
+				set[p] = true
+			}
+			s.repeatable[g.GrantType()] = set
+		}
+	}
+	var err error
+	if s.metadataJSON, err = s.buildMetadata(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func validateIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	switch {
+	case issuer == "":
+		return errors.New("oauthkit: Config.Issuer is required")
+	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return fmt.Errorf("oauthkit: Config.Issuer %q must be an absolute URL with no query, fragment or user info", issuer)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return nil
+	default:
+		return fmt.Errorf("oauthkit: Config.Issuer %q must use https (http only for loopback)", issuer)
+	}
+}
+
+// Issuer returns the configured issuer identifier.
+func (s *Server) Issuer() string { return s.cfg.Issuer }
+
+// newID returns a fresh 256-bit random identifier, base64url-encoded.
+func (s *Server) newID() (string, error) { return randomToken(s.rand) }
+
+func randomToken(r io.Reader) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	var b [32]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("oauthkit: reading randomness: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// logFault logs the internal cause of a server_error.
+func (s *Server) logFault(ctx context.Context, endpoint string, e *Error) {
+	if e.Code != ErrServerError.Code && e.Code != ErrTemporarilyUnavailable.Code {
+		return
+	}
+	s.log.ErrorContext(ctx, "oauthkit: internal fault", "endpoint", endpoint, "error", e.Unwrap())
+}

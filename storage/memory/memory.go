@@ -1,0 +1,332 @@
+// Package memory provides in-memory implementations of oauthkit's stores:
+// for tests, examples and single-process servers. They are safe for
+// concurrent use, check their own contracts, and forget expired entries.
+//
+// Nothing is persisted: a restart loses every code and token.
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/oauthkit/oauthkit"
+)
+
+// Clients is a ClientStore holding clients in a map.
+type Clients struct {
+	mu      sync.RWMutex
+	clients map[string]*oauthkit.Client
+}
+
+// NewClients returns a store holding clients.
+func NewClients(clients ...*oauthkit.Client) *Clients {
+	s := &Clients{clients: make(map[string]*oauthkit.Client, len(clients))}
+	for _, c := range clients {
+		s.Put(c)
+	}
+	return s
+}
+
+// Put adds or replaces a client. The store keeps c; do not modify it after.
+func (s *Clients) Put(c *oauthkit.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[c.ID] = c
+}
+
+// Client returns the client with the given ID or an error wrapping
+// oauthkit.ErrNotFound.
+func (s *Clients) Client(_ context.Context, id string) (*oauthkit.Client, error) {
+	s.mu.RLock()
+	c, ok := s.clients[id]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("client %q: %w", id, oauthkit.ErrNotFound)
+	}
+	return c, nil
+}
+
+// sweeper decides when to drop expired entries: after as many inserts as
+// there are entries (at least minSweep), which keeps the cost per insert
+// constant on average.
+type sweeper struct{ inserts int }
+
+const minSweep = 1024
+
+func (sw *sweeper) due(size int) bool {
+	sw.inserts++
+	if sw.inserts < max(size, minSweep) {
+		return false
+	}
+	sw.inserts = 0
+	return true
+}
+
+// Codes is a CodeStore holding authorization codes in a map.
+type Codes struct {
+	mu    sync.Mutex
+	codes map[string]*codeEntry
+	sweep sweeper
+}
+
+type codeEntry struct {
+	code     oauthkit.AuthorizationCode
+	consumed bool
+}
+
+// NewCodes returns an empty code store.
+func NewCodes() *Codes { return &Codes{codes: make(map[string]*codeEntry)} }
+
+// CreateCode stores a new code.
+func (s *Codes) CreateCode(_ context.Context, code *oauthkit.AuthorizationCode) error {
+	if code.ID == "" || code.ExpiresAt.IsZero() {
+		return errors.New("memory: code needs an ID and an expiry")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.codes[code.ID]; ok {
+		return fmt.Errorf("code: %w", oauthkit.ErrExists)
+	}
+	if s.sweep.due(len(s.codes)) {
+		s.deleteExpired(code.ExpiresAt.Add(-oauthkit.MaxCodeLifetime))
+	}
+	c := *code
+	c.Scope = slices.Clone(code.Scope)
+	s.codes[code.ID] = &codeEntry{code: c}
+	return nil
+}
+
+// ConsumeCode marks the code used and returns it; see oauthkit.CodeStore.
+func (s *Codes) ConsumeCode(_ context.Context, id string, now time.Time) (*oauthkit.AuthorizationCode, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.codes[id]
+	if !ok || !now.Before(e.code.ExpiresAt) {
+		return nil, fmt.Errorf("code: %w", oauthkit.ErrNotFound)
+	}
+	c := e.code
+	c.Scope = slices.Clone(c.Scope)
+	if e.consumed {
+		return &c, fmt.Errorf("code: %w", oauthkit.ErrReused)
+	}
+	e.consumed = true
+	return &c, nil
+}
+
+// DeleteExpired forgets codes that expired before now.
+func (s *Codes) DeleteExpired(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleteExpired(now)
+}
+
+func (s *Codes) deleteExpired(now time.Time) {
+	for id, e := range s.codes {
+		if !now.Before(e.code.ExpiresAt) {
+			delete(s.codes, id)
+		}
+	}
+}
+
+// Tokens is a TokenStore holding token metadata in maps, indexed by ID,
+// grant and parent.
+type Tokens struct {
+	mu       sync.RWMutex
+	tokens   map[string]*oauthkit.Token
+	grants   map[string][]string // grant ID → token IDs
+	children map[string][]string // refresh token ID → IDs issued in exchange for it
+	sweep    sweeper
+}
+
+// NewTokens returns an empty token store.
+func NewTokens() *Tokens {
+	return &Tokens{
+		tokens:   make(map[string]*oauthkit.Token),
+		grants:   make(map[string][]string),
+		children: make(map[string][]string),
+	}
+}
+
+// CreateTokens stores tokens issued together, all or none.
+func (s *Tokens) CreateTokens(_ context.Context, tokens ...*oauthkit.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.create(tokens)
+}
+
+func (s *Tokens) create(tokens []*oauthkit.Token) error {
+	if err := s.check(tokens); err != nil {
+		return err
+	}
+	s.insert(tokens)
+	return nil
+}
+
+// check reports whether tokens can be stored.
+func (s *Tokens) check(tokens []*oauthkit.Token) error {
+	for i, t := range tokens {
+		if t.ID == "" || t.GrantID == "" || t.ExpiresAt.IsZero() || (t.Kind != oauthkit.AccessToken && t.Kind != oauthkit.RefreshToken) {
+			return errors.New("memory: token needs an ID, a grant ID, a kind and an expiry")
+		}
+		if _, ok := s.tokens[t.ID]; ok || slices.ContainsFunc(tokens[:i], func(u *oauthkit.Token) bool { return u.ID == t.ID }) {
+			return fmt.Errorf("token: %w", oauthkit.ErrExists)
+		}
+	}
+	return nil
+}
+
+// insert stores checked tokens.
+func (s *Tokens) insert(tokens []*oauthkit.Token) {
+	if len(tokens) > 0 && s.sweep.due(len(s.tokens)) {
+		s.deleteExpired(tokens[0].IssuedAt)
+	}
+	for _, t := range tokens {
+		c := clone(t)
+		c.RotatedAt = time.Time{}
+		s.tokens[c.ID] = c
+		s.grants[c.GrantID] = append(s.grants[c.GrantID], c.ID)
+		if c.ParentID != "" {
+			s.children[c.ParentID] = append(s.children[c.ParentID], c.ID)
+		}
+	}
+}
+
+// Token returns the token with the given ID; see oauthkit.TokenStore.
+func (s *Tokens) Token(_ context.Context, id string, now time.Time) (*oauthkit.Token, error) {
+	s.mu.RLock()
+	t, ok := s.tokens[id]
+	if ok && now.Before(t.ExpiresAt) {
+		t = clone(t)
+	} else {
+		ok = false
+	}
+	s.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("token: %w", oauthkit.ErrNotFound)
+	}
+	return t, nil
+}
+
+// RotateRefreshToken exchanges a refresh token for next; see
+// oauthkit.TokenStore for the rules.
+func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time, grace time.Duration, next ...*oauthkit.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.tokens[id]
+	if !ok || old.Kind != oauthkit.RefreshToken || !now.Before(old.ExpiresAt) {
+		return fmt.Errorf("refresh token: %w", oauthkit.ErrNotFound)
+	}
+	switch {
+	case old.RotatedAt.IsZero():
+		if err := s.create(next); err != nil {
+			return err
+		}
+		old.RotatedAt = now
+		return nil
+	case grace > 0 && now.Sub(old.RotatedAt) <= grace && s.successorUnused(id):
+		if err := s.check(next); err != nil {
+			return err
+		}
+		for _, cid := range slices.Clone(s.children[id]) {
+			s.remove(cid)
+		}
+		s.insert(next)
+		return nil
+	default:
+		s.revokeGrant(old.GrantID)
+		return fmt.Errorf("refresh token: %w", oauthkit.ErrReused)
+	}
+}
+
+// successorUnused reports whether the refresh token issued in exchange for
+// id is live and has not been rotated itself.
+func (s *Tokens) successorUnused(id string) bool {
+	for _, cid := range s.children[id] {
+		if c, ok := s.tokens[cid]; ok && c.Kind == oauthkit.RefreshToken {
+			return c.RotatedAt.IsZero()
+		}
+	}
+	return false
+}
+
+// RevokeToken revokes one token.
+func (s *Tokens) RevokeToken(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remove(id)
+	return nil
+}
+
+// RevokeGrant revokes every token of a grant.
+func (s *Tokens) RevokeGrant(_ context.Context, grantID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revokeGrant(grantID)
+	return nil
+}
+
+func (s *Tokens) revokeGrant(grantID string) {
+	for _, id := range s.grants[grantID] {
+		s.removeIndexes(id)
+		delete(s.tokens, id)
+	}
+	delete(s.grants, grantID)
+}
+
+// remove deletes one token and its index entries.
+func (s *Tokens) remove(id string) {
+	t, ok := s.tokens[id]
+	if !ok {
+		return
+	}
+	s.removeIndexes(id)
+	delete(s.tokens, id)
+	ids := slices.DeleteFunc(s.grants[t.GrantID], func(g string) bool { return g == id })
+	if len(ids) == 0 {
+		delete(s.grants, t.GrantID)
+	} else {
+		s.grants[t.GrantID] = ids
+	}
+}
+
+func (s *Tokens) removeIndexes(id string) {
+	t, ok := s.tokens[id]
+	if !ok {
+		return
+	}
+	delete(s.children, id)
+	if t.ParentID != "" {
+		siblings := slices.DeleteFunc(s.children[t.ParentID], func(c string) bool { return c == id })
+		if len(siblings) == 0 {
+			delete(s.children, t.ParentID)
+		} else {
+			s.children[t.ParentID] = siblings
+		}
+	}
+}
+
+// DeleteExpired forgets tokens that expired before now.
+func (s *Tokens) DeleteExpired(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleteExpired(now)
+}
+
+func (s *Tokens) deleteExpired(now time.Time) {
+	for id, t := range s.tokens {
+		if !now.Before(t.ExpiresAt) {
+			s.remove(id)
+		}
+	}
+}
+
+func clone(t *oauthkit.Token) *oauthkit.Token {
+	c := *t
+	c.Scope = slices.Clone(t.Scope)
+	c.Audience = slices.Clone(t.Audience)
+	return &c
+}

@@ -1,0 +1,164 @@
+package oauthkit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+)
+
+// AuthorizationCode is an issued authorization code as stored: everything
+// the code is bound to (RFC 6749 §4.1.2, RFC 7636 §4.4), never the code
+// itself.
+type AuthorizationCode struct {
+	// ID is the SHA-256 of the code, as made by [HashToken].
+	ID string
+	// GrantID names the authorization this code starts. Every token issued
+	// from the code carries it, so a replayed code revokes them all.
+	GrantID string
+	// ClientID is the client the code was issued to.
+	ClientID string
+	// RedirectURI is the redirection URI the response was sent to.
+	RedirectURI string
+	// RedirectURIParam reports whether the authorization request had a
+	// redirect_uri parameter; if so the token request must repeat it
+	// (RFC 6749 §4.1.3).
+	RedirectURIParam bool
+	// Subject identifies the resource owner who approved the request.
+	Subject string
+	// Scope is the granted scope.
+	Scope []string
+	// AuthTime is when the resource owner last authenticated, or zero.
+	AuthTime time.Time
+	// CodeChallenge and CodeChallengeMethod are the PKCE parameters
+	// (RFC 7636 §4.3); both empty when PKCE was not used.
+	CodeChallenge       string
+	CodeChallengeMethod string
+	// Nonce is the OpenID Connect nonce, or empty.
+	Nonce string
+	// ExpiresAt is when the code stops being redeemable.
+	ExpiresAt time.Time
+}
+
+// CodeStore keeps authorization codes until they are redeemed.
+//
+// Implementations must be safe for concurrent use. Codes are single-use:
+// ConsumeCode is one atomic operation, never a read followed by a delete.
+type CodeStore interface {
+	// CreateCode stores a new code. It returns an error wrapping ErrExists if
+	// a code with the same ID is stored already.
+	CreateCode(ctx context.Context, code *AuthorizationCode) error
+	// ConsumeCode atomically marks the code with the given ID as used and
+	// returns it. If the code was used before, it returns the stored code
+	// together with an error wrapping ErrReused, so that the caller can
+	// revoke what was issued from it; used codes must be remembered until
+	// they expire. It returns an error wrapping ErrNotFound if the code is
+	// unknown or expired at now. Any other error is an internal fault.
+	ConsumeCode(ctx context.Context, id string, now time.Time) (*AuthorizationCode, error)
+}
+
+// TokenKind tells access tokens from refresh tokens.
+type TokenKind uint8
+
+// Token kinds.
+const (
+	AccessToken TokenKind = iota + 1
+	RefreshToken
+)
+
+// String returns "access_token" or "refresh_token", the RFC 7009 token type
+// hints.
+func (k TokenKind) String() string {
+	switch k {
+	case AccessToken:
+		return "access_token"
+	case RefreshToken:
+		return "refresh_token"
+	default:
+		return "unknown"
+	}
+}
+
+// Token is an issued access or refresh token as stored: its metadata and a
+// hash of it, never the token itself.
+type Token struct {
+	// ID is the store key: the SHA-256 of an opaque token ([HashToken]), or
+	// of a JWT's jti.
+	ID string
+	// Kind is AccessToken or RefreshToken.
+	Kind TokenKind
+	// GrantID names the authorization the token was issued under: one
+	// redeemed code, one client_credentials request, one refresh family.
+	// Revoking a grant revokes every token that carries its ID.
+	GrantID string
+	// ParentID is the ID of the refresh token this token was issued in
+	// exchange for, or empty.
+	ParentID string
+	// ClientID is the client the token was issued to.
+	ClientID string
+	// Subject identifies the resource owner, or the client itself for the
+	// client_credentials grant.
+	Subject string
+	// Scope is the granted scope.
+	Scope []string
+	// Audience lists the intended resource servers.
+	Audience []string
+	// IssuedAt and ExpiresAt bound the token's life.
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// AuthTime is when the resource owner last authenticated, or zero.
+	AuthTime time.Time
+	// RotatedAt is set by the store when a refresh token has been exchanged
+	// for a new one; a rotated token is no longer valid but is kept, until
+	// it expires, to detect reuse.
+	RotatedAt time.Time
+}
+
+// Active reports whether t may be used at now: not expired and, for a
+// refresh token, not rotated.
+func (t *Token) Active(now time.Time) bool {
+	return now.Before(t.ExpiresAt) && t.RotatedAt.IsZero()
+}
+
+// TokenStore keeps issued tokens for validation, rotation and revocation.
+//
+// Implementations must be safe for concurrent use. Returned tokens belong to
+// the caller.
+type TokenStore interface {
+	// CreateTokens stores tokens issued together, atomically: all or none.
+	// It returns an error wrapping ErrExists if an ID is already stored.
+	CreateTokens(ctx context.Context, tokens ...*Token) error
+	// Token returns the token with the given ID. It returns an error wrapping
+	// ErrNotFound if the token is unknown, expired at now, or revoked.
+	// Rotated refresh tokens are returned with RotatedAt set.
+	Token(ctx context.Context, id string, now time.Time) (*Token, error)
+	// RotateRefreshToken atomically exchanges the refresh token with the
+	// given ID for next (the new refresh and access tokens, each with
+	// ParentID set to id):
+	//
+	//   - if the token is unknown, expired at now or revoked, it returns an
+	//     error wrapping ErrNotFound and stores nothing;
+	//   - if it has not been rotated, it sets its RotatedAt to now and stores
+	//     next;
+	//   - if it was rotated no more than grace before now and the refresh
+	//     token issued in exchange for it has not itself been rotated, it
+	//     revokes the tokens issued in exchange for it and stores next (a
+	//     client retrying a request whose response it lost);
+	//   - otherwise it revokes every token of its grant and returns an error
+	//     wrapping ErrReused (RFC 9700 §4.14.2).
+	RotateRefreshToken(ctx context.Context, id string, now time.Time, grace time.Duration, next ...*Token) error
+	// RevokeToken revokes the token with the given ID. Unknown IDs are not
+	// an error.
+	RevokeToken(ctx context.Context, id string) error
+	// RevokeGrant revokes every token whose GrantID is grantID. Unknown
+	// grants are not an error.
+	RevokeGrant(ctx context.Context, grantID string) error
+}
+
+// HashToken returns the store ID of an opaque token or code: its SHA-256,
+// base64url-encoded. Tokens are 256-bit random strings, so the hash is
+// irreversible and needs no salt; a read of the store yields no usable token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

@@ -1,0 +1,246 @@
+package oauthkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TokenResponse is a successful access token response (RFC 6749 §5.1).
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// TokenHandler returns the token endpoint (RFC 6749 §3.2): it accepts POST
+// requests with an application/x-www-form-urlencoded body, authenticates the
+// client, and dispatches on grant_type to the built-in and configured
+// GrantHandlers. Every response carries Cache-Control: no-store.
+func (s *Server) TokenHandler() http.Handler {
+	return http.HandlerFunc(s.serveToken)
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-store"}
+	h["Pragma"] = []string{"no-cache"}
+	ctx := r.Context()
+	resp, oerr := s.token(ctx, w, r)
+	if oerr != nil {
+		s.logFault(ctx, "token", oerr)
+		if oerr.HTTPStatus() == http.StatusMethodNotAllowed {
+			h.Set("Allow", http.MethodPost)
+		}
+		if oerr.HTTPStatus() == http.StatusUnauthorized && oerr.Code == ErrInvalidClient.Code {
+			h.Set("WWW-Authenticate", `Basic realm="`+s.cfg.Issuer+`"`)
+		}
+		writeJSONError(w, oerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// token handles one token request, returning the response or the error.
+func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Request) (*TokenResponse, *Error) {
+	form, oerr := s.readTokenForm(w, r)
+	if oerr != nil {
+		return nil, oerr
+	}
+	grantType := form.Get("grant_type")
+	if name := repeatedParam(form, s.repeatable[grantType]); name != "" {
+		return nil, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
+	}
+	client, oerr := s.authenticateClient(ctx, r, form)
+	if oerr != nil {
+		return nil, oerr
+	}
+	handler, ok := s.grants[grantType]
+	switch {
+	case grantType == "":
+		return nil, ErrInvalidRequest.WithDescription("missing grant_type")
+	case !ok:
+		return nil, ErrUnsupportedGrantType
+	case !client.AllowsGrant(grantType):
+		return nil, ErrUnauthorizedClient.WithDescription("client is not allowed the %s grant", grantType)
+	}
+	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Time: s.now()}
+	grant, err := handler.HandleGrant(ctx, req)
+	if err != nil {
+		return nil, asError(err)
+	}
+	if grant == nil {
+		return nil, ErrServerError.Wrap(errors.New("oauthkit: GrantHandler returned neither grant nor error"))
+	}
+	return s.issue(ctx, client, grant, req.Time)
+}
+
+// readTokenForm checks the method and content type and parses the body,
+// bounded by MaxRequestBytes. Query parameters are ignored (RFC 6749 §3.2).
+func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+	if r.Method != http.MethodPost {
+		e := ErrInvalidRequest.WithDescription("the token endpoint accepts only POST")
+		e.Status = http.StatusMethodNotAllowed
+		return nil, e
+	}
+	return s.readForm(w, r)
+}
+
+// readForm parses an application/x-www-form-urlencoded body of at most
+// MaxRequestBytes.
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, ErrInvalidRequest.WithDescription("content type must be application/x-www-form-urlencoded")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, ErrInvalidRequest.WithDescription("request body too large")
+		}
+		return nil, ErrInvalidRequest.WithDescription("unreadable request body")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, ErrInvalidRequest.WithDescription("malformed request body")
+	}
+	return form, nil
+}
+
+// repeatedParam returns the name of a parameter that appears more than once
+// and is not allowed to, or "" (RFC 6749 §3.1, §3.2).
+func repeatedParam(form url.Values, allowed map[string]bool) string {
+	for name, values := range form {
+		if len(values) > 1 && !allowed[name] {
+			return name
+		}
+	}
+	return ""
+}
+
+// issue mints and stores the tokens for grant and returns the response.
+func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now time.Time) (*TokenResponse, *Error) {
+	if grant.Subject == "" {
+		return nil, ErrServerError.Wrap(errors.New("oauthkit: grant has no subject"))
+	}
+	grantID := grant.grantID
+	if grantID == "" {
+		var err error
+		if grantID, err = s.newID(); err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+	}
+	audience := grant.Audience
+	if audience == nil {
+		audience = client.Audience
+	}
+	access := &Token{
+		Kind:      AccessToken,
+		GrantID:   grantID,
+		ParentID:  grant.rotate,
+		ClientID:  client.ID,
+		Subject:   grant.Subject,
+		Scope:     grant.Scope,
+		Audience:  audience,
+		IssuedAt:  now,
+		ExpiresAt: now.Add(s.cfg.AccessTokenLifetime),
+		AuthTime:  grant.AuthTime,
+	}
+	accessToken, err := s.accessTokenIssuer(client).IssueAccessToken(ctx, access)
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	resp := &TokenResponse{
+		AccessToken: accessToken,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(s.cfg.AccessTokenLifetime / time.Second),
+		Scope:       strings.Join(grant.Scope, " "),
+	}
+	tokens := []*Token{access}
+	if grant.RefreshToken && client.AllowsGrant(GrantTypeRefreshToken) {
+		raw, err := randomToken(s.rand)
+		if err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		refresh := *access
+		refresh.ID = HashToken(raw)
+		refresh.Kind = RefreshToken
+		refresh.ExpiresAt = now.Add(s.cfg.RefreshTokenLifetime)
+		if grant.refreshScope != nil {
+			refresh.Scope = grant.refreshScope
+		}
+		tokens = append(tokens, &refresh)
+		resp.RefreshToken = raw
+	}
+	if grant.rotate != "" {
+		err = s.cfg.Tokens.RotateRefreshToken(ctx, grant.rotate, now, s.cfg.RefreshTokenGracePeriod, tokens...)
+	} else {
+		err = s.cfg.Tokens.CreateTokens(ctx, tokens...)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrReused):
+		return nil, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+	case err != nil:
+		return nil, ErrServerError.Wrap(err)
+	}
+	return resp, nil
+}
+
+// accessTokenIssuer returns the issuer for the client's token format.
+func (s *Server) accessTokenIssuer(client *Client) TokenIssuer {
+	if iss, ok := s.cfg.AccessTokenFormats[client.AccessTokenFormat]; ok {
+		return iss
+	}
+	return s.cfg.AccessTokens
+}
+
+// errorBody is the JSON error response of RFC 6749 §5.2.
+type errorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description,omitempty"`
+	ErrorURI         string `json:"error_uri,omitempty"`
+}
+
+func writeJSONError(w http.ResponseWriter, e *Error) {
+	writeJSON(w, e.HTTPStatus(), errorBody{e.Code, sanitizeDescription(e.Description), e.URI})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil { // only for host-supplied values that cannot be encoded
+		status, body = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// sanitizeDescription drops characters RFC 6749 §5.2 forbids in
+// error_description (anything outside %x20-21 / %x23-5B / %x5D-7E).
+func sanitizeDescription(d string) string {
+	for i := 0; i < len(d); i++ {
+		if c := d[i]; c < 0x20 || c == '"' || c == '\\' || c > 0x7e {
+			return strings.Map(func(r rune) rune {
+				if r < 0x20 || r == '"' || r == '\\' || r > 0x7e {
+					return -1
+				}
+				return r
+			}, d)
+		}
+	}
+	return d
+}
