@@ -91,6 +91,8 @@ type Consent struct {
 	Scope []string
 	// AuthTime is when the resource owner authenticated, or zero.
 	AuthTime time.Time
+	// ACR is the authentication context class reference satisfied, or empty.
+	ACR string
 }
 
 // AuthorizeHandler returns the authorization endpoint (RFC 6749 §3.1). It
@@ -289,6 +291,7 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 			Subject:             consent.Subject,
 			Scope:               scope,
 			AuthTime:            consent.AuthTime,
+			ACR:                 consent.ACR,
 			CodeChallenge:       req.CodeChallenge,
 			CodeChallengeMethod: req.CodeChallengeMethod,
 			Nonce:               req.Nonce,
@@ -300,7 +303,7 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 		params.Set("code", raw)
 	case ResponseTypeToken:
 		// RFC 6749 §4.2.2: no refresh token in the implicit grant.
-		resp, oerr := s.issue(ctx, req.Client, &Grant{Subject: consent.Subject, Scope: scope, AuthTime: consent.AuthTime}, now)
+		resp, oerr := s.issue(ctx, req.Client, &Grant{Subject: consent.Subject, Scope: scope, AuthTime: consent.AuthTime, ACR: consent.ACR}, now)
 		if oerr != nil {
 			return nil, oerr
 		}

@@ -73,6 +73,8 @@ type Grant struct {
 	Audience []string
 	// AuthTime is when the resource owner authenticated, or zero.
 	AuthTime time.Time
+	// ACR is the authentication context class reference, or empty.
+	ACR string
 	// RefreshToken asks for a refresh token. It is issued only if the client
 	// is also registered for the refresh_token grant.
 	RefreshToken bool
@@ -132,6 +134,7 @@ func (g authorizationCodeGrant) HandleGrant(ctx context.Context, req *TokenReque
 		Subject:      code.Subject,
 		Scope:        code.Scope,
 		AuthTime:     code.AuthTime,
+		ACR:          code.ACR,
 		RefreshToken: true,
 		grantID:      code.GrantID,
 	}, nil
@@ -176,6 +179,7 @@ func (g refreshTokenGrant) HandleGrant(ctx context.Context, req *TokenRequest) (
 		Scope:        scope,
 		Audience:     old.Audience,
 		AuthTime:     old.AuthTime,
+		ACR:          old.ACR,
 		grantID:      old.GrantID,
 		refreshScope: old.Scope, // RFC 6749 §6: a new refresh token keeps the original scope
 	}

@@ -3,6 +3,7 @@ package oauthkit
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // TokenIssuer mints access tokens.
@@ -31,4 +32,29 @@ func (o OpaqueTokens) IssueAccessToken(_ context.Context, t *Token) (string, err
 	}
 	t.ID = HashToken(tok)
 	return tok, nil
+}
+
+// TokenVerifier is implemented by a TokenIssuer whose tokens are
+// self-contained (signed JWTs): it finds the store ID of a presented token,
+// so that introspection, revocation and bearer validation treat every format
+// alike.
+type TokenVerifier interface {
+	// VerifyAccessToken checks the token's signature, issuer and expiry at
+	// now and returns its store ID (the ID IssueAccessToken set). It returns
+	// an error wrapping ErrNotFound for a token that is not a valid token of
+	// this issuer.
+	VerifyAccessToken(ctx context.Context, token string, now time.Time) (id string, err error)
+}
+
+// Signer signs JSON Web Tokens, such as OpenID Connect ID tokens. Package
+// jwt provides one backed by a rotating key set.
+//
+// Implementations must be safe for concurrent use.
+type Signer interface {
+	// Algorithm returns the JWS "alg" of the active signing key, such as
+	// "ES256".
+	Algorithm() string
+	// Sign returns a compact JWS of claims, JSON-encoded, with the header
+	// "typ" set to typ (omitted when empty) and "kid" naming the key.
+	Sign(ctx context.Context, typ string, claims any) (string, error)
 }

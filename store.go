@@ -30,6 +30,8 @@ type AuthorizationCode struct {
 	Scope []string
 	// AuthTime is when the resource owner last authenticated, or zero.
 	AuthTime time.Time
+	// ACR is the authentication context class reference, or empty.
+	ACR string
 	// CodeChallenge and CodeChallengeMethod are the PKCE parameters
 	// (RFC 7636 §4.3); both empty when PKCE was not used.
 	CodeChallenge       string
@@ -108,6 +110,8 @@ type Token struct {
 	ExpiresAt time.Time
 	// AuthTime is when the resource owner last authenticated, or zero.
 	AuthTime time.Time
+	// ACR is the authentication context class reference, or empty.
+	ACR string
 	// RotatedAt is set by the store when a refresh token has been exchanged
 	// for a new one; a rotated token is no longer valid but is kept, until
 	// it expires, to detect reuse.

@@ -157,6 +157,7 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 		IssuedAt:  now,
 		ExpiresAt: now.Add(s.cfg.AccessTokenLifetime),
 		AuthTime:  grant.AuthTime,
+		ACR:       grant.ACR,
 	}
 	accessToken, err := s.accessTokenIssuer(client).IssueAccessToken(ctx, access)
 	if err != nil {
