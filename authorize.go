@@ -107,6 +107,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	req, oerr := s.parseAuthorizeRequest(ctx, w, r)
 	if oerr != nil {
+		oerr = authorizeError(oerr)
 		s.logFault(ctx, "authorize", oerr)
 		if req == nil {
 			s.errorPage(w, r, oerr)
@@ -336,6 +337,7 @@ func errorParams(e *Error) url.Values {
 }
 
 func (s *Server) redirectError(ctx context.Context, w http.ResponseWriter, r *http.Request, req *AuthorizeRequest, e *Error) {
+	e = authorizeError(e)
 	s.logFault(ctx, "authorize", e)
 	s.redirectResponse(w, r, req, errorParams(e))
 }

@@ -67,6 +67,11 @@ var (
 	ErrReused = errors.New("oauthkit: already used")
 	// ErrExists means an item with the same ID is already stored.
 	ErrExists = errors.New("oauthkit: already exists")
+	// ErrUnavailable means the store cannot be reached for now (a database
+	// restarting, a timeout). The authorization endpoint answers
+	// temporarily_unavailable (RFC 6749 §4.1.2.1); the token endpoint, which
+	// has no such code, answers server_error.
+	ErrUnavailable = errors.New("oauthkit: store unavailable")
 )
 
 // Error returns the code and, when present, the description.
@@ -128,4 +133,14 @@ func asError(err error) *Error {
 		return oe
 	}
 	return ErrServerError.Wrap(err)
+}
+
+// authorizeError is asError for the authorization endpoint, where an
+// unavailable store is temporarily_unavailable rather than server_error.
+func authorizeError(err error) *Error {
+	oe := asError(err)
+	if oe.Code == ErrServerError.Code && errors.Is(oe, ErrUnavailable) {
+		return ErrTemporarilyUnavailable.Wrap(oe.Unwrap())
+	}
+	return oe
 }
