@@ -18,8 +18,9 @@ import (
 
 // Response types and modes.
 const (
-	ResponseTypeCode  = "code"
-	ResponseTypeToken = "token"
+	ResponseTypeCode    = "code"
+	ResponseTypeToken   = "token"
+	ResponseTypeIDToken = "id_token" // OpenID Connect
 
 	ResponseModeQuery    = "query"
 	ResponseModeFragment = "fragment"
@@ -76,11 +77,52 @@ type AuthorizeRequest struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	Nonce               string
+	// Prompt and MaxAge are the OpenID Connect prompt values and max_age
+	// (OIDC Core §3.1.2.1), set only for requests with the openid scope. The
+	// Authorizer must honour them: with prompt "none" it must not show a
+	// page but return ErrLoginRequired, ErrConsentRequired or
+	// ErrInteractionRequired; with "login" it must authenticate the user
+	// again. The library refuses a consent whose AuthTime is older than
+	// MaxAge with login_required.
+	Prompt []string
+	MaxAge *time.Duration
 	// Form holds all the request's parameters, for pages that post back.
 	Form url.Values
 
 	redirectURIParam bool
+	rt               responseType
+	openID           bool
 }
+
+// responseType is a parsed response_type: a set of code, token and
+// id_token (OAuth 2.0 Multiple Response Type Encoding Practices §3).
+type responseType struct{ code, token, idToken bool }
+
+func parseResponseType(s string) (responseType, bool) {
+	var rt responseType
+	for _, v := range strings.Split(s, " ") {
+		var p *bool
+		switch v {
+		case ResponseTypeCode:
+			p = &rt.code
+		case ResponseTypeToken:
+			p = &rt.token
+		case ResponseTypeIDToken:
+			p = &rt.idToken
+		default:
+			return responseType{}, false
+		}
+		if *p {
+			return responseType{}, false
+		}
+		*p = true
+	}
+	return rt, true
+}
+
+// frontChannel reports whether tokens are returned from the authorization
+// endpoint itself (the implicit and hybrid flows).
+func (rt responseType) frontChannel() bool { return rt.token || rt.idToken }
 
 // Consent is what the resource owner approved.
 type Consent struct {
@@ -129,6 +171,9 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	case consent == nil || consent.Subject == "":
 		s.redirectError(ctx, w, r, req, ErrServerError.Wrap(errors.New("oauthkit: Authorizer returned no consent and no error")))
+		return
+	case req.MaxAge != nil && (consent.AuthTime.IsZero() || s.now().Sub(consent.AuthTime) > *req.MaxAge):
+		s.redirectError(ctx, w, r, req, ErrLoginRequired.WithDescription("authentication is older than max_age"))
 		return
 	}
 	params, oerr := s.approve(ctx, req, consent)
@@ -190,44 +235,54 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 	}
 	// From here on errors are redirected, in the requested response mode if
 	// it is valid and in the response type's default mode otherwise.
-	req.ResponseMode = defaultResponseMode(req.ResponseType)
+	rt, rtOK := parseResponseType(req.ResponseType)
+	req.rt = rt
+	req.ResponseMode = ResponseModeQuery
+	if rt.frontChannel() {
+		req.ResponseMode = ResponseModeFragment
+	}
 	if name := repeatedParam(form, nil); name != "" {
 		return req, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
 	}
 	switch mode := form.Get("response_mode"); mode {
 	case "":
 	case ResponseModeQuery, ResponseModeFragment, ResponseModeFormPost:
-		if mode == ResponseModeQuery && req.ResponseType == ResponseTypeToken {
+		if mode == ResponseModeQuery && rt.frontChannel() {
 			// Tokens must never appear in a query string.
-			return req, ErrInvalidRequest.WithDescription("response_mode query is not allowed with response_type token")
+			return req, ErrInvalidRequest.WithDescription("response_mode query is not allowed with this response_type")
 		}
 		req.ResponseMode = mode
 	default:
 		return req, ErrInvalidRequest.WithDescription("unsupported response_mode")
 	}
-	switch req.ResponseType {
-	case "":
+	switch {
+	case req.ResponseType == "":
 		return req, ErrInvalidRequest.WithDescription("missing response_type")
-	case ResponseTypeCode:
-		if !client.AllowsGrant(GrantTypeAuthorizationCode) {
-			return req, ErrUnauthorizedClient.WithDescription("client is not allowed the authorization_code grant")
-		}
-	case ResponseTypeToken:
-		if !s.cfg.AllowImplicitGrant {
-			return req, ErrUnsupportedResponseType.WithDescription("the implicit grant is disabled")
-		}
-		if !client.AllowsGrant(GrantTypeImplicit) {
-			return req, ErrUnauthorizedClient.WithDescription("client is not allowed the implicit grant")
-		}
-	default:
+	case !rtOK, rt.frontChannel() && !s.cfg.AllowImplicitGrant, rt.idToken && s.cfg.IDTokens == nil:
 		return req, ErrUnsupportedResponseType
+	case rt.code && !client.AllowsGrant(GrantTypeAuthorizationCode):
+		return req, ErrUnauthorizedClient.WithDescription("client is not allowed the authorization_code grant")
+	case rt.frontChannel() && !client.AllowsGrant(GrantTypeImplicit):
+		return req, ErrUnauthorizedClient.WithDescription("client is not allowed the implicit grant")
 	}
 	scope, oerr := resolveScope(client, form.Get("scope"))
 	if oerr != nil {
 		return req, oerr
 	}
 	req.Scope = scope
-	if req.ResponseType == ResponseTypeCode {
+	req.openID = s.cfg.IDTokens != nil && slices.Contains(scope, ScopeOpenID)
+	switch {
+	case rt.idToken && !req.openID:
+		return req, ErrInvalidRequest.WithDescription("response_type id_token requires the openid scope")
+	case rt.idToken && req.Nonce == "":
+		return req, ErrInvalidRequest.WithDescription("nonce is required when an ID token is returned from the authorization endpoint")
+	}
+	if req.openID {
+		if oerr := parseOpenIDParams(req); oerr != nil {
+			return req, oerr
+		}
+	}
+	if rt.code {
 		if oerr := s.checkPKCE(req); oerr != nil {
 			return req, oerr
 		}
@@ -273,8 +328,8 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 	}
 	now := s.now()
 	params := url.Values{}
-	switch req.ResponseType {
-	case ResponseTypeCode:
+	var code, accessToken string
+	if req.rt.code {
 		raw, err := randomToken(s.rand)
 		if err != nil {
 			return nil, ErrServerError.Wrap(err)
@@ -283,7 +338,7 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 		if err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
-		code := &AuthorizationCode{
+		err = s.cfg.Codes.CreateCode(ctx, &AuthorizationCode{
 			ID:                  HashToken(raw),
 			GrantID:             grantID,
 			ClientID:            req.Client.ID,
@@ -297,17 +352,20 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 			CodeChallengeMethod: req.CodeChallengeMethod,
 			Nonce:               req.Nonce,
 			ExpiresAt:           now.Add(s.cfg.CodeLifetime),
-		}
-		if err := s.cfg.Codes.CreateCode(ctx, code); err != nil {
+		})
+		if err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
-		params.Set("code", raw)
-	case ResponseTypeToken:
+		code = raw
+		params.Set("code", code)
+	}
+	if req.rt.token {
 		// RFC 6749 §4.2.2: no refresh token in the implicit grant.
 		resp, oerr := s.issue(ctx, req.Client, &Grant{Subject: consent.Subject, Scope: scope, AuthTime: consent.AuthTime, ACR: consent.ACR}, now)
 		if oerr != nil {
 			return nil, oerr
 		}
+		accessToken = resp.AccessToken
 		params.Set("access_token", resp.AccessToken)
 		params.Set("token_type", resp.TokenType)
 		params.Set("expires_in", strconv.FormatInt(resp.ExpiresIn, 10))
@@ -315,14 +373,17 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 			params.Set("scope", resp.Scope) // RFC 6749 §4.2.2: scope when it differs
 		}
 	}
-	return params, nil
-}
-
-func defaultResponseMode(responseType string) string {
-	if responseType == ResponseTypeToken {
-		return ResponseModeFragment
+	if req.rt.idToken {
+		idToken, err := s.issueIDToken(ctx, idTokenInput{
+			client: req.Client, subject: consent.Subject, nonce: req.Nonce, authTime: consent.AuthTime,
+			acr: consent.ACR, accessToken: accessToken, code: code, scope: scope, now: now,
+		})
+		if err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		params.Set("id_token", idToken)
 	}
-	return ResponseModeQuery
+	return params, nil
 }
 
 func errorParams(e *Error) url.Values {

@@ -81,6 +81,8 @@ type Grant struct {
 
 	// Set by the built-in grants only.
 	grantID      string   // continue this grant instead of starting one
+	idToken      bool     // issue an OpenID Connect ID token
+	nonce        string   // the ID token's nonce
 	rotate       string   // ID of the refresh token being exchanged
 	refreshScope []string // scope of the new refresh token, if not Scope
 }
@@ -137,6 +139,8 @@ func (g authorizationCodeGrant) HandleGrant(ctx context.Context, req *TokenReque
 		ACR:          code.ACR,
 		RefreshToken: true,
 		grantID:      code.GrantID,
+		idToken:      g.s.cfg.IDTokens != nil && slices.Contains(code.Scope, ScopeOpenID),
+		nonce:        code.Nonce,
 	}, nil
 }
 

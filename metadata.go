@@ -26,6 +26,13 @@ type Metadata struct {
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
+
+	// OpenID Connect Discovery 1.0 §3, present when ID tokens are issued.
+	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported,omitempty"`
+	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
+	PromptValuesSupported            []string `json:"prompt_values_supported,omitempty"`
 }
 
 // Metadata returns the server's metadata, generated from its Config.
@@ -58,9 +65,28 @@ func (s *Server) buildMetadata() ([]byte, error) {
 	if e.Introspection != "" {
 		m.IntrospectionEndpointAuthMethodsSupported = authMethods[:2]
 	}
+	oidc := s.cfg.IDTokens != nil
 	if s.cfg.AllowImplicitGrant {
-		m.ResponseTypesSupported = append(m.ResponseTypesSupported, ResponseTypeToken)
+		m.ResponseTypesSupported = append(m.ResponseTypesSupported, "token", "code token")
+		if oidc {
+			m.ResponseTypesSupported = append(m.ResponseTypesSupported, "id_token", "id_token token", "code id_token", "code id_token token")
+		}
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantTypeImplicit)
+	}
+	m.ScopesSupported = s.cfg.ScopesSupported
+	if oidc {
+		if !slices.Contains(m.ScopesSupported, ScopeOpenID) {
+			m.ScopesSupported = append([]string{ScopeOpenID}, m.ScopesSupported...)
+		}
+		m.SubjectTypesSupported = []string{"public"}
+		m.IDTokenSigningAlgValuesSupported = []string{s.cfg.IDTokens.Algorithm()}
+		m.ClaimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "azp", "at_hash", "c_hash"}
+		for _, c := range s.cfg.ClaimsSupported {
+			if !slices.Contains(m.ClaimsSupported, c) {
+				m.ClaimsSupported = append(m.ClaimsSupported, c)
+			}
+		}
+		m.PromptValuesSupported = promptValues
 	}
 	if s.cfg.AllowPlainPKCE {
 		m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, pkce.Plain)
@@ -73,8 +99,10 @@ func (s *Server) buildMetadata() ([]byte, error) {
 }
 
 // MetadataHandler returns a handler serving the metadata document, to be
-// mounted at /.well-known/oauth-authorization-server (RFC 8414 §3). The
-// document is built once, by New.
+// mounted at /.well-known/oauth-authorization-server (RFC 8414 §3) and, when
+// OpenID Connect is on, also at /.well-known/openid-configuration (OpenID
+// Connect Discovery 1.0 §4): one document serves both, as RFC 8414 §1
+// intends. The document is built once, by New.
 func (s *Server) MetadataHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -49,6 +51,21 @@ type Config struct {
 	// AccessTokenFormats are further issuers, chosen per client by
 	// Client.AccessTokenFormat (for example "jwt").
 	AccessTokenFormats map[string]TokenIssuer
+
+	// IDTokens signs OpenID Connect ID tokens; setting it turns OpenID
+	// Connect on for requests with the openid scope. Package jwt provides
+	// one. Requires Endpoints.JWKS, where the host publishes the keys.
+	IDTokens Signer
+	// IDTokenLifetime is how long ID tokens live. Zero means
+	// DefaultIDTokenLifetime.
+	IDTokenLifetime time.Duration
+	// Claims supplies the userinfo claims of OpenID Connect. Nil means
+	// userinfo answers only "sub".
+	Claims ClaimsSource
+	// ScopesSupported and ClaimsSupported are published in the metadata
+	// (scopes_supported, claims_supported); they restrict nothing.
+	ScopesSupported []string
+	ClaimsSupported []string
 
 	// Authorizer authenticates the resource owner and obtains consent at the
 	// authorization endpoint. Required for AuthorizeHandler.
@@ -123,6 +140,7 @@ type Server struct {
 	rand         io.Reader
 	log          *slog.Logger
 	grants       map[string]GrantHandler
+	verifiers    []TokenVerifier            // issuers of self-contained tokens
 	repeatable   map[string]map[string]bool // grant type → parameters allowed to repeat
 	metadataJSON []byte
 }
@@ -139,9 +157,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("oauthkit: Config.Codes is required")
 	case cfg.Tokens == nil:
 		return nil, errors.New("oauthkit: Config.Tokens is required")
+	case cfg.IDTokens != nil && cfg.Endpoints.JWKS == "":
+		return nil, errors.New("oauthkit: Config.IDTokens needs Config.Endpoints.JWKS, where clients find the keys")
 	case cfg.CodeLifetime < 0 || cfg.CodeLifetime > MaxCodeLifetime:
 		return nil, fmt.Errorf("oauthkit: Config.CodeLifetime must be between 0 and %v", MaxCodeLifetime)
-	case cfg.AccessTokenLifetime < 0 || cfg.RefreshTokenLifetime < 0 || cfg.RefreshTokenGracePeriod < 0 || cfg.MaxRequestBytes < 0:
+	case cfg.AccessTokenLifetime < 0 || cfg.RefreshTokenLifetime < 0 || cfg.RefreshTokenGracePeriod < 0 || cfg.MaxRequestBytes < 0 || cfg.IDTokenLifetime < 0:
 		return nil, errors.New("oauthkit: Config lifetimes and limits must not be negative")
 	}
 	if cfg.CodeLifetime == 0 {
@@ -152,6 +172,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.RefreshTokenLifetime == 0 {
 		cfg.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+	}
+	if cfg.IDTokenLifetime == 0 {
+		cfg.IDTokenLifetime = DefaultIDTokenLifetime
 	}
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
@@ -182,6 +205,11 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.AccessTokens == nil {
 		s.cfg.AccessTokens = OpaqueTokens{Rand: s.rand}
 	}
+	for _, iss := range append([]TokenIssuer{s.cfg.AccessTokens}, mapValues(cfg.AccessTokenFormats)...) {
+		if v, ok := iss.(TokenVerifier); ok {
+			s.verifiers = append(s.verifiers, v)
+		}
+	}
 	builtins := []GrantHandler{authorizationCodeGrant{s}, refreshTokenGrant{s}}
 	for _, g := range append(builtins, cfg.Grants...) {
 		if g == nil || g.GrantType() == "" {
@@ -201,6 +229,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// mapValues returns m's values sorted by key, so that start-up is
+// deterministic.
+func mapValues[V any](m map[string]V) []V {
+	keys := slices.Sorted(maps.Keys(m))
+	vs := make([]V, len(keys))
+	for i, k := range keys {
+		vs[i] = m[k]
+	}
+	return vs
 }
 
 func validateIssuer(issuer string) error {

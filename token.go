@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -20,6 +21,7 @@ type TokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 // TokenHandler returns the token endpoint (RFC 6749 §3.2): it accepts POST
@@ -37,17 +39,24 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	resp, oerr := s.token(ctx, w, r)
 	if oerr != nil {
-		s.logFault(ctx, "token", oerr)
-		if oerr.HTTPStatus() == http.StatusMethodNotAllowed {
-			h.Set("Allow", http.MethodPost)
-		}
-		if oerr.HTTPStatus() == http.StatusUnauthorized && oerr.Code == ErrInvalidClient.Code {
-			h.Set("WWW-Authenticate", `Basic realm="`+s.cfg.Issuer+`"`)
-		}
-		writeJSONError(w, oerr)
+		s.writeTokenError(ctx, w, "token", oerr)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// writeTokenError writes the JSON error response of RFC 6749 §5.2, with the
+// headers its status needs, and logs internal faults.
+func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, endpoint string, oerr *Error) {
+	s.logFault(ctx, endpoint, oerr)
+	h := w.Header()
+	if oerr.HTTPStatus() == http.StatusMethodNotAllowed {
+		h.Set("Allow", http.MethodPost)
+	}
+	if oerr.HTTPStatus() == http.StatusUnauthorized && oerr.Code == ErrInvalidClient.Code {
+		h.Set("WWW-Authenticate", `Basic realm="`+s.cfg.Issuer+`"`)
+	}
+	writeJSONError(w, oerr)
 }
 
 // token handles one token request, returning the response or the error.
@@ -159,7 +168,11 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 		AuthTime:  grant.AuthTime,
 		ACR:       grant.ACR,
 	}
-	accessToken, err := s.accessTokenIssuer(client).IssueAccessToken(ctx, access)
+	issuer, err := s.accessTokenIssuer(client)
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	accessToken, err := issuer.IssueAccessToken(ctx, access)
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
@@ -196,15 +209,27 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 	case err != nil:
 		return nil, ErrServerError.Wrap(err)
 	}
+	if grant.idToken {
+		resp.IDToken, err = s.issueIDToken(ctx, idTokenInput{
+			client: client, subject: grant.Subject, nonce: grant.nonce, authTime: grant.AuthTime,
+			acr: grant.ACR, accessToken: accessToken, scope: grant.Scope, now: now,
+		})
+		if err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+	}
 	return resp, nil
 }
 
 // accessTokenIssuer returns the issuer for the client's token format.
-func (s *Server) accessTokenIssuer(client *Client) TokenIssuer {
-	if iss, ok := s.cfg.AccessTokenFormats[client.AccessTokenFormat]; ok {
-		return iss
+func (s *Server) accessTokenIssuer(client *Client) (TokenIssuer, error) {
+	if client.AccessTokenFormat == "" {
+		return s.cfg.AccessTokens, nil
 	}
-	return s.cfg.AccessTokens
+	if iss, ok := s.cfg.AccessTokenFormats[client.AccessTokenFormat]; ok {
+		return iss, nil
+	}
+	return nil, fmt.Errorf("oauthkit: client %s has unknown access token format %q", client.ID, client.AccessTokenFormat)
 }
 
 // errorBody is the JSON error response of RFC 6749 §5.2.

@@ -1,0 +1,200 @@
+package oauthkit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Introspection is an RFC 7662 §2.2 introspection response.
+type Introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	ExpiresAt int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+	ACR       string   `json:"acr,omitempty"`
+}
+
+var inactive = &Introspection{Active: false}
+
+// ValidateAccessToken returns the stored metadata of an active access token
+// presented to a resource server, whatever its format. It returns an error
+// wrapping ErrNotFound for anything else: unknown, expired, revoked,
+// malformed, or a refresh token. Other errors are internal faults. It is the
+// in-process path for resource servers running beside the authorization
+// server.
+func (s *Server) ValidateAccessToken(ctx context.Context, token string) (*Token, error) {
+	now := s.now()
+	t, err := s.lookupToken(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind != AccessToken || !t.Active(now) {
+		return nil, ErrNotFound
+	}
+	return t, nil
+}
+
+// lookupToken finds the stored token for a presented token: through the
+// TokenVerifier of its issuer for self-contained tokens, by HashToken for
+// opaque ones.
+func (s *Server) lookupToken(ctx context.Context, raw string, now time.Time) (*Token, error) {
+	if raw == "" || len(raw) > 8<<10 {
+		return nil, ErrNotFound
+	}
+	id := ""
+	if strings.Count(raw, ".") == 2 { // a JWS in compact serialization
+		for _, v := range s.verifiers {
+			if vid, err := v.VerifyAccessToken(ctx, raw, now); err == nil {
+				id = vid
+				break
+			}
+		}
+	}
+	if id == "" {
+		id = HashToken(raw)
+	}
+	return s.cfg.Tokens.Token(ctx, id, now)
+}
+
+// IntrospectionHandler returns the token introspection endpoint (RFC 7662).
+// Callers authenticate as confidential clients; resource servers are
+// registered as such. A refresh token is described only to the client it
+// was issued to; an access token to its client, to any client when it has no
+// audience, and otherwise only to the clients named in its audience. Every
+// other token, and anything invalid, expired, revoked or unknown, reads
+// {"active":false}.
+func (s *Server) IntrospectionHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serveTokenService(w, r, "introspection", func(ctx context.Context, client *Client, raw string) (any, *Error) {
+			if client.Public() {
+				return nil, ErrInvalidClient.WithDescription("public clients cannot introspect tokens")
+			}
+			return s.introspect(ctx, client, raw)
+		})
+	})
+}
+
+func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (*Introspection, *Error) {
+	now := s.now()
+	t, err := s.lookupToken(ctx, raw, now)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return inactive, nil
+	case err != nil:
+		return nil, ErrServerError.Wrap(err)
+	case !t.Active(now) || !mayIntrospect(caller, t):
+		return inactive, nil
+	}
+	resp := &Introspection{
+		Active:    true,
+		Scope:     strings.Join(t.Scope, " "),
+		ClientID:  t.ClientID,
+		Subject:   t.Subject,
+		ExpiresAt: t.ExpiresAt.Unix(),
+		IssuedAt:  t.IssuedAt.Unix(),
+		Audience:  t.Audience,
+		Issuer:    s.cfg.Issuer,
+		ACR:       t.ACR,
+	}
+	if t.Kind == AccessToken {
+		resp.TokenType = "Bearer"
+	}
+	if !t.AuthTime.IsZero() {
+		resp.AuthTime = t.AuthTime.Unix()
+	}
+	return resp, nil
+}
+
+func mayIntrospect(caller *Client, t *Token) bool {
+	switch {
+	case caller.ID == t.ClientID:
+		return true
+	case t.Kind == RefreshToken:
+		return false
+	default:
+		return len(t.Audience) == 0 || slices.Contains(t.Audience, caller.ID)
+	}
+}
+
+// RevocationHandler returns the token revocation endpoint (RFC 7009). The
+// client authenticates (public clients by client_id) and may revoke only
+// tokens issued to it. Revoking a refresh token revokes its whole grant: the
+// refresh token family and every access token issued under it. Revoking an
+// access token revokes that token. Unknown, expired and invalid tokens get
+// 200, as RFC 7009 §2.2 says; token_type_hint is accepted but not needed,
+// since every token is found the same way.
+func (s *Server) RevocationHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serveTokenService(w, r, "revocation", func(ctx context.Context, client *Client, raw string) (any, *Error) {
+			return nil, s.revoke(ctx, client, raw)
+		})
+	})
+}
+
+func (s *Server) revoke(ctx context.Context, client *Client, raw string) *Error {
+	t, err := s.lookupToken(ctx, raw, s.now())
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return ErrServerError.Wrap(err)
+	case t.ClientID != client.ID:
+		// RFC 7009 §2.1: the request is refused and the client informed.
+		return ErrUnauthorizedClient.WithDescription("the token was not issued to this client")
+	case t.Kind == RefreshToken:
+		err = s.cfg.Tokens.RevokeGrant(ctx, t.GrantID)
+	default:
+		err = s.cfg.Tokens.RevokeToken(ctx, t.ID)
+	}
+	if err != nil {
+		return ErrServerError.Wrap(err)
+	}
+	return nil
+}
+
+// serveTokenService runs the part that introspection and revocation share:
+// POST with a form body, client authentication, the token parameter, JSON
+// errors. do returns the JSON body to send with 200, or nil for an empty one.
+func (s *Server) serveTokenService(w http.ResponseWriter, r *http.Request, endpoint string,
+	do func(ctx context.Context, client *Client, token string) (any, *Error)) {
+	ctx := r.Context()
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-store"}
+	h["Pragma"] = []string{"no-cache"}
+	body, oerr := func() (any, *Error) {
+		form, oerr := s.readTokenForm(w, r)
+		if oerr != nil {
+			return nil, oerr
+		}
+		if name := repeatedParam(form, nil); name != "" {
+			return nil, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
+		}
+		client, oerr := s.authenticateClient(ctx, r, form)
+		if oerr != nil {
+			return nil, oerr
+		}
+		token := form.Get("token")
+		if token == "" {
+			return nil, ErrInvalidRequest.WithDescription("missing token")
+		}
+		return do(ctx, client, token)
+	}()
+	switch {
+	case oerr != nil:
+		s.writeTokenError(ctx, w, endpoint, oerr)
+	case body == nil:
+		w.WriteHeader(http.StatusOK)
+	default:
+		writeJSON(w, http.StatusOK, body)
+	}
+}

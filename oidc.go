@@ -1,0 +1,256 @@
+package oauthkit
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"hash"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ScopeOpenID is the scope that makes a request an OpenID Connect request.
+const ScopeOpenID = "openid"
+
+// DefaultIDTokenLifetime is the lifetime of ID tokens when
+// Config.IDTokenLifetime is zero.
+const DefaultIDTokenLifetime = time.Hour
+
+// ClaimsSource supplies claims about the resource owner for the OpenID
+// Connect userinfo endpoint (and for ID tokens issued without an access
+// token, OIDC Core §5.4).
+//
+// Implementations must be safe for concurrent use.
+type ClaimsSource interface {
+	// Claims returns the claims about subject that the granted scope allows,
+	// such as "email" for the email scope. The "sub" claim is always set by
+	// the library. An error wrapping ErrNotFound means the subject no longer
+	// exists; any other error is an internal fault.
+	Claims(ctx context.Context, subject string, scope []string) (map[string]any, error)
+}
+
+// idTokenClaims are the claims of an ID token (OIDC Core §2, §3.1.3.6,
+// §3.3.2.11).
+type idTokenClaims struct {
+	Issuer    string `json:"iss"`
+	Subject   string `json:"sub"`
+	Audience  string `json:"aud"`
+	ExpiresAt int64  `json:"exp"`
+	IssuedAt  int64  `json:"iat"`
+	AuthTime  int64  `json:"auth_time,omitempty"`
+	Nonce     string `json:"nonce,omitempty"`
+	ACR       string `json:"acr,omitempty"`
+	AZP       string `json:"azp"`
+	AtHash    string `json:"at_hash,omitempty"`
+	CHash     string `json:"c_hash,omitempty"`
+}
+
+// idTokenInput is what an ID token is made from.
+type idTokenInput struct {
+	client      *Client
+	subject     string
+	nonce       string
+	authTime    time.Time
+	acr         string
+	accessToken string // for at_hash, or empty
+	code        string // for c_hash, or empty
+	scope       []string
+	now         time.Time
+}
+
+// issueIDToken signs an ID token. When no access token is issued with it,
+// the scope's claims go in the ID token itself (OIDC Core §5.4).
+func (s *Server) issueIDToken(ctx context.Context, in idTokenInput) (string, error) {
+	signer := s.cfg.IDTokens
+	c := idTokenClaims{
+		Issuer:    s.cfg.Issuer,
+		Subject:   in.subject,
+		Audience:  in.client.ID,
+		ExpiresAt: in.now.Add(s.cfg.IDTokenLifetime).Unix(),
+		IssuedAt:  in.now.Unix(),
+		Nonce:     in.nonce,
+		ACR:       in.acr,
+		AZP:       in.client.ID,
+	}
+	if !in.authTime.IsZero() {
+		c.AuthTime = in.authTime.Unix()
+	}
+	alg := signer.Algorithm()
+	if in.accessToken != "" {
+		c.AtHash = halfHash(alg, in.accessToken)
+	}
+	if in.code != "" {
+		c.CHash = halfHash(alg, in.code)
+	}
+	if in.accessToken != "" || s.cfg.Claims == nil {
+		return signer.Sign(ctx, "JWT", c)
+	}
+	extra, err := s.cfg.Claims.Claims(ctx, in.subject, in.scope)
+	if err != nil {
+		return "", err
+	}
+	claims := make(map[string]any, len(extra)+11)
+	maps.Copy(claims, extra)
+	for k, v := range map[string]any{"iss": c.Issuer, "sub": c.Subject, "aud": c.Audience, "exp": c.ExpiresAt,
+		"iat": c.IssuedAt, "azp": c.AZP} {
+		claims[k] = v
+	}
+	for k, v := range map[string]string{"nonce": c.Nonce, "acr": c.ACR, "c_hash": c.CHash} {
+		if v != "" {
+			claims[k] = v
+		}
+	}
+	if c.AuthTime != 0 {
+		claims["auth_time"] = c.AuthTime
+	}
+	return signer.Sign(ctx, "JWT", claims)
+}
+
+// halfHash is the at_hash / c_hash of value: the base64url left half of its
+// hash with the hash function of the JWS algorithm (OIDC Core §3.1.3.6).
+func halfHash(alg string, value string) string {
+	var h hash.Hash
+	switch {
+	case alg == "EdDSA", strings.HasSuffix(alg, "512"):
+		h = sha512.New() // Ed25519 signs with SHA-512
+	case strings.HasSuffix(alg, "384"):
+		h = sha512.New384()
+	default:
+		h = sha256.New()
+	}
+	h.Write([]byte(value))
+	sum := h.Sum(nil)
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+// Prompt values of OIDC Core §3.1.2.1.
+var promptValues = []string{"none", "login", "consent", "select_account"}
+
+// parseOpenIDParams validates the OpenID Connect parameters of an
+// authorization request whose scope includes openid.
+func parseOpenIDParams(req *AuthorizeRequest) *Error {
+	if p := req.Form.Get("prompt"); p != "" {
+		req.Prompt = strings.Fields(p)
+		for _, v := range req.Prompt {
+			if !slices.Contains(promptValues, v) {
+				return ErrInvalidRequest.WithDescription("unsupported prompt value %s", v)
+			}
+		}
+		if slices.Contains(req.Prompt, "none") && len(req.Prompt) > 1 {
+			return ErrInvalidRequest.WithDescription("prompt none cannot be combined with other values")
+		}
+	}
+	if m, ok := req.Form["max_age"]; ok {
+		secs, err := parseNonNegative(m[0])
+		if err != nil {
+			return ErrInvalidRequest.WithDescription("max_age must be a non-negative integer")
+		}
+		d := time.Duration(secs) * time.Second
+		req.MaxAge = &d
+	}
+	return nil
+}
+
+func parseNonNegative(s string) (int64, error) {
+	if s == "" || len(s) > 9 {
+		return 0, errors.New("out of range")
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, errors.New("not a number")
+		}
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n, nil
+}
+
+// UserInfoHandler returns the OpenID Connect userinfo endpoint (OIDC Core
+// §5.3). It accepts an access token with the openid scope in the
+// Authorization header (RFC 6750 §2.1) and answers the claims that
+// Config.Claims returns for the token's subject and scope, with "sub".
+// Errors are RFC 6750 §3 challenges.
+func (s *Server) UserInfoHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Method != http.MethodGet && r.Method != http.MethodPost {
+			w.Header().Set("Allow", "GET, POST")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		raw, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok {
+			s.bearerChallenge(w, nil)
+			return
+		}
+		t, err := s.ValidateAccessToken(ctx, raw)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			s.bearerChallenge(w, ErrInvalidToken.WithDescription("invalid or expired access token"))
+			return
+		case err != nil:
+			s.log.ErrorContext(ctx, "oauthkit: internal fault", "endpoint", "userinfo", "error", err)
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		case !slices.Contains(t.Scope, ScopeOpenID):
+			s.bearerChallenge(w, ErrInsufficientScope.WithDescription("the openid scope is required"))
+			return
+		}
+		claims := map[string]any{}
+		if s.cfg.Claims != nil {
+			c, err := s.cfg.Claims.Claims(ctx, t.Subject, t.Scope)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				s.bearerChallenge(w, ErrInvalidToken.WithDescription("the subject no longer exists"))
+				return
+			case err != nil:
+				s.log.ErrorContext(ctx, "oauthkit: internal fault", "endpoint", "userinfo", "error", err)
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			maps.Copy(claims, c)
+		}
+		claims["sub"] = t.Subject
+		writeJSON(w, http.StatusOK, claims)
+	})
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer" header value
+// (RFC 6750 §2.1): the scheme case-insensitively, one space, a token68.
+func bearerToken(header string) (string, bool) {
+	const prefix = "bearer "
+	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return "", false
+	}
+	tok := header[len(prefix):]
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("-._~+/", c) >= 0 || c == '=' && strings.Trim(tok[i:], "=") == "") {
+			return "", false
+		}
+	}
+	return tok, true
+}
+
+// bearerChallenge answers an RFC 6750 §3 challenge; a nil e means no token
+// was presented.
+func (s *Server) bearerChallenge(w http.ResponseWriter, e *Error) {
+	challenge := `Bearer realm="` + s.cfg.Issuer + `"`
+	status := http.StatusUnauthorized
+	if e != nil {
+		challenge += `, error="` + e.Code + `", error_description="` + sanitizeDescription(e.Description) + `"`
+		status = e.HTTPStatus()
+		if e.Code == ErrInsufficientScope.Code {
+			challenge += `, scope="openid"`
+		}
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	w.WriteHeader(status)
+}
