@@ -1,0 +1,69 @@
+// Package oauthkit is an embeddable OAuth 2.0 authorization server: the
+// protocol of RFC 6749 and its security extensions as http.Handlers that a
+// Go program mounts on its own mux, with its own stores and its own login.
+//
+// # Wiring
+//
+// A host builds a [Server] from a [Config] and mounts its handlers wherever
+// it likes:
+//
+//	srv, err := oauthkit.New(oauthkit.Config{
+//		Issuer:     "https://auth.example.com",
+//		Clients:    clients,            // a ClientStore
+//		Codes:      memory.NewCodes(),  // a CodeStore
+//		Tokens:     memory.NewTokens(), // a TokenStore
+//		Authorizer: login,              // the host's login and consent
+//		Grants:     []oauthkit.GrantHandler{grants.ClientCredentials{}},
+//	})
+//	mux.Handle("/authorize", srv.AuthorizeHandler())
+//	mux.Handle("POST /token", srv.TokenHandler())
+//	mux.Handle("GET /.well-known/oauth-authorization-server", srv.MetadataHandler())
+//
+// The authorization_code and refresh_token grants are built in; every other
+// grant type is opted into through Config.Grants (see package grants), and a
+// client uses only the grant types it is registered for.
+//
+// # The host's part
+//
+// The library never renders pages and never stores users. At the
+// authorization endpoint it validates the request and then calls the
+// [Authorizer], which authenticates the resource owner with the host's own
+// sessions and returns their [Consent], or writes a login or consent page
+// and returns [ErrResponseWritten]. The password grant calls a
+// [UserAuthenticator]; OpenID Connect userinfo calls a [ClaimsSource].
+//
+// # Stores
+//
+// Three small interfaces hold the state: [ClientStore], [CodeStore] and
+// [TokenStore]. Their contracts follow the protocol's invariants rather than
+// CRUD: a code is consumed in one atomic call, a refresh token is rotated in
+// one atomic call that also detects reuse, and every token carries the ID of
+// the grant it was issued under, so that a replayed code or a reused refresh
+// token revokes everything issued from it. Stores see only hashes of codes,
+// tokens and secrets. Package storage/memory has reference implementations,
+// storage/postgres (a module of its own) a shared one, and storage/storetest
+// checks any implementation against the contracts.
+//
+// # Tokens
+//
+// Access tokens are opaque by default ([OpaqueTokens]); package jwt issues
+// RFC 9068 JWT access tokens and signs OpenID Connect ID tokens. Every
+// format is stored the same way, so revocation ([Server.RevocationHandler])
+// and introspection ([Server.IntrospectionHandler]) treat them alike.
+// Resource servers validate tokens with package bearer.
+//
+// # Errors
+//
+// Every protocol error is an [*Error] carrying the RFC error code, matched
+// with errors.Is against [ErrInvalidRequest] and its siblings. Internal
+// causes are wrapped, logged with log/slog, and never sent to a client.
+//
+// # Security defaults
+//
+// Redirect URIs match exactly (with the RFC 8252 loopback port exception);
+// PKCE with S256 is required; codes are single-use and live one minute;
+// refresh tokens rotate with reuse detection; client secrets, codes and
+// tokens are stored as hashes and compared in constant time; the implicit
+// and password grants are off until the host turns them on. Every setting
+// that weakens a default says so in its name.
+package oauthkit
