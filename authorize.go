@@ -330,7 +330,7 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 	params := url.Values{}
 	var code, accessToken string
 	if req.rt.code {
-		raw, err := randomToken(s.rand)
+		raw, err := randomToken(s.cfg.Rand)
 		if err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}

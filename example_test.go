@@ -112,5 +112,5 @@ func ExampleServer_TokenHandler() {
 	fmt.Println(string(body))
 	// Output:
 	// 200 OK no-store
-	// {"access_token":"ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0A","token_type":"Bearer","expires_in":3600,"scope":"read"}
+	// {"access_token":"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA","token_type":"Bearer","expires_in":3600,"scope":"read"}
 }

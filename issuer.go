@@ -11,9 +11,11 @@ import (
 // Implementations must be safe for concurrent use.
 type TokenIssuer interface {
 	// IssueAccessToken returns the access token to send for t, whose fields
-	// other than ID are set, and sets t.ID to the key under which t is
-	// stored and later found: [HashToken] of an opaque token, or the hash of
-	// a self-contained token's unique identifier.
+	// other than ID are set (GrantID is empty for the first token of a new
+	// grant: the grant is then named after the token's ID), and sets t.ID to
+	// the key under which t is stored and later found: [HashToken] of an
+	// opaque token, or the hash of a self-contained token's unique
+	// identifier. The ID must be unique.
 	IssueAccessToken(ctx context.Context, t *Token) (string, error)
 }
 

@@ -137,7 +137,6 @@ type Endpoints struct {
 type Server struct {
 	cfg          Config
 	now          func() time.Time
-	rand         io.Reader
 	log          *slog.Logger
 	grants       map[string]GrantHandler
 	verifiers    []TokenVerifier            // issuers of self-contained tokens
@@ -188,7 +187,6 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		now:        cfg.Now,
-		rand:       cfg.Rand,
 		log:        cfg.Logger,
 		grants:     make(map[string]GrantHandler),
 		repeatable: make(map[string]map[string]bool),
@@ -196,14 +194,11 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.rand == nil {
-		s.rand = rand.Reader
-	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.cfg.AccessTokens == nil {
-		s.cfg.AccessTokens = OpaqueTokens{Rand: s.rand}
+		s.cfg.AccessTokens = OpaqueTokens{Rand: cfg.Rand}
 	}
 	for _, iss := range append([]TokenIssuer{s.cfg.AccessTokens}, mapValues(cfg.AccessTokenFormats)...) {
 		if v, ok := iss.(TokenVerifier); ok {
@@ -262,17 +257,24 @@ func validateIssuer(issuer string) error {
 func (s *Server) Issuer() string { return s.cfg.Issuer }
 
 // newID returns a fresh 256-bit random identifier, base64url-encoded.
-func (s *Server) newID() (string, error) { return randomToken(s.rand) }
+func (s *Server) newID() (string, error) { return randomToken(s.cfg.Rand) }
 
+// randomToken returns 256 random bits from r, base64url-encoded (43
+// characters). Nil r means crypto/rand, read without a heap allocation.
 func randomToken(r io.Reader) (string, error) {
-	if r == nil {
-		r = rand.Reader
-	}
 	var b [32]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	var err error
+	if r == nil {
+		_, err = rand.Read(b[:])
+	} else {
+		_, err = io.ReadFull(r, b[:])
+	}
+	if err != nil {
 		return "", fmt.Errorf("oauthkit: reading randomness: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	var enc [43]byte
+	base64.RawURLEncoding.Encode(enc[:], b[:])
+	return string(enc[:]), nil
 }
 
 // logFault logs the internal cause of a server_error.

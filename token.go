@@ -34,15 +34,61 @@ func (s *Server) TokenHandler() http.Handler {
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h["Cache-Control"] = []string{"no-store"}
-	h["Pragma"] = []string{"no-cache"}
+	h["Cache-Control"] = headerNoStore
+	h["Pragma"] = headerNoCache
 	ctx := r.Context()
 	resp, oerr := s.token(ctx, w, r)
 	if oerr != nil {
 		s.writeTokenError(ctx, w, "token", oerr)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSONBody(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 256)))
+}
+
+// Constant header values, shared by every response to save allocations.
+// They are never modified in place.
+var (
+	headerNoStore = []string{"no-store"}
+	headerNoCache = []string{"no-cache"}
+	headerJSON    = []string{"application/json;charset=UTF-8"}
+)
+
+// appendJSON appends r as a JSON object, as encoding/json would, without
+// reflection: the token endpoint's hottest path.
+func (r *TokenResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, r.AccessToken)
+	b = append(b, `,"token_type":`...)
+	b = appendJSONString(b, r.TokenType)
+	if r.ExpiresIn != 0 {
+		b = append(b, `,"expires_in":`...)
+		b = strconv.AppendInt(b, r.ExpiresIn, 10)
+	}
+	for _, f := range [...]struct{ name, value string }{
+		{`,"refresh_token":`, r.RefreshToken},
+		{`,"scope":`, r.Scope},
+		{`,"id_token":`, r.IDToken},
+	} {
+		if f.value != "" {
+			b = append(b, f.name...)
+			b = appendJSONString(b, f.value)
+		}
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string. Tokens and scopes are plain
+// ASCII, so the fast path copies; anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // writeTokenError writes the JSON error response of RFC 6749 §5.2, with the
@@ -113,19 +159,40 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *
 			return nil, ErrInvalidRequest.WithDescription("content type must be application/x-www-form-urlencoded")
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, ErrInvalidRequest.WithDescription("request body too large")
-		}
-		return nil, ErrInvalidRequest.WithDescription("unreadable request body")
+	body, oerr := s.readBody(w, r)
+	if oerr != nil {
+		return nil, oerr
 	}
-	form, err := url.ParseQuery(string(body))
+	form, err := url.ParseQuery(body)
 	if err != nil {
 		return nil, ErrInvalidRequest.WithDescription("malformed request body")
 	}
 	return form, nil
+}
+
+// readBody reads a request body of at most MaxRequestBytes.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (string, *Error) {
+	tooLarge := ErrInvalidRequest.WithDescription("request body too large")
+	unreadable := ErrInvalidRequest.WithDescription("unreadable request body")
+	if r.ContentLength > s.cfg.MaxRequestBytes {
+		return "", tooLarge
+	}
+	if r.ContentLength < 0 { // length unknown: read up to the limit
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes))
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return "", tooLarge
+		case err != nil:
+			return "", unreadable
+		}
+		return string(body), nil
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return "", unreadable
+	}
+	return string(body), nil
 }
 
 // repeatedParam returns the name of a parameter that appears more than once
@@ -144,20 +211,13 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 	if grant.Subject == "" {
 		return nil, ErrServerError.Wrap(errors.New("oauthkit: grant has no subject"))
 	}
-	grantID := grant.grantID
-	if grantID == "" {
-		var err error
-		if grantID, err = s.newID(); err != nil {
-			return nil, ErrServerError.Wrap(err)
-		}
-	}
 	audience := grant.Audience
 	if audience == nil {
 		audience = client.Audience
 	}
 	access := &Token{
 		Kind:      AccessToken,
-		GrantID:   grantID,
+		GrantID:   grant.grantID,
 		ParentID:  grant.rotate,
 		ClientID:  client.ID,
 		Subject:   grant.Subject,
@@ -176,6 +236,11 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
+	if access.GrantID == "" {
+		// A new grant is named after its first token: unique, and one less
+		// random value to draw.
+		access.GrantID = access.ID
+	}
 	resp := &TokenResponse{
 		AccessToken: accessToken,
 		TokenType:   "Bearer",
@@ -184,7 +249,7 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 	}
 	tokens := []*Token{access}
 	if grant.RefreshToken && client.AllowsGrant(GrantTypeRefreshToken) {
-		raw, err := randomToken(s.rand)
+		raw, err := randomToken(s.cfg.Rand)
 		if err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
@@ -248,9 +313,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil { // only for host-supplied values that cannot be encoded
 		status, body = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
 	}
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	writeJSONBody(w, status, body)
+}
+
+func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header()["Content-Type"] = headerJSON
 	w.WriteHeader(status)
 	w.Write(body)
 }
