@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -235,4 +236,64 @@ func resolveScope(client *Client, param string) ([]string, *Error) {
 		}
 	}
 	return scope, nil
+}
+
+// Validate checks a client registration against the rules of RFC 6749 and
+// RFC 9700: a known AuthMethod that fits SecretHash, absolute redirect URIs
+// without fragments (https, loopback http, or a private-use scheme for
+// native apps, RFC 8252 §7.1), redirect URIs for every redirect-based grant,
+// and no client_credentials for public clients. Stores may call it before
+// saving a client; the library does not, so that hosts stay free to load
+// legacy registrations.
+func (c *Client) Validate() error {
+	method := c.authMethod()
+	switch {
+	case c.ID == "":
+		return errors.New("oauthkit: client has no ID")
+	case method != AuthMethodSecretBasic && method != AuthMethodSecretPost && method != AuthMethodNone:
+		return fmt.Errorf("oauthkit: client %s: unknown auth method %q", c.ID, c.AuthMethod)
+	case method == AuthMethodNone && c.SecretHash != "":
+		return fmt.Errorf("oauthkit: client %s: a public client has no secret", c.ID)
+	case method != AuthMethodNone && c.SecretHash == "":
+		return fmt.Errorf("oauthkit: client %s: auth method %s needs a secret hash", c.ID, method)
+	case method == AuthMethodNone && c.AllowsGrant(GrantTypeClientCredentials):
+		return fmt.Errorf("oauthkit: client %s: a public client cannot use client_credentials", c.ID)
+	case (c.AllowsGrant(GrantTypeAuthorizationCode) || c.AllowsGrant(GrantTypeImplicit)) && len(c.RedirectURIs) == 0:
+		return fmt.Errorf("oauthkit: client %s: redirect-based grants need a redirect URI", c.ID)
+	}
+	for _, s := range c.DefaultScopes {
+		if !slices.Contains(c.Scopes, s) {
+			return fmt.Errorf("oauthkit: client %s: default scope %s is not among its scopes", c.ID, s)
+		}
+	}
+	for _, raw := range c.RedirectURIs {
+		if err := validateRedirectURI(raw); err != nil {
+			return fmt.Errorf("oauthkit: client %s: redirect URI %q: %w", c.ID, raw, err)
+		}
+	}
+	return nil
+}
+
+func validateRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("not a URI")
+	case !u.IsAbs():
+		return errors.New("not absolute")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return errors.New("has a fragment (RFC 6749 §3.1.2)")
+	case u.User != nil:
+		return errors.New("has user information")
+	case u.Scheme == "https" && u.Host != "":
+		return nil
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return errors.New("http is allowed only for loopback hosts (RFC 9700 §2.6)")
+	case strings.Contains(u.Scheme, "."):
+		return nil // a private-use scheme in reverse domain notation (RFC 8252 §7.1)
+	default:
+		return errors.New("scheme must be https, loopback http, or a reverse-domain private-use scheme")
+	}
 }
