@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/grants"
+	"github.com/oauthkit/oauthkit/pkce"
+	"github.com/oauthkit/oauthkit/storage/memory"
+)
+
+// Paths at which the example server mounts its endpoints, under the issuer.
+const (
+	pathAuthorize = "/authorize"
+	pathToken     = "/token"
+	pathMetadata  = "/.well-known/oauth-authorization-server"
+)
+
+// app is the example server: an oauthkit.Server and the host's pages on one
+// mux. It is an http.Handler.
+type app struct {
+	issuer  string
+	server  *oauthkit.Server
+	pages   *pages
+	mux     *http.ServeMux
+	clients []clientView
+	try     tryIt
+}
+
+// newApp wires the library into a plain net/http app, with every store in
+// memory. cfg must be valid (see parseConfig) and have its issuer set.
+//
+// This is the one place to extend the server:
+//   - JWT access tokens: when cfg.AccessTokenFormat is "jwt" (accepted by
+//     config.validate once package jwt exists), set Config.AccessTokens to
+//     package jwt's issuer, Endpoints.JWKS to issuer+"/jwks", and mount its
+//     key set handler at /jwks below.
+//   - OpenID Connect: set the ID token Signer, Endpoints.UserInfo, and mount
+//     the userinfo and /.well-known/openid-configuration handlers below.
+//   - A bearer-protected demo API: mount it on the mux below, behind the
+//     library's bearer token middleware.
+//   - A -store postgres://... flag: build the PostgreSQL stores instead of
+//     the memory stores (clients, codes, tokens) here.
+func newApp(cfg config, logger *slog.Logger) (*app, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("newApp: the issuer is not set")
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	users, err := newUserStore(cfg.Users)
+	if err != nil {
+		return nil, err
+	}
+	clients := memory.NewClients()
+	var views []clientView
+	var extra []oauthkit.GrantHandler
+	for _, c := range cfg.Clients {
+		oc := &oauthkit.Client{
+			ID:           c.ID,
+			RedirectURIs: slices.Clone(c.RedirectURIs),
+			GrantTypes:   slices.Clone(c.GrantTypes),
+			Scopes:       slices.Clone(c.Scopes),
+		}
+		if c.Public {
+			oc.AuthMethod = oauthkit.AuthMethodNone
+		} else {
+			// Config secrets are chosen by people: hash them slowly.
+			if oc.SecretHash, err = oauthkit.HashLowEntropySecret(c.Secret); err != nil {
+				return nil, fmt.Errorf("hashing the secret of client %q: %w", c.ID, err)
+			}
+			oc.AuthMethod = oauthkit.AuthMethodSecretBasic
+		}
+		clients.Put(oc)
+		views = append(views, clientView{ID: c.ID, Public: c.Public, GrantTypes: slices.Clone(c.GrantTypes)})
+		if c.uses(oauthkit.GrantTypeClientCredentials) && !hasGrant(extra, oauthkit.GrantTypeClientCredentials) {
+			extra = append(extra, grants.ClientCredentials{})
+		}
+		if c.uses(oauthkit.GrantTypePassword) && !hasGrant(extra, oauthkit.GrantTypePassword) {
+			extra = append(extra, grants.Password{Users: users})
+		}
+	}
+
+	pg, err := newPages(users, cfg.Issuer, logger)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer: cfg.Issuer,
+		Endpoints: oauthkit.Endpoints{
+			Authorization: cfg.Issuer + pathAuthorize,
+			Token:         cfg.Issuer + pathToken,
+		},
+		Clients:    clients,
+		Codes:      memory.NewCodes(),
+		Tokens:     memory.NewTokens(),
+		Authorizer: pg,
+		ErrorPage:  pg.errorPage,
+		Grants:     extra,
+		Logger:     logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	a := &app{issuer: cfg.Issuer, server: srv, pages: pg, mux: http.NewServeMux(), clients: views}
+	if a.try, err = newTryIt(cfg); err != nil {
+		return nil, err
+	}
+	// The library's handlers check methods themselves and answer with RFC
+	// errors, so they are mounted for every method.
+	a.mux.Handle(pathAuthorize, srv.AuthorizeHandler())
+	a.mux.Handle(pathToken, srv.TokenHandler())
+	a.mux.Handle(pathMetadata, srv.MetadataHandler())
+	a.mux.HandleFunc("GET /{$}", a.index)
+	return a, nil
+}
+
+// ServeHTTP serves the example server's endpoints and pages.
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+func (c *clientConfig) uses(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
+
+func hasGrant(hs []oauthkit.GrantHandler, grantType string) bool {
+	return slices.ContainsFunc(hs, func(h oauthkit.GrantHandler) bool { return h.GrantType() == grantType })
+}
+
+// index is the home page: the endpoints, the clients, and a link that starts
+// the authorization code flow.
+func (a *app) index(w http.ResponseWriter, r *http.Request) {
+	a.pages.render(w, "", http.StatusOK, indexTemplate, pageData{
+		Title:     "oauthkit example server",
+		Issuer:    a.issuer,
+		Endpoints: a.endpoints(),
+		Clients:   a.clients,
+		TryURL:    a.try.AuthorizeURL,
+	})
+}
+
+// endpoints lists the server's URLs by name.
+func (a *app) endpoints() [][2]string {
+	return [][2]string{
+		{"issuer", a.issuer},
+		{"authorize", a.issuer + pathAuthorize},
+		{"token", a.issuer + pathToken},
+		{"metadata", a.issuer + pathMetadata},
+	}
+}
+
+// userStore is the oauthkit.UserAuthenticator over the config's users,
+// whose passwords it keeps only as Argon2id hashes.
+type userStore struct {
+	hashes map[string]string // username → hash
+	// dummy is the hash of a random password, checked for unknown users so
+	// that they take as long as known ones.
+	dummy string
+	// slots bounds concurrent Argon2id checks, each of which takes 64 MiB.
+	slots chan struct{}
+}
+
+func newUserStore(users []userConfig) (*userStore, error) {
+	s := &userStore{
+		hashes: make(map[string]string, len(users)),
+		slots:  make(chan struct{}, max(runtime.GOMAXPROCS(0), 2)),
+	}
+	for _, u := range users {
+		h, err := oauthkit.HashLowEntropySecret(u.Password)
+		if err != nil {
+			return nil, fmt.Errorf("hashing the password of user %q: %w", u.Username, err)
+		}
+		s.hashes[u.Username] = h
+	}
+	random, err := randomString()
+	if err != nil {
+		return nil, err
+	}
+	if s.dummy, err = oauthkit.HashLowEntropySecret(random); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// AuthenticateUser checks the password of username; the subject is the
+// username. It returns oauthkit.ErrInvalidCredentials for an unknown user or
+// a wrong password, after the same work in both cases.
+func (s *userStore) AuthenticateUser(ctx context.Context, username, password string) (string, error) {
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	hash, known := s.hashes[username]
+	if !known {
+		hash = s.dummy
+	}
+	ok := oauthkit.VerifySecret(hash, password) // constant-time compare
+	if !known || !ok {
+		return "", oauthkit.ErrInvalidCredentials
+	}
+	return username, nil
+}
+
+// tryIt holds ready-to-run commands for the banner and the index page.
+type tryIt struct {
+	// Curl is a token request that works as printed; CurlAbout says what it
+	// does. Both are empty when no client can make one without a browser.
+	Curl, CurlAbout string
+	// AuthorizeURL starts the authorization code flow with PKCE in a
+	// browser, and Exchange redeems the code it yields (its placeholder
+	// codePlaceholder replaced by the code). Both are empty when no client
+	// can use the flow.
+	AuthorizeURL, Exchange string
+}
+
+// codePlaceholder stands for the authorization code in tryIt.Exchange.
+const codePlaceholder = "PASTE_THE_CODE_HERE"
+
+func newTryIt(cfg config) (tryIt, error) {
+	var t tryIt
+	token := cfg.Issuer + pathToken
+	for _, c := range cfg.Clients {
+		if c.uses(oauthkit.GrantTypeClientCredentials) {
+			t.Curl = curlLine(token, c, "grant_type=client_credentials", formParam("scope", strings.Join(c.Scopes, " ")))
+			t.CurlAbout = fmt.Sprintf("client_credentials for %s", c.ID)
+			break
+		}
+	}
+	if t.Curl == "" && len(cfg.Users) > 0 {
+		u := cfg.Users[0]
+		for _, c := range cfg.Clients {
+			if c.uses(oauthkit.GrantTypePassword) {
+				t.Curl = curlLine(token, c, "grant_type=password", formParam("username", u.Username),
+					formParam("password", u.Password), formParam("scope", strings.Join(c.Scopes, " ")))
+				t.CurlAbout = fmt.Sprintf("password grant for %s as %s", c.ID, u.Username)
+				break
+			}
+		}
+	}
+	for _, c := range cfg.Clients {
+		if !c.uses(oauthkit.GrantTypeAuthorizationCode) || len(cfg.Users) == 0 {
+			continue
+		}
+		verifier, err := pkce.GenerateVerifier(nil)
+		if err != nil {
+			return tryIt{}, err
+		}
+		q := url.Values{
+			"response_type":         {"code"},
+			"client_id":             {c.ID},
+			"redirect_uri":          {c.RedirectURIs[0]},
+			"state":                 {"demo"},
+			"code_challenge":        {pkce.Challenge(verifier)},
+			"code_challenge_method": {pkce.S256},
+		}
+		if len(c.Scopes) > 0 {
+			q.Set("scope", strings.Join(c.Scopes, " "))
+		}
+		t.AuthorizeURL = cfg.Issuer + pathAuthorize + "?" + q.Encode()
+		t.Exchange = curlLine(token, c, "grant_type=authorization_code", formParam("redirect_uri", c.RedirectURIs[0]),
+			formParam("code_verifier", verifier), "code="+codePlaceholder)
+		break
+	}
+	return t, nil
+}
+
+// formParam returns name=value form-urlencoded, for curl -d, or "" when
+// value is empty.
+func formParam(name, value string) string {
+	if value == "" {
+		return ""
+	}
+	return name + "=" + url.QueryEscape(value)
+}
+
+// curlLine returns a shell command posting params to the token endpoint as
+// client c: HTTP Basic for a confidential client, whose ID and secret are
+// form-urlencoded first (RFC 6749 §2.3.1), or client_id for a public one.
+func curlLine(tokenURL string, c clientConfig, params ...string) string {
+	args := []string{"curl", "-s"}
+	if c.Public {
+		params = append([]string{formParam("client_id", c.ID)}, params...)
+	} else {
+		args = append(args, "-u", shellQuote(url.QueryEscape(c.ID)+":"+url.QueryEscape(c.Secret)))
+	}
+	for _, p := range params {
+		if p != "" {
+			args = append(args, "-d", shellQuote(p))
+		}
+	}
+	return strings.Join(append(args, shellQuote(tokenURL)), " ")
+}
+
+// shellQuote quotes s for a POSIX shell, unless it needs no quoting.
+func shellQuote(s string) string {
+	safe := s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == ""
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,506 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/oauthkit/oauthkit"
+)
+
+// config is the example server's configuration, as read from the -config
+// file (see /work/shared/example-server.md for the format). Secrets and
+// passwords are held in plain text only until newApp hashes them.
+type config struct {
+	// Issuer is the issuer identifier. Empty means "http://" + the address
+	// the server listens on.
+	Issuer string
+	// AccessTokenFormat is "opaque"; "jwt" is refused until it is wired in.
+	AccessTokenFormat string
+	Clients           []clientConfig
+	Users             []userConfig
+}
+
+// clientConfig is one registered client.
+type clientConfig struct {
+	ID           string
+	Secret       string // empty for a public client
+	Public       bool
+	RedirectURIs []string
+	GrantTypes   []string
+	Scopes       []string
+}
+
+// userConfig is one resource owner who can sign in.
+type userConfig struct {
+	Username string
+	Password string
+}
+
+// Access token formats accepted in the config file.
+const (
+	formatOpaque = "opaque"
+	formatJWT    = "jwt"
+)
+
+// configGrantTypes are the grant types a client may list in the config
+// file; implicit is left out on purpose (RFC 9700 §2.1.2).
+var configGrantTypes = []string{
+	oauthkit.GrantTypeAuthorizationCode,
+	oauthkit.GrantTypeRefreshToken,
+	oauthkit.GrantTypeClientCredentials,
+	oauthkit.GrantTypePassword,
+}
+
+// demoConfig returns the demo defaults: the clients web, spa, svc and legacy
+// and the user alice. The issuer is left empty, to follow -addr.
+func demoConfig() config {
+	return config{
+		AccessTokenFormat: formatOpaque,
+		Clients:           demoClients(),
+		Users:             []userConfig{{Username: "alice", Password: "wonderland"}},
+	}
+}
+
+func demoClients() []clientConfig {
+	codeGrants := []string{oauthkit.GrantTypeAuthorizationCode, oauthkit.GrantTypeRefreshToken}
+	return []clientConfig{
+		{
+			ID: "web", Secret: "s3cret",
+			RedirectURIs: []string{"http://127.0.0.1:9999/cb"},
+			GrantTypes:   slices.Clone(codeGrants),
+			Scopes:       []string{"openid", "profile", "read", "write"},
+		},
+		{
+			ID: "spa", Public: true,
+			RedirectURIs: []string{"http://127.0.0.1:9999/cb"},
+			GrantTypes:   slices.Clone(codeGrants),
+			Scopes:       []string{"read"},
+		},
+		{
+			ID: "svc", Secret: "svc-secret",
+			GrantTypes: []string{oauthkit.GrantTypeClientCredentials},
+			Scopes:     []string{"read", "write"},
+		},
+		{
+			ID: "legacy", Secret: "legacy-secret",
+			GrantTypes: []string{oauthkit.GrantTypePassword, oauthkit.GrantTypeRefreshToken},
+			Scopes:     []string{"read"},
+		},
+	}
+}
+
+// loadConfig reads the config file at path, or returns the demo defaults
+// when path is empty.
+func loadConfig(path string) (config, error) {
+	if path == "" {
+		return demoConfig(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return parseConfig(f)
+}
+
+// The file's JSON shape. Every level is decoded with DisallowUnknownFields;
+// lists are decoded element by element so that an error names its index.
+// A field that is absent or null takes its demo default.
+type (
+	fileConfig struct {
+		Issuer            *string            `json:"issuer"`
+		AccessTokenFormat *string            `json:"access_token_format"`
+		Clients           *[]json.RawMessage `json:"clients"`
+		Users             *[]json.RawMessage `json:"users"`
+	}
+	fileClient struct {
+		ID           string             `json:"id"`
+		Secret       string             `json:"secret"`
+		Public       bool               `json:"public"`
+		RedirectURIs []json.RawMessage  `json:"redirect_uris"`
+		GrantTypes   *[]json.RawMessage `json:"grant_types"`
+		Scopes       []json.RawMessage  `json:"scopes"`
+	}
+	fileUser struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+)
+
+// maxConfigBytes bounds the config file; a real one is a few kilobytes.
+const maxConfigBytes = 1 << 20
+
+// parseConfig reads a JSON config, fills what is missing with the demo
+// defaults, and validates it. Errors name the offending field, as in
+// "config: clients[1].redirect_uris[0]: ...".
+func parseConfig(r io.Reader) (config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
+	switch {
+	case err != nil:
+		return config{}, fmt.Errorf("config: %w", err)
+	case len(data) > maxConfigBytes:
+		return config{}, fmt.Errorf("config: larger than %d bytes", maxConfigBytes)
+	case len(bytes.TrimSpace(data)) == 0:
+		return config{}, errors.New("config: empty; want a JSON object (use {} for the demo defaults)")
+	}
+	var fc fileConfig
+	if err := decodeStrict(data, &fc, ""); err != nil {
+		return config{}, err
+	}
+	cfg := demoConfig()
+	if fc.Issuer != nil {
+		cfg.Issuer = *fc.Issuer
+	}
+	if fc.AccessTokenFormat != nil {
+		cfg.AccessTokenFormat = *fc.AccessTokenFormat
+	}
+	if fc.Clients != nil {
+		cfg.Clients = make([]clientConfig, 0, len(*fc.Clients))
+		for i, raw := range *fc.Clients {
+			c, err := decodeClient(raw, fmt.Sprintf("clients[%d]", i))
+			if err != nil {
+				return config{}, err
+			}
+			cfg.Clients = append(cfg.Clients, c)
+		}
+	}
+	if fc.Users != nil {
+		cfg.Users = make([]userConfig, 0, len(*fc.Users))
+		for i, raw := range *fc.Users {
+			var fu fileUser
+			if err := decodeStrict(raw, &fu, fmt.Sprintf("users[%d]", i)); err != nil {
+				return config{}, err
+			}
+			cfg.Users = append(cfg.Users, userConfig(fu))
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return config{}, err
+	}
+	return cfg, nil
+}
+
+func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
+	var fc fileClient
+	if err := decodeStrict(raw, &fc, path); err != nil {
+		return clientConfig{}, err
+	}
+	c := clientConfig{ID: fc.ID, Secret: fc.Secret, Public: fc.Public}
+	var err error
+	if c.RedirectURIs, err = decodeStrings(fc.RedirectURIs, path+".redirect_uris"); err != nil {
+		return clientConfig{}, err
+	}
+	if c.Scopes, err = decodeStrings(fc.Scopes, path+".scopes"); err != nil {
+		return clientConfig{}, err
+	}
+	if fc.GrantTypes == nil {
+		// RFC 7591 §2: a client registered without grant_types uses only
+		// the authorization code grant.
+		c.GrantTypes = []string{oauthkit.GrantTypeAuthorizationCode}
+	} else if c.GrantTypes, err = decodeStrings(*fc.GrantTypes, path+".grant_types"); err != nil {
+		return clientConfig{}, err
+	}
+	return c, nil
+}
+
+func decodeStrings(raws []json.RawMessage, path string) ([]string, error) {
+	out := make([]string, 0, len(raws))
+	for i, raw := range raws {
+		var s string
+		if err := decodeStrict(raw, &s, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// trailing data, and turns encoding/json's errors into messages that name
+// the field by its path from the root.
+func decodeStrict(data []byte, v any, path string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			return fieldError(path, "unexpected data after the JSON value")
+		}
+		return nil
+	}
+	var (
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syntaxErr):
+		line, col := position(data, syntaxErr.Offset)
+		return fmt.Errorf("config: line %d, column %d: %s", line, col, strings.TrimPrefix(syntaxErr.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("config: unexpected end of JSON")
+	case errors.As(err, &typeErr):
+		return fieldError(joinPath(path, typeErr.Field), "want "+jsonKind(typeErr.Type)+", got "+typeErr.Value)
+	}
+	// DisallowUnknownFields reports `json: unknown field "name"`, with no
+	// path; the path is that of the object being decoded.
+	if rest, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, uerr := strconv.Unquote(rest)
+		if uerr != nil {
+			name = rest
+		}
+		return fieldError(joinPath(path, name), "unknown field")
+	}
+	return fieldError(path, strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func joinPath(path, field string) string {
+	switch {
+	case path == "":
+		return field
+	case field == "":
+		return path
+	default:
+		return path + "." + field
+	}
+}
+
+// fieldError formats a config error about the field at path, or about the
+// whole document when path is empty.
+func fieldError(path, msg string) error {
+	if path == "" {
+		return errors.New("config: " + msg)
+	}
+	return errors.New("config: " + path + ": " + msg)
+}
+
+// jsonKind names the JSON kind that decodes into t.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	default:
+		return "a " + t.Kind().String()
+	}
+}
+
+// position converts a byte offset into a 1-based line and column.
+func position(data []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 0), int64(len(data)))
+	before := data[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(offset) - (bytes.LastIndexByte(before, '\n') + 1)
+	return line, max(col, 1)
+}
+
+// validate checks every field, returning the first error found.
+func (cfg *config) validate() error {
+	if cfg.Issuer != "" {
+		if err := validateIssuer(cfg.Issuer); err != nil {
+			return fieldError("issuer", err.Error())
+		}
+	}
+	switch cfg.AccessTokenFormat {
+	case formatOpaque:
+	case formatJWT:
+		// TODO(jwt): accept once package jwt exists; newApp then sets
+		// Config.AccessTokens to its issuer.
+		return fieldError("access_token_format", `"jwt" is not wired into the example server yet (JWT access tokens come in a follow-up); use "opaque"`)
+	default:
+		return fieldError("access_token_format", fmt.Sprintf(`unknown format %q; want "opaque" or "jwt"`, cfg.AccessTokenFormat))
+	}
+	if len(cfg.Clients) == 0 {
+		return fieldError("clients", "empty; register at least one client, or leave the field out for the demo clients")
+	}
+	ids := make(map[string]bool)
+	for i := range cfg.Clients {
+		c := &cfg.Clients[i]
+		path := fmt.Sprintf("clients[%d]", i)
+		if err := c.validate(path); err != nil {
+			return err
+		}
+		if ids[c.ID] {
+			return fieldError(path+".id", fmt.Sprintf("duplicate client id %q", c.ID))
+		}
+		ids[c.ID] = true
+	}
+	names := make(map[string]bool)
+	for i, u := range cfg.Users {
+		path := fmt.Sprintf("users[%d]", i)
+		switch {
+		case u.Username == "":
+			return fieldError(path+".username", "required")
+		case !printableASCII(u.Username) || strings.TrimSpace(u.Username) != u.Username:
+			return fieldError(path+".username", "must be printable ASCII without leading or trailing spaces")
+		case names[u.Username]:
+			return fieldError(path+".username", fmt.Sprintf("duplicate username %q", u.Username))
+		case u.Password == "":
+			return fieldError(path+".password", "required")
+		}
+		names[u.Username] = true
+	}
+	return nil
+}
+
+func (c *clientConfig) validate(path string) error {
+	switch {
+	case c.ID == "":
+		return fieldError(path+".id", "required")
+	case !printableASCII(c.ID):
+		// RFC 6749 Appendix A.1: client_id = *VSCHAR.
+		return fieldError(path+".id", "must be printable ASCII (RFC 6749 Appendix A.1)")
+	case c.Public && c.Secret != "":
+		return fieldError(path+".secret", "a public client has no secret; remove it or set public to false")
+	case !c.Public && c.Secret == "":
+		return fieldError(path+".secret", `required for a confidential client (or set "public": true)`)
+	case !printableASCII(c.Secret):
+		return fieldError(path+".secret", "must be printable ASCII (RFC 6749 Appendix A.2)")
+	}
+	if len(c.GrantTypes) == 0 {
+		return fieldError(path+".grant_types", "empty; a client with no grant types can do nothing")
+	}
+	for j, gt := range c.GrantTypes {
+		p := fmt.Sprintf("%s.grant_types[%d]", path, j)
+		switch {
+		case gt == oauthkit.GrantTypeImplicit:
+			return fieldError(p, `"implicit" is not offered by the example server (deprecated by RFC 9700 §2.1.2)`)
+		case !slices.Contains(configGrantTypes, gt):
+			return fieldError(p, fmt.Sprintf("unknown grant type %q; want one of %s", gt, strings.Join(configGrantTypes, ", ")))
+		case slices.Contains(c.GrantTypes[:j], gt):
+			return fieldError(p, fmt.Sprintf("duplicate grant type %q", gt))
+		case gt == oauthkit.GrantTypeClientCredentials && c.Public:
+			return fieldError(p, "client_credentials needs a confidential client (RFC 6749 §4.4)")
+		}
+	}
+	if slices.Contains(c.GrantTypes, oauthkit.GrantTypeAuthorizationCode) && len(c.RedirectURIs) == 0 {
+		return fieldError(path+".redirect_uris", "required for the authorization_code grant")
+	}
+	for j, u := range c.RedirectURIs {
+		p := fmt.Sprintf("%s.redirect_uris[%d]", path, j)
+		if err := validateRedirectURI(u); err != nil {
+			return fieldError(p, err.Error())
+		}
+		if slices.Contains(c.RedirectURIs[:j], u) {
+			return fieldError(p, fmt.Sprintf("duplicate redirect URI %q", u))
+		}
+	}
+	for j, sc := range c.Scopes {
+		p := fmt.Sprintf("%s.scopes[%d]", path, j)
+		if !validScopeToken(sc) {
+			return fieldError(p, fmt.Sprintf("%q is not a scope token (RFC 6749 §3.3: one or more of %%x21 / %%x23-5B / %%x5D-7E)", sc))
+		}
+		if slices.Contains(c.Scopes[:j], sc) {
+			return fieldError(p, fmt.Sprintf("duplicate scope %q", sc))
+		}
+	}
+	return nil
+}
+
+// validateIssuer checks an issuer identifier (RFC 8414 §2): https, or http
+// on a loopback host for development, with no query, fragment or path (the
+// example server mounts its endpoints at the root).
+func validateIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("%q is not an absolute URL", issuer)
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#"):
+		return fmt.Errorf("%q must have no user info, query or fragment (RFC 8414 §2)", issuer)
+	case u.Path != "" || u.RawPath != "":
+		return fmt.Errorf("%q must have no path, not even a trailing slash: the example server mounts its endpoints at the root", issuer)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	default:
+		return fmt.Errorf("%q must use https (http only on a loopback host, for development)", issuer)
+	}
+}
+
+// validateRedirectURI checks a redirection URI: absolute, without fragment
+// (RFC 6749 §3.1.2), and https, http on a loopback IP literal (RFC 8252
+// §7.3), or a private-use scheme with a dot in it (RFC 8252 §7.1). Other
+// http URIs would send codes in clear (RFC 9700 §2.6).
+func validateRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return errors.New("empty")
+	case err != nil || !u.IsAbs():
+		return fmt.Errorf("%q is not an absolute URI (RFC 6749 §3.1.2)", raw)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Errorf("%q must not have a fragment (RFC 6749 §3.1.2)", raw)
+	case u.User != nil:
+		return fmt.Errorf("%q must not have user info", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return fmt.Errorf("%q has no host", raw)
+		}
+		return nil
+	case "http":
+		switch host := u.Hostname(); {
+		case host == "127.0.0.1" || host == "::1":
+			return nil
+		case host == "localhost":
+			return fmt.Errorf("%q: use the loopback IP 127.0.0.1 or [::1] instead of localhost (RFC 8252 §8.3)", raw)
+		default:
+			return fmt.Errorf("%q: http is allowed only on a loopback IP (RFC 8252 §7.3); use https", raw)
+		}
+	case "javascript", "data", "file", "vbscript", "blob", "about":
+		return fmt.Errorf("%q: scheme %q is not allowed", raw, u.Scheme)
+	default:
+		if !strings.Contains(u.Scheme, ".") {
+			return fmt.Errorf("%q: a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)", raw)
+		}
+		return nil
+	}
+}
+
+// isLoopback reports whether host is a loopback IP or "localhost".
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
+}
+
+// validScopeToken reports whether s is a scope-token of RFC 6749 §3.3.
+func validScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// printableASCII reports whether s has only VSCHAR (%x20-7E) characters.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,529 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oauthkit/oauthkit"
+)
+
+// This file is the host's side of the authorization endpoint: sessions, the
+// login and consent pages, and their CSRF protection. The library never
+// renders pages; it calls the Authorizer and redirects what it returns.
+
+// Names of the form fields the pages add to the authorization request.
+// They are never echoed back as hidden fields.
+const (
+	fieldUsername = "username"
+	fieldPassword = "password"
+	fieldCSRF     = "csrf_token"
+	fieldAction   = "action"
+)
+
+// Values of the action field: which submit button was pressed.
+const (
+	actionLogin   = "login"
+	actionApprove = "approve"
+	actionDeny    = "deny"
+)
+
+var ownFields = []string{fieldUsername, fieldPassword, fieldCSRF, fieldAction}
+
+// sessionLifetime is how long a sign-in lasts.
+const sessionLifetime = 8 * time.Hour
+
+// session is a signed-in resource owner.
+type session struct {
+	subject  string
+	authTime time.Time
+	expires  time.Time
+	// consents maps a client ID to the scopes the user approved for it.
+	consents map[string][]string
+}
+
+// sessions holds sessions in memory, keyed by their random ID. Only a
+// successful sign-in creates one, so the map grows only with real users.
+type sessions struct {
+	mu    sync.Mutex
+	byID  map[string]*session
+	sweep int // inserts since the last sweep of expired sessions
+}
+
+func newSessions() *sessions { return &sessions{byID: make(map[string]*session)} }
+
+// create starts a session for subject and returns its ID.
+func (s *sessions) create(subject string, now time.Time) (string, error) {
+	id, err := randomString()
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sweep++; s.sweep >= max(len(s.byID), 64) {
+		s.sweep = 0
+		maps.DeleteFunc(s.byID, func(_ string, ss *session) bool { return !now.Before(ss.expires) })
+	}
+	s.byID[id] = &session{
+		subject:  subject,
+		authTime: now,
+		expires:  now.Add(sessionLifetime),
+		consents: make(map[string][]string),
+	}
+	return id, nil
+}
+
+// get returns a copy of the live session with the given ID.
+func (s *sessions) get(id string, now time.Time) (session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.byID[id]
+	if !ok {
+		return session{}, false
+	}
+	if !now.Before(ss.expires) {
+		delete(s.byID, id)
+		return session{}, false
+	}
+	return session{subject: ss.subject, authTime: ss.authTime, expires: ss.expires}, true
+}
+
+func (s *sessions) delete(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.byID, id)
+}
+
+// consented reports whether the session's user has approved every scope of
+// scope for clientID before.
+func (s *sessions) consented(id, clientID string, scope []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.byID[id]
+	if !ok {
+		return false
+	}
+	approved, ok := ss.consents[clientID]
+	if !ok {
+		return false
+	}
+	for _, sc := range scope {
+		if !slices.Contains(approved, sc) {
+			return false
+		}
+	}
+	return true
+}
+
+// remember records that the session's user approved scope for clientID.
+func (s *sessions) remember(id, clientID string, scope []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.byID[id]
+	if !ok {
+		return
+	}
+	approved := slices.Clone(ss.consents[clientID])
+	for _, sc := range scope {
+		if !slices.Contains(approved, sc) {
+			approved = append(approved, sc)
+		}
+	}
+	ss.consents[clientID] = approved
+}
+
+func randomString() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// pages renders the login and consent pages and runs the Authorizer.
+type pages struct {
+	users    oauthkit.UserAuthenticator
+	sessions *sessions
+	// csrfKey signs CSRF tokens: a token is the HMAC of the browser's CSRF
+	// cookie and its session ID, so a token is good only with the cookie it
+	// was made for (signed double-submit cookie).
+	csrfKey []byte
+	secure  bool // cookies are Secure: the issuer is https
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+func newPages(users oauthkit.UserAuthenticator, issuer string, logger *slog.Logger) (*pages, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return &pages{
+		users:    users,
+		sessions: newSessions(),
+		csrfKey:  key,
+		secure:   strings.HasPrefix(issuer, "https://"),
+		now:      time.Now,
+		log:      logger,
+	}, nil
+}
+
+// Cookie names. Over https the __Host- prefix pins a cookie to this origin
+// (no Domain, Path=/, Secure).
+func (p *pages) sessionCookieName() string { return p.cookiePrefix() + "oauthkit-session" }
+func (p *pages) csrfCookieName() string    { return p.cookiePrefix() + "oauthkit-csrf" }
+
+func (p *pages) cookiePrefix() string {
+	if p.secure {
+		return "__Host-"
+	}
+	return ""
+}
+
+func (p *pages) setCookie(w http.ResponseWriter, name, value string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   p.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// currentSession returns the ID and the session of the request's session
+// cookie, if it names a live session.
+func (p *pages) currentSession(r *http.Request) (string, session, bool) {
+	c, err := r.Cookie(p.sessionCookieName())
+	if err != nil || c.Value == "" {
+		return "", session{}, false
+	}
+	ss, ok := p.sessions.get(c.Value, p.now())
+	if !ok {
+		return "", session{}, false
+	}
+	return c.Value, ss, true
+}
+
+// csrfToken returns the token for the given CSRF cookie value and session.
+func (p *pages) csrfToken(cookie, sessionID string) string {
+	mac := hmac.New(sha256.New, p.csrfKey)
+	mac.Write([]byte("csrf\x00" + cookie + "\x00" + sessionID))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// csrfCookie returns the browser's CSRF cookie value, setting a new one if
+// it has none.
+func (p *pages) csrfCookie(w http.ResponseWriter, r *http.Request) (string, error) {
+	if c, err := r.Cookie(p.csrfCookieName()); err == nil && len(c.Value) >= 32 {
+		return c.Value, nil
+	}
+	v, err := randomString()
+	if err != nil {
+		return "", err
+	}
+	p.setCookie(w, p.csrfCookieName(), v)
+	return v, nil
+}
+
+// checkCSRF reports whether a POST carries the token made for its CSRF
+// cookie and session.
+func (p *pages) checkCSRF(r *http.Request, form url.Values, sessionID string) bool {
+	c, err := r.Cookie(p.csrfCookieName())
+	if err != nil || c.Value == "" || len(form[fieldCSRF]) != 1 {
+		return false
+	}
+	want := p.csrfToken(c.Value, sessionID)
+	return hmac.Equal([]byte(form.Get(fieldCSRF)), []byte(want))
+}
+
+// Authorize is the oauthkit.Authorizer: it signs the user in with the login
+// page, asks for consent with the consent page unless the user approved the
+// same client and scopes before, and returns the consent. Every POST must
+// carry a valid CSRF token.
+func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
+	sid, ss, signedIn := p.currentSession(r)
+	if r.Method == http.MethodPost && req.Form.Has(fieldAction) {
+		if !p.checkCSRF(r, req.Form, sid) {
+			p.forbidden(w, req)
+			return nil, oauthkit.ErrResponseWritten
+		}
+		switch req.Form.Get(fieldAction) {
+		case actionDeny:
+			return nil, oauthkit.ErrAccessDenied.WithDescription("the user denied the request")
+		case actionLogin:
+			username := req.Form.Get(fieldUsername)
+			subject, err := p.users.AuthenticateUser(r.Context(), username, req.Form.Get(fieldPassword))
+			switch {
+			case errors.Is(err, oauthkit.ErrInvalidCredentials):
+				return p.login(w, r, req, sid, username, "Wrong username or password.")
+			case err != nil:
+				return nil, err
+			}
+			if sid != "" {
+				p.sessions.delete(sid) // a new ID at each sign-in: no session fixation
+			}
+			if sid, err = p.sessions.create(subject, p.now()); err != nil {
+				return nil, err
+			}
+			p.setCookie(w, p.sessionCookieName(), sid)
+			ss, _ = p.sessions.get(sid, p.now())
+			signedIn = true
+		case actionApprove:
+			if signedIn {
+				p.sessions.remember(sid, req.Client.ID, req.Scope)
+				return &oauthkit.Consent{Subject: ss.subject, AuthTime: ss.authTime}, nil
+			}
+			// The session ended between the pages: sign in again.
+		}
+	}
+	if !signedIn {
+		return p.login(w, r, req, "", "", "")
+	}
+	if p.sessions.consented(sid, req.Client.ID, req.Scope) {
+		return &oauthkit.Consent{Subject: ss.subject, AuthTime: ss.authTime}, nil
+	}
+	return p.consent(w, r, req, sid, ss)
+}
+
+// pageData is what the page templates see.
+type pageData struct {
+	Title     string
+	ClientID  string
+	Scope     []string
+	User      string
+	Username  string
+	Error     string
+	CSRF      string
+	Hidden    url.Values
+	Issuer    string
+	Endpoints [][2]string
+	Clients   []clientView
+	TryURL    string
+}
+
+// clientView is what the index page shows of a client: never its secret.
+type clientView struct {
+	ID         string
+	Public     bool
+	GrantTypes []string
+}
+
+func (p *pages) login(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest, sid, username, msg string) (*oauthkit.Consent, error) {
+	cookie, err := p.csrfCookie(w, r)
+	if err != nil {
+		return nil, err
+	}
+	p.render(w, req.RedirectURI, http.StatusOK, loginTemplate, pageData{
+		Title:    "Sign in",
+		ClientID: req.Client.ID,
+		Username: username,
+		Error:    msg,
+		CSRF:     p.csrfToken(cookie, sid),
+		Hidden:   hiddenFields(req.Form),
+	})
+	return nil, oauthkit.ErrResponseWritten
+}
+
+func (p *pages) consent(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest, sid string, ss session) (*oauthkit.Consent, error) {
+	cookie, err := p.csrfCookie(w, r)
+	if err != nil {
+		return nil, err
+	}
+	p.render(w, req.RedirectURI, http.StatusOK, consentTemplate, pageData{
+		Title:    "Allow access?",
+		ClientID: req.Client.ID,
+		Scope:    req.Scope,
+		User:     ss.subject,
+		CSRF:     p.csrfToken(cookie, sid),
+		Hidden:   hiddenFields(req.Form),
+	})
+	return nil, oauthkit.ErrResponseWritten
+}
+
+// forbidden answers a POST whose CSRF token is missing or wrong.
+func (p *pages) forbidden(w http.ResponseWriter, req *oauthkit.AuthorizeRequest) {
+	p.render(w, "", http.StatusForbidden, forbiddenTemplate, pageData{
+		Title:    "Request refused",
+		ClientID: req.Client.ID,
+	})
+}
+
+// errorPage is Config.ErrorPage: it shows an authorization error that must
+// not be redirected to the client (unknown client, bad redirect URI).
+func (p *pages) errorPage(w http.ResponseWriter, r *http.Request, e *oauthkit.Error) {
+	if e.HTTPStatus() == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", "GET, POST")
+	}
+	p.render(w, "", e.HTTPStatus(), errorTemplate, pageData{
+		Title: "Authorization failed",
+		Error: e.Error(),
+	})
+}
+
+// hiddenFields returns the authorization request's parameters to repeat in a
+// form, without the pages' own fields (never a password).
+func hiddenFields(form url.Values) url.Values {
+	out := make(url.Values, len(form))
+	for k, v := range form {
+		if !slices.Contains(ownFields, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// render writes an HTML page with the headers every page carries. formTarget
+// is where the page's form may lead besides this origin: the authorization
+// endpoint answers a form POST with a redirect to the client, and
+// form-action applies to that redirect too (CSP Level 3 §6.4.2).
+func (p *pages) render(w http.ResponseWriter, formTarget string, status int, t *template.Template, data pageData) {
+	setPageHeaders(w.Header(), formTarget)
+	var buf strings.Builder
+	if err := t.Execute(&buf, data); err != nil {
+		p.log.Error("rendering page", "page", t.Name(), "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	io.WriteString(w, buf.String())
+}
+
+// setPageHeaders sets the headers of an HTML page: no framing, no scripts,
+// only the inline style sheet, forms only to this origin (and formTarget's),
+// no caching, no Referer.
+func setPageHeaders(h http.Header, formTarget string) {
+	formAction := "'self'"
+	if src := cspSource(formTarget); src != "" {
+		formAction += " " + src
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src '"+styleHash+"'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// cspSource returns a CSP source expression for the origin of u: scheme and
+// host for a URL with a host, or just the scheme for a private-use scheme.
+// It returns "" when u has no usable origin.
+func cspSource(u string) string {
+	if u == "" {
+		return ""
+	}
+	pu, err := url.Parse(u)
+	switch {
+	case err != nil || pu.Scheme == "":
+		return ""
+	case pu.Host != "":
+		return pu.Scheme + "://" + pu.Host
+	default:
+		return pu.Scheme + ":"
+	}
+}
+
+// pageCSS is the one style sheet, inline; styleHash allows exactly it.
+const pageCSS = `body{font-family:system-ui,sans-serif;line-height:1.5;color:#1a1a1a;background:#f6f6f4;margin:0}
+main{max-width:26rem;margin:3rem auto;padding:1.5rem 2rem;background:#fff;border:1px solid #ddd;border-radius:6px}
+h1{font-size:1.4rem;margin-top:0}
+label{display:block;margin-top:.8rem;font-weight:600}
+input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem;border:1px solid #999;border-radius:4px}
+.buttons{margin-top:1.2rem;display:flex;gap:.6rem}
+button{padding:.5rem 1.2rem;font-size:1rem;border-radius:4px;border:1px solid #555;background:#eee;cursor:pointer}
+button.primary{background:#1f5fbf;border-color:#1f5fbf;color:#fff}
+.error{color:#a40000;font-weight:600}
+code{background:#f0f0f0;padding:0 .2rem}
+table{border-collapse:collapse}td{padding:.1rem .6rem .1rem 0;vertical-align:top}
+`
+
+var styleHash = func() string {
+	sum := sha256.Sum256([]byte(pageCSS))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}()
+
+const pageHead = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · oauthkit example</title>
+<style>` + pageCSS + `</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+`
+
+const pageFoot = `</main>
+</body>
+</html>
+`
+
+const hiddenInputs = `{{range $name, $values := .Hidden}}{{range $values}}<input type="hidden" name="{{$name}}" value="{{.}}">
+{{end}}{{end}}<input type="hidden" name="` + fieldCSRF + `" value="{{.CSRF}}">
+`
+
+var (
+	loginTemplate = template.Must(template.New("login").Parse(pageHead + `<p>Sign in to continue to <strong>{{.ClientID}}</strong>.</p>
+{{if .Error}}<p class="error" role="alert">{{.Error}}</p>
+{{end}}<form method="post" action="/authorize">
+` + hiddenInputs + `<label for="username">Username</label>
+<input type="text" id="username" name="username" value="{{.Username}}" autocomplete="username" autocapitalize="none" required autofocus>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<div class="buttons">
+<button type="submit" class="primary" name="action" value="login">Sign in</button>
+<button type="submit" name="action" value="deny" formnovalidate>Cancel</button>
+</div>
+</form>
+` + pageFoot))
+
+	consentTemplate = template.Must(template.New("consent").Parse(pageHead + `<p>Signed in as <strong>{{.User}}</strong>.</p>
+<p>The application <strong>{{.ClientID}}</strong> asks for
+{{if .Scope}}these permissions:</p>
+<ul>
+{{range .Scope}}<li><code>{{.}}</code></li>
+{{end}}</ul>
+{{else}}access to your account, with no particular scope.</p>
+{{end}}<form method="post" action="/authorize">
+` + hiddenInputs + `<div class="buttons">
+<button type="submit" class="primary" name="action" value="approve">Allow</button>
+<button type="submit" name="action" value="deny">Deny</button>
+</div>
+</form>
+` + pageFoot))
+
+	forbiddenTemplate = template.Must(template.New("forbidden").Parse(pageHead + `<p class="error">This form was not accepted: it has expired or did not come from this site.</p>
+<p>Go back to <strong>{{.ClientID}}</strong> and start signing in again. Your browser must accept cookies from this site.</p>
+` + pageFoot))
+
+	errorTemplate = template.Must(template.New("error").Parse(pageHead + `<p class="error">{{.Error}}</p>
+<p>The link that brought you here is not valid. Go back to the application and try again.</p>
+` + pageFoot))
+
+	indexTemplate = template.Must(template.New("index").Parse(pageHead + `<p>An OAuth 2.0 authorization server built with oauthkit.</p>
+<table>
+{{range .Endpoints}}<tr><td>{{index . 0}}</td><td><a href="{{index . 1}}">{{index . 1}}</a></td></tr>
+{{end}}</table>
+{{if .TryURL}}<p><a href="{{.TryURL}}">Sign in with the demo client</a> (authorization code with PKCE).</p>
+{{end}}<h2>Clients</h2>
+<ul>
+{{range .Clients}}<li><code>{{.ID}}</code>{{if .Public}} (public){{end}}: {{range $i, $g := .GrantTypes}}{{if $i}}, {{end}}{{$g}}{{end}}</li>
+{{end}}</ul>
+` + pageFoot))
+)
