@@ -1,0 +1,300 @@
+package oauthkit_test
+
+// Concurrency tests: single-use things (authorization codes, rotated refresh
+// tokens) presented by many goroutines at the same instant must be accepted
+// exactly once. Run them under -race.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/pkce"
+	"github.com/oauthkit/oauthkit/storage/memory"
+)
+
+// concRacers is how many goroutines present the same grant at once.
+const concRacers = 100
+
+// concRedirectURI is the registered redirection URI of concClient.
+const concRedirectURI = "https://client.example/callback"
+
+// concServer is a server with memory stores and one confidential client,
+// "app", whose secret is returned. The secret is hashed with HashSecret, so
+// that a hundred client authentications cost microseconds, not the
+// gigabytes of memory a hundred Argon2id runs would take.
+func concServer(t *testing.T) (*oauthkit.Server, *memory.Tokens, string) {
+	t.Helper()
+	secret, hash, err := oauthkit.GenerateSecret(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := memory.NewTokens()
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer: "https://auth.example.com",
+		Clients: memory.NewClients(&oauthkit.Client{
+			ID:           "app",
+			SecretHash:   hash,
+			RedirectURIs: []string{concRedirectURI},
+			GrantTypes:   []string{oauthkit.GrantTypeAuthorizationCode, oauthkit.GrantTypeRefreshToken},
+			Scopes:       []string{"read"},
+		}),
+		Codes:  memory.NewCodes(),
+		Tokens: tokens,
+		Authorizer: oauthkit.AuthorizerFunc(func(http.ResponseWriter, *http.Request, *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
+			return &oauthkit.Consent{Subject: "alice"}, nil
+		}),
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return srv, tokens, secret
+}
+
+// concCode runs an authorization request through srv and returns the code
+// and its PKCE verifier.
+func concCode(t *testing.T, srv *oauthkit.Server) (code, verifier string) {
+	t.Helper()
+	verifier, err := pkce.GenerateVerifier(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {"app"},
+		"redirect_uri":          {concRedirectURI},
+		"scope":                 {"read"},
+		"code_challenge":        {pkce.Challenge(verifier)},
+		"code_challenge_method": {pkce.S256},
+	}
+	rec := httptest.NewRecorder()
+	srv.AuthorizeHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/authorize?"+q.Encode(), nil))
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusFound || err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("authorization response: %d, Location %q; want 302 with a code", rec.Code, rec.Header().Get("Location"))
+	}
+	return loc.Query().Get("code"), verifier
+}
+
+// concTokenRequest is a token request from "app" with form as its body.
+func concTokenRequest(form url.Values, secret string) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("app", secret)
+	return req
+}
+
+// concOutcome is one token response, reduced to what the tests count.
+type concOutcome struct {
+	status int
+	body   []byte
+}
+
+// key is "200" for a success and "<status> <error code>" for an error.
+func (o concOutcome) key() string {
+	if o.status == http.StatusOK {
+		return "200"
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	json.Unmarshal(o.body, &e)
+	return fmt.Sprintf("%d %s", o.status, e.Error)
+}
+
+// concRace sends n identical token requests to h at once: every goroutine
+// builds its request, then waits at a start barrier until all are ready.
+func concRace(h http.Handler, n int, form url.Values, secret string) []concOutcome {
+	out := make([]concOutcome, n)
+	start := make(chan struct{})
+	var ready, done sync.WaitGroup
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			req := concTokenRequest(form, secret)
+			rec := httptest.NewRecorder()
+			ready.Done()
+			<-start
+			h.ServeHTTP(rec, req)
+			out[i] = concOutcome{rec.Code, rec.Body.Bytes()}
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	return out
+}
+
+// concTally counts outcomes by key and returns the body of the one success.
+func concTally(outcomes []concOutcome) (map[string]int, oauthkit.TokenResponse) {
+	counts := make(map[string]int)
+	var win oauthkit.TokenResponse
+	for _, o := range outcomes {
+		counts[o.key()]++
+		if o.status == http.StatusOK {
+			json.Unmarshal(o.body, &win)
+		}
+	}
+	return counts, win
+}
+
+// TestConcurrentRedemption presents one authorization code, and one refresh
+// token, from concRacers goroutines at once: exactly one gets tokens, every
+// other gets invalid_grant (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.14.2).
+func TestConcurrentRedemption(t *testing.T) {
+	tests := []struct {
+		name string
+		// form returns the request body all racers send.
+		form func(t *testing.T, srv *oauthkit.Server, secret string) url.Values
+		// after checks the state left by the race, given the winner.
+		after func(t *testing.T, tokens *memory.Tokens, win oauthkit.TokenResponse)
+	}{
+		{
+			name: "authorization code",
+			form: func(t *testing.T, srv *oauthkit.Server, _ string) url.Values {
+				code, verifier := concCode(t, srv)
+				return url.Values{
+					"grant_type":    {oauthkit.GrantTypeAuthorizationCode},
+					"code":          {code},
+					"redirect_uri":  {concRedirectURI},
+					"code_verifier": {verifier},
+				}
+			},
+		},
+		{
+			name: "refresh token",
+			form: func(t *testing.T, srv *oauthkit.Server, secret string) url.Values {
+				code, verifier := concCode(t, srv)
+				rec := httptest.NewRecorder()
+				srv.TokenHandler().ServeHTTP(rec, concTokenRequest(url.Values{
+					"grant_type":    {oauthkit.GrantTypeAuthorizationCode},
+					"code":          {code},
+					"redirect_uri":  {concRedirectURI},
+					"code_verifier": {verifier},
+				}, secret))
+				var resp oauthkit.TokenResponse
+				if err := json.Unmarshal(rec.Body.Bytes(), &resp); rec.Code != http.StatusOK || err != nil || resp.RefreshToken == "" {
+					t.Fatalf("code exchange: %d %s", rec.Code, rec.Body)
+				}
+				return url.Values{
+					"grant_type":    {oauthkit.GrantTypeRefreshToken},
+					"refresh_token": {resp.RefreshToken},
+				}
+			},
+			after: func(t *testing.T, tokens *memory.Tokens, win oauthkit.TokenResponse) {
+				// The losers presented a rotated token: a replay, which
+				// revokes the family, the winner's new tokens included.
+				for name, raw := range map[string]string{"access": win.AccessToken, "refresh": win.RefreshToken} {
+					if _, err := tokens.Token(t.Context(), oauthkit.HashToken(raw), time.Now()); err == nil {
+						t.Errorf("the winner's %s token survived the detected replay", name)
+					}
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, tokens, secret := concServer(t)
+			form := tt.form(t, srv, secret)
+			counts, win := concTally(concRace(srv.TokenHandler(), concRacers, form, secret))
+			want := map[string]int{"200": 1, "400 invalid_grant": concRacers - 1}
+			if diff := cmp.Diff(want, counts); diff != "" {
+				t.Fatalf("outcomes of %d concurrent redemptions (-want +got):\n%s", concRacers, diff)
+			}
+			if win.AccessToken == "" || win.TokenType != "Bearer" {
+				t.Errorf("winning response = %+v, want a Bearer access token", win)
+			}
+			if tt.after != nil {
+				tt.after(t, tokens, win)
+			}
+		})
+	}
+}
+
+// TestConcurrentIndependentFlows runs many complete flows (authorize,
+// exchange, refresh) at once against one server, so that the race detector
+// sees the handlers and the stores shared between requests.
+func TestConcurrentIndependentFlows(t *testing.T) {
+	const flows = 20
+	srv, _, secret := concServer(t)
+	errs := make([]error, flows)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range flows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = concFlow(srv, secret)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("flow %d: %v", i, err)
+		}
+	}
+}
+
+// concFlow runs one authorization code flow and one refresh through srv. It
+// returns an error rather than failing a test, since it runs outside the
+// test goroutine.
+func concFlow(srv *oauthkit.Server, secret string) error {
+	verifier, err := pkce.GenerateVerifier(nil)
+	if err != nil {
+		return err
+	}
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {"app"},
+		"code_challenge":        {pkce.Challenge(verifier)},
+		"code_challenge_method": {pkce.S256},
+		"state":                 {verifier[:8]},
+	}
+	rec := httptest.NewRecorder()
+	srv.AuthorizeHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/authorize?"+q.Encode(), nil))
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if err != nil || rec.Code != http.StatusFound || loc.Query().Get("state") != verifier[:8] {
+		return fmt.Errorf("authorization response %d, Location %q", rec.Code, rec.Header().Get("Location"))
+	}
+	exchange := url.Values{
+		"grant_type":    {oauthkit.GrantTypeAuthorizationCode},
+		"code":          {loc.Query().Get("code")},
+		"code_verifier": {verifier},
+	}
+	var first oauthkit.TokenResponse
+	if err := concPost(srv, exchange, secret, &first); err != nil {
+		return fmt.Errorf("code exchange: %w", err)
+	}
+	refresh := url.Values{"grant_type": {oauthkit.GrantTypeRefreshToken}, "refresh_token": {first.RefreshToken}}
+	var second oauthkit.TokenResponse
+	if err := concPost(srv, refresh, secret, &second); err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	if second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
+		return fmt.Errorf("refresh did not rotate the refresh token")
+	}
+	return nil
+}
+
+// concPost sends a token request and decodes a 200 response into resp.
+func concPost(srv *oauthkit.Server, form url.Values, secret string, resp *oauthkit.TokenResponse) error {
+	rec := httptest.NewRecorder()
+	srv.TokenHandler().ServeHTTP(rec, concTokenRequest(form, secret))
+	if rec.Code != http.StatusOK {
+		return fmt.Errorf("status %d: %s", rec.Code, rec.Body)
+	}
+	return json.Unmarshal(rec.Body.Bytes(), resp)
+}
