@@ -1,0 +1,158 @@
+package jwt
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/oauthkit/oauthkit"
+)
+
+// jtiBytes is the size of a token's random identifier: 128 bits, so that
+// two tokens never share one (RFC 7519 §4.1.7).
+const jtiBytes = 16
+
+// AccessTokens issues access tokens as signed JWTs in the profile of
+// RFC 9068, which resource servers can validate on their own with the
+// key set's JWKS. Set it as Config.AccessTokens, or in
+// Config.AccessTokenFormats for some clients only.
+//
+// It implements [oauthkit.TokenIssuer] and [oauthkit.TokenVerifier]. The
+// store ID of a token is [oauthkit.HashToken] of its "jti", so a JWT access
+// token is revoked, introspected and looked up like an opaque one.
+//
+// Its fields must not be modified once it is in use; it is then safe for
+// concurrent use.
+type AccessTokens struct {
+	// Keys signs and verifies the tokens. Required.
+	//
+	// Give access tokens and ID tokens different keys, or rely on the
+	// "typ" header as VerifyAccessToken does, so that neither is accepted
+	// as the other (RFC 9068 §5).
+	Keys *KeySet
+	// Issuer is the "iss" claim: the server's issuer identifier, as in
+	// oauthkit.Config.Issuer. Required.
+	Issuer string
+	// DefaultAudience is the "aud" claim of tokens whose Token.Audience is
+	// empty. RFC 9068 §2.2 requires an audience, so if DefaultAudience is
+	// empty too the audience is Issuer.
+	DefaultAudience []string
+	// Rand is the source of the "jti" claim. Nil means crypto/rand.
+	Rand io.Reader
+}
+
+// accessTokenClaims are the claims of RFC 9068 §2.2, in the order it lists
+// them.
+type accessTokenClaims struct {
+	Iss      string `json:"iss"`
+	Exp      int64  `json:"exp"`
+	Aud      any    `json:"aud"` // a string for one audience, else []string
+	Sub      string `json:"sub"`
+	ClientID string `json:"client_id"`
+	Iat      int64  `json:"iat"`
+	Jti      string `json:"jti"`
+	Scope    string `json:"scope,omitempty"`
+	AuthTime int64  `json:"auth_time,omitempty"`
+	ACR      string `json:"acr,omitempty"`
+}
+
+var errNoKeys = errors.New("jwt: AccessTokens.Keys is nil")
+var errNoIssuer = errors.New("jwt: AccessTokens.Issuer is empty")
+
+// IssueAccessToken returns a JWT access token for t, with the "typ" header
+// "at+jwt" (RFC 9068 §2.1) and the claims of RFC 9068 §2.2: iss, exp, aud,
+// sub, client_id, iat, jti, and scope, auth_time and acr when t has them.
+// It sets t.ID to the hash of the jti. t must have Subject, ClientID,
+// IssuedAt and ExpiresAt set.
+func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (string, error) {
+	switch {
+	case a.Keys == nil:
+		return "", errNoKeys
+	case a.Issuer == "":
+		return "", errNoIssuer
+	case t == nil || t.Subject == "" || t.ClientID == "" || t.IssuedAt.IsZero() || t.ExpiresAt.IsZero():
+		return "", errors.New("jwt: IssueAccessToken: token lacks subject, client ID, issue or expiry time")
+	}
+	var b [jtiBytes]byte
+	r := a.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("jwt: reading randomness: %w", err)
+	}
+	jti := base64.RawURLEncoding.EncodeToString(b[:])
+	c := accessTokenClaims{
+		Iss:      a.Issuer,
+		Exp:      t.ExpiresAt.Unix(),
+		Aud:      a.audience(t.Audience),
+		Sub:      t.Subject,
+		ClientID: t.ClientID,
+		Iat:      t.IssuedAt.Unix(),
+		Jti:      jti,
+		Scope:    strings.Join(t.Scope, " "),
+		ACR:      t.ACR,
+	}
+	if !t.AuthTime.IsZero() {
+		c.AuthTime = t.AuthTime.Unix()
+	}
+	payload, err := json.Marshal(&c)
+	if err != nil {
+		return "", fmt.Errorf("jwt: encoding claims: %w", err)
+	}
+	token, err := a.Keys.snap.Load().sign(typeAccessToken, payload)
+	if err != nil {
+		return "", err
+	}
+	t.ID = oauthkit.HashToken(jti)
+	return token, nil
+}
+
+// audience returns the "aud" claim for a token's audience.
+func (a *AccessTokens) audience(aud []string) any {
+	if len(aud) == 0 {
+		aud = a.DefaultAudience
+	}
+	switch len(aud) {
+	case 0:
+		return a.Issuer
+	case 1:
+		return aud[0]
+	default:
+		return aud
+	}
+}
+
+// VerifyAccessToken checks that token is a JWT access token of this issuer,
+// valid at now, and returns its store ID, [oauthkit.HashToken] of its jti.
+// It verifies the signature with the key named by "kid" (as
+// [KeySet.Verify] does, with typ "at+jwt"), that "iss" is Issuer, and that
+// "jti" is present. It does not check "aud": the authorization server
+// answers for every audience. Any token that fails yields an error wrapping
+// both oauthkit.ErrNotFound and ErrInvalidToken; a missing Keys or Issuer
+// is a configuration fault, reported by an error wrapping neither.
+func (a *AccessTokens) VerifyAccessToken(_ context.Context, token string, now time.Time) (string, error) {
+	switch {
+	case a.Keys == nil:
+		return "", errNoKeys
+	case a.Issuer == "":
+		return "", errNoIssuer
+	}
+	c, err := a.Keys.Verify(token, typeAccessToken, now)
+	switch {
+	case err != nil:
+	case c.Issuer != a.Issuer:
+		err = errIssuer
+	case c.ID == "":
+		err = fmt.Errorf("%w jti", errClaim)
+	default:
+		return oauthkit.HashToken(c.ID), nil
+	}
+	return "", fmt.Errorf("%w: %w", oauthkit.ErrNotFound, err)
+}
