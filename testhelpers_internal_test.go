@@ -388,7 +388,7 @@ const (
 	tenantRedirect = "https://tenant.example.com/cb?tenant=a"
 
 	// testVerifier and testChallenge are a PKCE pair (RFC 7636 Appendix B).
-	testVerifier  = "dBjftJeZ4CVP-mJ92K1tlNs2wOBYY0B3yXEQlYSPJ5oo"
+	testVerifier  = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 	testChallenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 )
 
@@ -522,18 +522,27 @@ func (e *testEnv) authorizeRaw(method, raw string) *httptest.ResponseRecorder {
 // with PKCE (testChallenge), changed by extra: an empty value in extra
 // removes the parameter.
 func codeRequest(client string, extra url.Values) url.Values {
-	v := url.Values{
+	return changed(url.Values{
 		"client_id":             {client},
 		"response_type":         {ResponseTypeCode},
 		"state":                 {"xyz"},
 		"code_challenge":        {testChallenge},
 		"code_challenge_method": {pkce.S256},
+	}, extra)
+}
+
+// changed returns base with the parameters of extra set; a single empty
+// value in extra removes the parameter.
+func changed(base, extra url.Values) url.Values {
+	v := url.Values{}
+	for k, vs := range base {
+		v[k] = slices.Clone(vs)
 	}
 	for k, vs := range extra {
 		if len(vs) == 1 && vs[0] == "" {
 			delete(v, k)
 		} else {
-			v[k] = vs
+			v[k] = slices.Clone(vs)
 		}
 	}
 	return v
