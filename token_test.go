@@ -120,6 +120,12 @@ func TestTokenEndpoint(t *testing.T) {
 			return asClient(client, changed(url.Values{"grant_type": {resourceGrantType}, "scope": {"read"}}, form))
 		})
 	}
+	byBasic := func(id, secret string, form url.Values) setupFunc {
+		return just(func() *http.Request { return withBasic(tokenPost(form), id, secret) })
+	}
+	byForm := func(form url.Values) setupFunc {
+		return just(func() *http.Request { return tokenPost(form) })
+	}
 	// redeemWith issues a code to client with the authorization request
 	// changed by authz and redeems it with a request changed by token.
 	redeemWith := func(client string, authz, token url.Values) setupFunc {
@@ -218,7 +224,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "repeated scope", setup: resourceFor("svc", url.Values{"scope": {"read", "write"}}), want: invalidRequest},
 		{
 			name:  "repeated client_id",
-			setup: just(func() *http.Request { return tokenPost(refreshForm("x", url.Values{"client_id": {"spa", "spa"}})) }),
+			setup: byForm(refreshForm("x", url.Values{"client_id": {"spa", "spa"}})),
 			want:  invalidRequest,
 		},
 		{name: "repeated resource where the grant allows it", setup: resourceFor("svc", url.Values{"resource": {"https://a.example", "https://b.example"}}), want: tokenOK},
@@ -235,15 +241,13 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "malformed scope", setup: resourceFor("svc", url.Values{"scope": {"read\\write"}}), want: invalidScope},
 
 		// Client authentication (RFC 6749 §2.3, §5.2).
-		{name: "wrong secret by Basic", setup: just(func() *http.Request { return withBasic(tokenPost(url.Values{"grant_type": {resourceGrantType}}), "svc", "wrong") }), want: basicRefused},
+		{name: "wrong secret by Basic", setup: byBasic("svc", "wrong", url.Values{"grant_type": {resourceGrantType}}), want: basicRefused},
 		{
-			name: "wrong secret by client_secret_post",
-			setup: just(func() *http.Request {
-				return tokenPost(url.Values{"grant_type": {GrantTypeRefreshToken}, "refresh_token": {"x"}, "client_id": {"post"}, "client_secret": {"wrong"}})
-			}),
-			want: clientRefused,
+			name:  "wrong secret by client_secret_post",
+			setup: byForm(url.Values{"grant_type": {GrantTypeRefreshToken}, "refresh_token": {"x"}, "client_id": {"post"}, "client_secret": {"wrong"}}),
+			want:  clientRefused,
 		},
-		{name: "unknown client by Basic", setup: just(func() *http.Request { return withBasic(tokenPost(url.Values{"grant_type": {resourceGrantType}}), "nobody", svcSecret) }), want: basicRefused},
+		{name: "unknown client by Basic", setup: byBasic("nobody", svcSecret, url.Values{"grant_type": {resourceGrantType}}), want: basicRefused},
 		{name: "unknown client by client_id", setup: just(func() *http.Request { return asClient("nobody", url.Values{"grant_type": {resourceGrantType}}) }), want: clientRefused},
 		{
 			name: "malformed Basic credentials",
@@ -282,58 +286,46 @@ func TestTokenEndpoint(t *testing.T) {
 			want: basicRefused,
 		},
 		{
-			name: "Basic and client_secret in the body",
-			setup: just(func() *http.Request {
-				return withBasic(tokenPost(url.Values{"grant_type": {resourceGrantType}, "client_secret": {svcSecret}}), "svc", svcSecret)
-			}),
-			want: invalidRequest,
+			name:  "Basic and client_secret in the body",
+			setup: byBasic("svc", svcSecret, url.Values{"grant_type": {resourceGrantType}, "client_secret": {svcSecret}}),
+			want:  invalidRequest,
 		},
 		{
-			name: "Basic and another client_id in the body",
-			setup: just(func() *http.Request {
-				return withBasic(tokenPost(url.Values{"grant_type": {resourceGrantType}, "client_id": {"web"}}), "svc", svcSecret)
-			}),
-			want: invalidRequest,
+			name:  "Basic and another client_id in the body",
+			setup: byBasic("svc", svcSecret, url.Values{"grant_type": {resourceGrantType}, "client_id": {"web"}}),
+			want:  invalidRequest,
 		},
 		{
-			name: "Basic and the same client_id in the body",
-			setup: just(func() *http.Request {
-				return withBasic(tokenPost(url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}}), "svc", svcSecret)
-			}),
-			want: tokenOK,
+			name:  "Basic and the same client_id in the body",
+			setup: byBasic("svc", svcSecret, url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}}),
+			want:  tokenOK,
 		},
 		{
-			name: "client_secret_basic client using client_secret_post",
-			setup: just(func() *http.Request {
-				return tokenPost(url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}, "client_secret": {svcSecret}})
-			}),
-			want: clientRefused,
+			name:  "client_secret_basic client using client_secret_post",
+			setup: byForm(url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}, "client_secret": {svcSecret}}),
+			want:  clientRefused,
 		},
 		{
-			name: "client_secret_post client using Basic",
-			setup: just(func() *http.Request {
-				return withBasic(tokenPost(refreshForm("x", nil)), "post", postSecret)
-			}),
-			want: basicRefused,
+			name:  "client_secret_post client using Basic",
+			setup: byBasic("post", postSecret, refreshForm("x", nil)),
+			want:  basicRefused,
 		},
 		{
 			name:  "confidential client without a secret",
-			setup: just(func() *http.Request { return tokenPost(url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}}) }),
+			setup: byForm(url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}}),
 			want:  clientRefused,
 		},
 		{
 			name:  "public client sending a secret",
-			setup: just(func() *http.Request { return tokenPost(url.Values{"grant_type": {GrantTypeRefreshToken}, "client_id": {"spa"}, "client_secret": {"guess"}}) }),
+			setup: byForm(url.Values{"grant_type": {GrantTypeRefreshToken}, "client_id": {"spa"}, "client_secret": {"guess"}}),
 			want:  clientRefused,
 		},
 		{
-			name: "public client using Basic",
-			setup: just(func() *http.Request {
-				return withBasic(tokenPost(refreshForm("x", nil)), "spa", "")
-			}),
-			want: basicRefused,
+			name:  "public client using Basic",
+			setup: byBasic("spa", "", refreshForm("x", nil)),
+			want:  basicRefused,
 		},
-		{name: "no client authentication", setup: just(func() *http.Request { return tokenPost(refreshForm("x", nil)) }), want: clientRefused},
+		{name: "no client authentication", setup: byForm(refreshForm("x", nil)), want: clientRefused},
 
 		// The authorization_code grant (RFC 6749 §4.1.3, RFC 7636 §4.6).
 		{name: "code", setup: redeemWith("web", nil, nil), want: tokenOK},
@@ -644,8 +636,10 @@ func TestTokenEndpoint(t *testing.T) {
 				c.Grants = append(c.Grants, noSubjectGrant{})
 				c.Clients.(*fakeClients).clients["svc"].GrantTypes = []string{"urn:example:grant:anonymous"}
 			},
-			setup: just(func() *http.Request { return asClient("svc", url.Values{"grant_type": {"urn:example:grant:anonymous"}}) }),
-			want:  serverFault("grant has no subject"),
+			setup: just(func() *http.Request {
+				return asClient("svc", url.Values{"grant_type": {"urn:example:grant:anonymous"}})
+			}),
+			want: serverFault("grant has no subject"),
 		},
 	}
 	for _, tt := range tests {
