@@ -1,0 +1,67 @@
+// Package bearer protects the handlers of a resource server with OAuth 2.0
+// bearer tokens ([RFC 6750]): it finds the access token in a request,
+// validates it, checks its scope, and hands the token's claims to the
+// handler, or refuses the request with the status and WWW-Authenticate
+// challenge the RFC prescribes.
+//
+// It does not depend on package oauthkit: it works with any authorization
+// server that publishes a JWK Set or an introspection endpoint.
+//
+//	jwks, err := bearer.NewJWKS(bearer.JWKSConfig{
+//		URL:      "https://auth.example.com/jwks",
+//		Issuer:   "https://auth.example.com",
+//		Audience: "https://api.example.com",
+//	})
+//	...
+//	mw, err := bearer.New(bearer.Config{Validator: jwks, Realm: "api"})
+//	...
+//	mux.Handle("GET /photos", mw.Wrap(listPhotos, "photos.read"))
+//
+//	func listPhotos(w http.ResponseWriter, r *http.Request) {
+//		claims, _ := bearer.FromContext(r.Context())
+//		... claims.Subject ...
+//	}
+//
+// # Token transmission
+//
+// The token is read from the Authorization request header
+// ([RFC 6750 §2.1]), the scheme matched case-insensitively. When
+// Config.AllowFormBody is set, it may instead be the access_token parameter
+// of a form-encoded POST, PUT or PATCH body ([RFC 6750 §2.2]); never both.
+//
+// The URI query parameter of [RFC 6750 §2.3] is not supported, and the query
+// string is never read: a token in a URL ends up in server and proxy logs,
+// browser history and Referer headers ([RFC 6750 §5.3]), and
+// [RFC 9700 §4.3.2] says access tokens must not be sent in the query. A
+// request whose only token is in the query is treated as carrying none.
+//
+// # Validators
+//
+// A [Validator] turns a token into [Claims]. [JWKS] validates JWT access
+// tokens ([RFC 9068]) locally against the authorization server's published
+// keys; [Introspection] asks the authorization server ([RFC 7662]) and caches
+// the answer briefly; [Fallback] chains them, so that JWTs are checked
+// locally and opaque tokens are introspected. A [ValidatorFunc] adapts any
+// other lookup, such as a token store shared with an in-process
+// authorization server.
+//
+// # Responses
+//
+// A request without a token gets 401 and a challenge with no error code. A
+// malformed request gets 400 invalid_request, an invalid token 401
+// invalid_token, a token lacking a required scope 403 insufficient_scope
+// with the scopes required ([RFC 6750 §3.1]). When the validator cannot
+// decide (the authorization server is out of reach), the answer is 503, or
+// 500 for an internal fault, without detail; the cause is logged. Tokens are
+// never logged.
+//
+// [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+// [RFC 6750 §2.2]: https://www.rfc-editor.org/rfc/rfc6750#section-2.2
+// [RFC 6750 §2.3]: https://www.rfc-editor.org/rfc/rfc6750#section-2.3
+// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+// [RFC 6750 §5.3]: https://www.rfc-editor.org/rfc/rfc6750#section-5.3
+// [RFC 9700 §4.3.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.3.2
+// [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
+// [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
+package bearer

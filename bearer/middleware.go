@@ -1,0 +1,288 @@
+package bearer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBodyBytes bounds a form body read for its access_token when
+// Config.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Config configures a Middleware. The zero value of every optional field is
+// the secure default.
+type Config struct {
+	// Validator decides whether tokens are valid. Required. See [JWKS],
+	// [Introspection] and [Fallback].
+	Validator Validator
+
+	// Realm is the realm of the WWW-Authenticate challenges (RFC 6750 §3),
+	// naming the protected resource to the client. Empty means no realm
+	// parameter. It must be printable ASCII.
+	Realm string
+
+	// AllowFormBody also accepts the token as the access_token parameter of
+	// an application/x-www-form-urlencoded POST, PUT or PATCH body
+	// (RFC 6750 §2.2). Off by default: a body is read only when set, and a
+	// request with a token in both the header and the body is refused. When
+	// the body is read, the handler finds its parameters in
+	// http.Request.PostForm.
+	//
+	// Tokens in the URI query (RFC 6750 §2.3) are never read; see the
+	// package documentation.
+	AllowFormBody bool
+	// MaxBodyBytes bounds the form body read when AllowFormBody is set.
+	// Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// Now returns the current time, against which the claims' ExpiresAt is
+	// checked. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives validator faults and, at debug level, why tokens were
+	// refused; never tokens. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Middleware guards handlers with bearer tokens (RFC 6750). It is safe for
+// concurrent use.
+type Middleware struct {
+	validator     Validator
+	realm         string
+	allowForm     bool
+	maxBodyBytes  int64
+	now           func() time.Time
+	log           *slog.Logger
+	noToken       *refusal // for requests without a token
+	malformedAuth *refusal // for a malformed Authorization header
+	invalidToken  string   // the challenge for invalid_token
+}
+
+// New validates cfg and returns a Middleware.
+func New(cfg Config) (*Middleware, error) {
+	switch {
+	case cfg.Validator == nil:
+		return nil, errors.New("bearer: Config.Validator is required")
+	case !validQuotedText(cfg.Realm):
+		return nil, errors.New("bearer: Config.Realm must be printable ASCII")
+	case cfg.MaxBodyBytes < 0:
+		return nil, errors.New("bearer: Config.MaxBodyBytes must not be negative")
+	}
+	m := &Middleware{
+		validator:    cfg.Validator,
+		realm:        cfg.Realm,
+		allowForm:    cfg.AllowFormBody,
+		maxBodyBytes: cfg.MaxBodyBytes,
+		now:          cfg.Now,
+		log:          cfg.Logger,
+	}
+	if m.maxBodyBytes == 0 {
+		m.maxBodyBytes = DefaultMaxBodyBytes
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	m.noToken = &refusal{http.StatusUnauthorized, challenge{realm: m.realm}.String()}
+	m.invalidToken = challenge{realm: m.realm, code: "invalid_token", description: "the access token is invalid, expired or revoked"}.String()
+	m.malformedAuth = m.invalidRequest("malformed Authorization header")
+	return m, nil
+}
+
+// Require returns middleware that lets a request through to the next handler
+// only with a valid access token that grants every one of scopes, with the
+// token's claims in the request context ([FromContext]). Otherwise it
+// answers as RFC 6750 §3 says:
+//
+//   - no token: 401 with a challenge and no error code;
+//   - a malformed request (bad Authorization syntax, two tokens, a token in
+//     both the header and the body): 400 invalid_request;
+//   - an invalid, expired or revoked token: 401 invalid_token;
+//   - a missing scope: 403 insufficient_scope, naming the scopes required;
+//   - a validator that cannot decide: 503, or 500 for an internal fault,
+//     with no detail; the cause is logged.
+//
+// Require panics if a scope is not a valid scope-token (RFC 6749 §3.3), as
+// that is a programming error.
+func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
+	for _, s := range scopes {
+		if !isScopeToken(s) {
+			panic(fmt.Sprintf("bearer: Require: invalid scope %q", s))
+		}
+	}
+	insufficient := challenge{
+		realm:       m.realm,
+		code:        "insufficient_scope",
+		description: "the access token lacks a required scope",
+		scope:       strings.Join(scopes, " "),
+	}.String()
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			claims, r, ok := m.authenticate(w, r)
+			if !ok {
+				return
+			}
+			if !claims.HasScope(scopes...) {
+				w.Header().Set("WWW-Authenticate", insufficient)
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Wrap returns next guarded by m.Require(scopes...).
+func (m *Middleware) Wrap(next http.Handler, scopes ...string) http.Handler {
+	return m.Require(scopes...)(next)
+}
+
+// refusal is a response refusing a request before its token is validated.
+type refusal struct {
+	status    int
+	challenge string
+}
+
+// authenticate finds and validates the request's token. On success it
+// returns the claims and the request with them in its context; otherwise it
+// writes the response and returns false.
+func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *http.Request, bool) {
+	token, r, refused := m.token(w, r)
+	if refused != nil {
+		w.Header().Set("WWW-Authenticate", refused.challenge)
+		w.WriteHeader(refused.status)
+		return nil, nil, false
+	}
+	ctx := r.Context()
+	claims, err := m.validator.Validate(ctx, token)
+	switch {
+	case err == nil && claims == nil:
+		err = errors.New("bearer: Validator returned neither claims nor error")
+	case err == nil && !claims.ExpiresAt.IsZero() && !m.now().Before(claims.ExpiresAt):
+		err = invalid("expired")
+	}
+	switch {
+	case err == nil:
+		return claims, r.WithContext(NewContext(ctx, claims)), true
+	case errors.Is(err, ErrInvalidToken):
+		m.log.DebugContext(ctx, "bearer: token refused", "reason", err)
+		w.Header().Set("WWW-Authenticate", m.invalidToken)
+		w.WriteHeader(http.StatusUnauthorized)
+	case ctx.Err() != nil: // the client went away
+		m.log.DebugContext(ctx, "bearer: token validation abandoned", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	case errors.Is(err, ErrUnavailable):
+		m.log.ErrorContext(ctx, "bearer: token validation unavailable", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	default:
+		m.log.ErrorContext(ctx, "bearer: token validation fault", "error", err)
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+	return nil, nil, false
+}
+
+// token extracts the access token from the Authorization header or, if
+// allowed, the form body (RFC 6750 §2.1, §2.2), or says how to refuse the
+// request. The request returned carries the parsed form body, if one was
+// read.
+func (m *Middleware) token(w http.ResponseWriter, r *http.Request) (string, *http.Request, *refusal) {
+	var headerToken string
+	switch values := r.Header["Authorization"]; len(values) {
+	case 0:
+	case 1:
+		var err error
+		if headerToken, err = ParseAuthorization(values[0]); err != nil {
+			return "", r, m.malformedAuth
+		}
+	default:
+		return "", r, m.invalidRequest("more than one Authorization header")
+	}
+	if !m.allowForm || !isFormRequest(r) {
+		if headerToken == "" {
+			return "", r, m.noToken
+		}
+		return headerToken, r, nil
+	}
+	form, reason := m.readForm(w, r)
+	if reason != "" {
+		return "", r, m.invalidRequest(reason)
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.PostForm = form
+	bodyTokens := form["access_token"]
+	switch {
+	case len(bodyTokens) > 1:
+		return "", r2, m.invalidRequest("more than one access_token parameter")
+	case len(bodyTokens) == 1 && headerToken != "":
+		return "", r2, m.invalidRequest("access token in both the Authorization header and the body")
+	case len(bodyTokens) == 1:
+		if !isB64Token(bodyTokens[0]) {
+			return "", r2, m.invalidRequest("malformed access_token parameter")
+		}
+		return bodyTokens[0], r2, nil
+	case headerToken != "":
+		return headerToken, r2, nil
+	default:
+		return "", r2, m.noToken
+	}
+}
+
+// isFormRequest reports whether r may carry the token in its body: a method
+// whose body has defined semantics and a single-part form content type
+// (RFC 6750 §2.2).
+func isFormRequest(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return false
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "application/x-www-form-urlencoded" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// readForm reads and parses the body of a form request, at most
+// maxBodyBytes of ASCII. It returns a reason when the body is not acceptable.
+func (m *Middleware) readForm(w http.ResponseWriter, r *http.Request) (url.Values, string) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return url.Values{}, ""
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, m.maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, "request body too large"
+		}
+		return nil, "unreadable request body"
+	}
+	for _, c := range body {
+		if c > 0x7e || (c < 0x20 && c != '\t' && c != '\r' && c != '\n') {
+			return nil, "request body is not ASCII"
+		}
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, "malformed request body"
+	}
+	return form, ""
+}
+
+// invalidRequest returns a 400 invalid_request refusal.
+func (m *Middleware) invalidRequest(description string) *refusal {
+	return &refusal{
+		status:    http.StatusBadRequest,
+		challenge: challenge{realm: m.realm, code: "invalid_request", description: description}.String(),
+	}
+}
