@@ -193,7 +193,9 @@ func TestJWKSValidate(t *testing.T) {
 		{name: "aud a number", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["aud"] = 7 })), wantErr: bearer.ErrInvalidToken},
 		{name: "scope an array", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["scope"] = []string{"read"} })), wantErr: bearer.ErrInvalidToken},
 		{name: "sub a number", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["sub"] = 42 })), wantErr: bearer.ErrInvalidToken},
-		{name: "sender-constrained (cnf)", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["cnf"] = map[string]string{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"} })), wantErr: bearer.ErrInvalidToken},
+		{name: "sender-constrained (cnf)", token: sign(t, ec, "at+jwt", with(func(c map[string]any) {
+			c["cnf"] = map[string]string{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+		})), wantErr: bearer.ErrInvalidToken},
 		{name: "claims not an object", token: sign(t, ec, "at+jwt", []string{"iss"}), wantErr: bearer.ErrInvalidToken},
 		{name: "claims null", token: sign(t, ec, "at+jwt", nil), wantErr: bearer.ErrInvalidToken},
 	}
