@@ -1,6 +1,15 @@
 // Package memory provides in-memory implementations of oauthkit's stores:
 // for tests, examples and single-process servers. They are safe for
-// concurrent use, check their own contracts, and forget expired entries.
+// concurrent use and pass the contract checks of package
+// [github.com/oauthkit/oauthkit/storage/storetest].
+//
+// The stores forget expired entries as they go: every so many inserts (as
+// many as the last sweep left, and at least 1024) an insert first drops what
+// has expired, so that memory stays bounded and each insert pays a constant
+// share of the sweep on average. The stores take the time from their
+// callers, never from the wall clock, so they work with a fake clock; see
+// [Codes.CreateCode] and [Tokens.CreateTokens] for which time a sweep uses.
+// DeleteExpired sweeps on demand.
 //
 // Nothing is persisted: a restart loses every code and token.
 package memory
@@ -51,22 +60,32 @@ func (s *Clients) Client(_ context.Context, id string) (*oauthkit.Client, error)
 }
 
 // sweeper decides when to drop expired entries: after as many inserts as
-// there are entries (at least minSweep), which keeps the cost per insert
-// constant on average.
-type sweeper struct{ inserts int }
+// the last sweep left entries (at least minSweep). A sweep then walks at
+// most the entries it left plus those inserted since, so each insert pays
+// for a constant share of it on average.
+//
+// The count is of inserts, not of the store's size: the size grows with
+// every insert, so a rule comparing the two would never fire again.
+type sweeper struct {
+	inserts int // since the last sweep
+	left    int // entries the last sweep left
+}
 
 const minSweep = 1024
 
-func (sw *sweeper) due(size int) bool {
+// due counts an insert and reports whether to sweep before it.
+func (sw *sweeper) due() bool {
 	sw.inserts++
-	if sw.inserts < max(size, minSweep) {
-		return false
-	}
-	sw.inserts = 0
-	return true
+	return sw.inserts >= max(sw.left, minSweep)
 }
 
-// Codes is a CodeStore holding authorization codes in a map.
+// swept records a sweep that left size entries.
+func (sw *sweeper) swept(size int) {
+	sw.inserts, sw.left = 0, size
+}
+
+// Codes is a CodeStore holding authorization codes in a map. Used codes are
+// remembered until they expire, to detect reuse.
 type Codes struct {
 	mu    sync.Mutex
 	codes map[string]*codeEntry
@@ -81,7 +100,13 @@ type codeEntry struct {
 // NewCodes returns an empty code store.
 func NewCodes() *Codes { return &Codes{codes: make(map[string]*codeEntry)} }
 
-// CreateCode stores a new code.
+// CreateCode stores a new code; see oauthkit.CodeStore. A code needs an ID
+// and an ExpiresAt.
+//
+// When a sweep is due, CreateCode first drops the codes expired at
+// code.ExpiresAt less oauthkit.MaxCodeLifetime: no later than now for any
+// code that lives at most MaxCodeLifetime, as oauthkit.Server ensures. A
+// caller storing longer-lived codes may lose live ones.
 func (s *Codes) CreateCode(_ context.Context, code *oauthkit.AuthorizationCode) error {
 	if code.ID == "" || code.ExpiresAt.IsZero() {
 		return errors.New("memory: code needs an ID and an expiry")
@@ -91,7 +116,8 @@ func (s *Codes) CreateCode(_ context.Context, code *oauthkit.AuthorizationCode) 
 	if _, ok := s.codes[code.ID]; ok {
 		return fmt.Errorf("code: %w", oauthkit.ErrExists)
 	}
-	if s.sweep.due(len(s.codes)) {
+	if s.sweep.due() {
+		// Codes live at most MaxCodeLifetime, so this is no later than now.
 		s.deleteExpired(code.ExpiresAt.Add(-oauthkit.MaxCodeLifetime))
 	}
 	c := *code
@@ -117,7 +143,7 @@ func (s *Codes) ConsumeCode(_ context.Context, id string, now time.Time) (*oauth
 	return &c, nil
 }
 
-// DeleteExpired forgets codes that expired before now.
+// DeleteExpired forgets the codes expired at now, used or not.
 func (s *Codes) DeleteExpired(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -130,6 +156,7 @@ func (s *Codes) deleteExpired(now time.Time) {
 			delete(s.codes, id)
 		}
 	}
+	s.sweep.swept(len(s.codes))
 }
 
 // Tokens is a TokenStore holding token metadata in maps, indexed by ID,
@@ -151,7 +178,13 @@ func NewTokens() *Tokens {
 	}
 }
 
-// CreateTokens stores tokens issued together, all or none.
+// CreateTokens stores tokens issued together, all or none; see
+// oauthkit.TokenStore. A token needs an ID, a GrantID, a Kind and an
+// ExpiresAt; RotatedAt is not stored.
+//
+// When a sweep is due, CreateTokens (or RotateRefreshToken) first drops the
+// tokens expired at the IssuedAt of the first new token, which must
+// therefore not be later than now.
 func (s *Tokens) CreateTokens(_ context.Context, tokens ...*oauthkit.Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,7 +214,7 @@ func (s *Tokens) check(tokens []*oauthkit.Token) error {
 
 // insert stores checked tokens.
 func (s *Tokens) insert(tokens []*oauthkit.Token) {
-	if len(tokens) > 0 && s.sweep.due(len(s.tokens)) {
+	if len(tokens) > 0 && s.sweep.due() {
 		s.deleteExpired(tokens[0].IssuedAt)
 	}
 	for _, t := range tokens {
@@ -309,7 +342,7 @@ func (s *Tokens) removeIndexes(id string) {
 	}
 }
 
-// DeleteExpired forgets tokens that expired before now.
+// DeleteExpired forgets the tokens expired at now, rotated or not.
 func (s *Tokens) DeleteExpired(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -322,6 +355,7 @@ func (s *Tokens) deleteExpired(now time.Time) {
 			s.remove(id)
 		}
 	}
+	s.sweep.swept(len(s.tokens))
 }
 
 func clone(t *oauthkit.Token) *oauthkit.Token {
