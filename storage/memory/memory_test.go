@@ -1,0 +1,516 @@
+package memory
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/storage/storetest"
+)
+
+func TestClients(t *testing.T) {
+	storetest.TestClientStore(t, func(t *testing.T, clients ...*oauthkit.Client) oauthkit.ClientStore {
+		return NewClients(clients...)
+	})
+}
+
+func TestCodes(t *testing.T) {
+	storetest.TestCodeStore(t, func(t *testing.T) oauthkit.CodeStore { return NewCodes() })
+}
+
+func TestTokens(t *testing.T) {
+	storetest.TestTokenStore(t, func(t *testing.T) oauthkit.TokenStore {
+		s := NewTokens()
+		t.Cleanup(func() {
+			if err := s.checkIndexes(); err != nil {
+				t.Errorf("indexes after the subtest: %v", err)
+			}
+		})
+		return s
+	})
+}
+
+func TestClientsPut(t *testing.T) {
+	ctx := t.Context()
+	s := NewClients(&oauthkit.Client{ID: "web", Scopes: []string{"read"}})
+	s.Put(&oauthkit.Client{ID: "web", Scopes: []string{"write"}})
+	s.Put(&oauthkit.Client{ID: "cli"})
+	cases := []struct {
+		id        string
+		wantScope []string
+		wantErr   error
+	}{
+		{"web", []string{"write"}, nil},
+		{"cli", nil, nil},
+		{"other", nil, oauthkit.ErrNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.id, func(t *testing.T) {
+			c, err := s.Client(ctx, tc.id)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Client(%q) error = %v, want %v", tc.id, err, tc.wantErr)
+			}
+			if err == nil && !slices.Equal(c.Scopes, tc.wantScope) {
+				t.Errorf("Client(%q).Scopes = %q, want %q", tc.id, c.Scopes, tc.wantScope)
+			}
+		})
+	}
+}
+
+// base is the clock of the tests below; the stores take the time from
+// their callers.
+var base = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func TestCreateCodeInvalid(t *testing.T) {
+	cases := []struct {
+		name string
+		code *oauthkit.AuthorizationCode
+	}{
+		{"NoID", &oauthkit.AuthorizationCode{GrantID: "g", ExpiresAt: base}},
+		{"NoExpiry", &oauthkit.AuthorizationCode{ID: "c", GrantID: "g"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewCodes()
+			err := s.CreateCode(t.Context(), tc.code)
+			if err == nil || errors.Is(err, oauthkit.ErrExists) {
+				t.Errorf("CreateCode(%+v) error = %v, want a fault", *tc.code, err)
+			}
+			if n := len(s.codes); n != 0 {
+				t.Errorf("CreateCode of an invalid code stored %d codes", n)
+			}
+		})
+	}
+}
+
+func TestCreateTokensInvalid(t *testing.T) {
+	valid := oauthkit.Token{ID: "t", Kind: oauthkit.AccessToken, GrantID: "g", ExpiresAt: base}
+	cases := []struct {
+		name   string
+		change func(*oauthkit.Token)
+	}{
+		{"NoID", func(t *oauthkit.Token) { t.ID = "" }},
+		{"NoGrant", func(t *oauthkit.Token) { t.GrantID = "" }},
+		{"NoKind", func(t *oauthkit.Token) { t.Kind = 0 }},
+		{"UnknownKind", func(t *oauthkit.Token) { t.Kind = 3 }},
+		{"NoExpiry", func(t *oauthkit.Token) { t.ExpiresAt = time.Time{} }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewTokens()
+			bad := valid
+			tc.change(&bad)
+			good := valid
+			good.ID = "good"
+			err := s.CreateTokens(t.Context(), &good, &bad)
+			if err == nil || errors.Is(err, oauthkit.ErrExists) {
+				t.Errorf("CreateTokens with %s error = %v, want a fault", tc.name, err)
+			}
+			if n := len(s.tokens); n != 0 {
+				t.Errorf("CreateTokens of a batch with an invalid token stored %d tokens, want none", n)
+			}
+		})
+	}
+}
+
+func TestCodesDeleteExpired(t *testing.T) {
+	cases := []struct {
+		name    string
+		expires time.Time
+		used    bool
+		kept    bool
+	}{
+		{"ExpiredLongAgo", base.Add(-time.Hour), false, false},
+		{"ExpiresNow", base, false, false},
+		{"UsedAndExpired", base.Add(-time.Second), true, false},
+		{"Live", base.Add(time.Microsecond), false, true},
+		{"UsedAndLive", base.Add(time.Minute), true, true}, // remembered to detect reuse
+	}
+	s := NewCodes()
+	ctx := t.Context()
+	for _, tc := range cases {
+		c := &oauthkit.AuthorizationCode{ID: tc.name, GrantID: "g-" + tc.name, ExpiresAt: tc.expires}
+		if err := s.CreateCode(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if tc.used {
+			if _, err := s.ConsumeCode(ctx, tc.name, tc.expires.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.DeleteExpired(base)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// A lookup at a time when the code was still live tells
+			// whether the store forgot it.
+			c, err := s.ConsumeCode(ctx, tc.name, tc.expires.Add(-time.Hour))
+			want := "ErrNotFound"
+			switch {
+			case tc.kept && tc.used:
+				want = "ErrReused"
+			case tc.kept:
+				want = "nil"
+			}
+			if got := errName(err); got != want {
+				t.Fatalf("ConsumeCode after DeleteExpired: error = %v, want %s", err, want)
+			}
+			if tc.kept && c.GrantID != "g-"+tc.name {
+				t.Errorf("ConsumeCode after DeleteExpired returned grant %q, want %q", c.GrantID, "g-"+tc.name)
+			}
+		})
+	}
+}
+
+func TestTokensDeleteExpired(t *testing.T) {
+	ctx := t.Context()
+	s := NewTokens()
+	// A family: r1 rotated into a2 and r2 at base-1h; r1 stays until it
+	// expires, to detect reuse.
+	r1 := &oauthkit.Token{ID: "r1", Kind: oauthkit.RefreshToken, GrantID: "g", IssuedAt: base.Add(-2 * time.Hour), ExpiresAt: base.Add(time.Hour)}
+	a1 := &oauthkit.Token{ID: "a1", Kind: oauthkit.AccessToken, GrantID: "g", IssuedAt: base.Add(-2 * time.Hour), ExpiresAt: base.Add(-time.Hour)}
+	old := &oauthkit.Token{ID: "old", Kind: oauthkit.RefreshToken, GrantID: "h", IssuedAt: base.Add(-2 * time.Hour), ExpiresAt: base}
+	if err := s.CreateTokens(ctx, a1, r1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTokens(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	rotatedAt := base.Add(-time.Hour)
+	a2 := &oauthkit.Token{ID: "a2", Kind: oauthkit.AccessToken, GrantID: "g", ParentID: "r1", IssuedAt: rotatedAt, ExpiresAt: base.Add(-time.Minute)}
+	r2 := &oauthkit.Token{ID: "r2", Kind: oauthkit.RefreshToken, GrantID: "g", ParentID: "r1", IssuedAt: rotatedAt, ExpiresAt: base.Add(24 * time.Hour)}
+	if err := s.RotateRefreshToken(ctx, "r1", rotatedAt, 0, a2, r2); err != nil {
+		t.Fatal(err)
+	}
+
+	s.DeleteExpired(base)
+	if err := s.checkIndexes(); err != nil {
+		t.Errorf("indexes after DeleteExpired: %v", err)
+	}
+	cases := []struct {
+		id   string
+		kept bool
+	}{
+		{"a1", false},
+		{"a2", false},
+		{"old", false}, // expires at base
+		{"r1", true},   // rotated but live
+		{"r2", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.id, func(t *testing.T) {
+			// Look up at a time when every token was live.
+			_, err := s.Token(ctx, tc.id, rotatedAt)
+			if got := err == nil; got != tc.kept {
+				t.Errorf("Token(%s) after DeleteExpired: error = %v, want kept %v", tc.id, err, tc.kept)
+			}
+		})
+	}
+	// The rotated token kept its purpose: its reuse revokes the family.
+	err := s.RotateRefreshToken(ctx, "r1", base, 0, &oauthkit.Token{ID: "r3", Kind: oauthkit.RefreshToken, GrantID: "g", ParentID: "r1", ExpiresAt: base.Add(time.Hour)})
+	if !errors.Is(err, oauthkit.ErrReused) {
+		t.Errorf("RotateRefreshToken(r1) after DeleteExpired: error = %v, want ErrReused", err)
+	}
+	if _, err := s.Token(ctx, "r2", base); !errors.Is(err, oauthkit.ErrNotFound) {
+		t.Errorf("Token(r2) after reuse of r1: error = %v, want ErrNotFound", err)
+	}
+	if err := s.checkIndexes(); err != nil {
+		t.Errorf("indexes after reuse: %v", err)
+	}
+}
+
+func TestSweeperDue(t *testing.T) {
+	cases := []struct {
+		name string
+		left int // entries the last sweep left
+		want int // the insert that sweeps
+	}{
+		{"Empty", 0, minSweep},
+		{"Small", minSweep / 2, minSweep},
+		{"AtMinimum", minSweep, minSweep},
+		{"Large", 3 * minSweep, 3 * minSweep},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var sw sweeper
+			sw.swept(tc.left)
+			for round := range 2 { // the count starts over after a sweep
+				n := 1
+				for !sw.due() {
+					n++
+					if n > 10*tc.want {
+						t.Fatalf("round %d: due() still false after %d inserts", round, n)
+					}
+				}
+				if n != tc.want {
+					t.Errorf("round %d: due() first true at insert %d, want %d", round, n, tc.want)
+				}
+				sw.swept(tc.left)
+			}
+		})
+	}
+}
+
+// TestSweepBoundsSize issues entries at a steady rate, as a server does,
+// and checks that the stores stay small: the sweeps drop expired entries
+// again and again, not once.
+func TestSweepBoundsSize(t *testing.T) {
+	ctx := t.Context()
+	const tokenLife = 100 * time.Second
+	codes, tokens := NewCodes(), NewTokens()
+	maxCodes, maxTokens := 0, 0
+	for i := range 8 * minSweep { // one insert a second
+		now := base.Add(time.Duration(i) * time.Second)
+		// The code sweep takes ExpiresAt-MaxCodeLifetime as now: codes
+		// that live MaxCodeLifetime make it exact.
+		if err := codes.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: fmt.Sprint(i), ExpiresAt: now.Add(oauthkit.MaxCodeLifetime)}); err != nil {
+			t.Fatal(err)
+		}
+		g := fmt.Sprint(i)
+		if err := tokens.CreateTokens(ctx,
+			&oauthkit.Token{ID: "a" + g, Kind: oauthkit.AccessToken, GrantID: g, IssuedAt: now, ExpiresAt: now.Add(tokenLife)},
+			&oauthkit.Token{ID: "r" + g, Kind: oauthkit.RefreshToken, GrantID: g, IssuedAt: now, ExpiresAt: now.Add(tokenLife)},
+		); err != nil {
+			t.Fatal(err)
+		}
+		maxCodes, maxTokens = max(maxCodes, len(codes.codes)), max(maxTokens, len(tokens.tokens))
+	}
+	cases := []struct {
+		name      string
+		max       int
+		live      int // entries live at any time
+		perInsert int
+	}{
+		{"Codes", maxCodes, int(oauthkit.MaxCodeLifetime / time.Second), 1},
+		{"Tokens", maxTokens, 2 * int(tokenLife/time.Second), 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// A sweep leaves the live entries; the next comes after
+			// max(live, minSweep) inserts.
+			if bound := tc.live + tc.perInsert*max(tc.live, minSweep); tc.max > bound {
+				t.Errorf("the store grew to %d entries, want at most %d", tc.max, bound)
+			}
+		})
+	}
+}
+
+// TestCodesSweep checks that CreateCode drops expired codes every minSweep
+// inserts, and only those.
+func TestCodesSweep(t *testing.T) {
+	ctx := t.Context()
+	s := NewCodes()
+	// The sweep takes a new code's ExpiresAt less MaxCodeLifetime as now.
+	sweepNow := base.Add(2 * time.Minute)
+	fillerExpiry := sweepNow.Add(oauthkit.MaxCodeLifetime)
+	codes := []struct {
+		id      string
+		expires time.Time
+		used    bool
+		want    string // after the sweep
+	}{
+		{"expired", sweepNow.Add(-time.Microsecond), false, "ErrNotFound"},
+		{"expiresAtSweep", sweepNow, false, "ErrNotFound"},
+		{"live", sweepNow.Add(time.Microsecond), false, "nil"},
+		{"usedLive", sweepNow.Add(time.Minute), true, "ErrReused"},
+	}
+	for _, c := range codes {
+		if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: c.id, ExpiresAt: c.expires}); err != nil {
+			t.Fatal(err)
+		}
+		if c.used {
+			if _, err := s.ConsumeCode(ctx, c.id, base); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := len(codes); i < minSweep-1; i++ {
+		if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: fmt.Sprint("filler-", i), ExpiresAt: fillerExpiry}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.codes); n != minSweep-1 {
+		t.Fatalf("before the sweep, the store holds %d codes, want %d", n, minSweep-1)
+	}
+	if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: "last", ExpiresAt: fillerExpiry}); err != nil {
+		t.Fatal(err)
+	}
+	if n, want := len(s.codes), minSweep-2; n != want {
+		t.Errorf("after the sweep, the store holds %d codes, want %d", n, want)
+	}
+	for _, c := range codes {
+		t.Run(c.id, func(t *testing.T) {
+			_, err := s.ConsumeCode(ctx, c.id, base)
+			if got := errName(err); got != c.want {
+				t.Errorf("ConsumeCode after the sweep: error = %v, want %s", err, c.want)
+			}
+		})
+	}
+}
+
+// TestTokensSweep checks that CreateTokens and RotateRefreshToken drop
+// expired tokens every minSweep inserts, and only those.
+func TestTokensSweep(t *testing.T) {
+	ctx := t.Context()
+	s := NewTokens()
+	// The sweep takes the IssuedAt of the first new token as now.
+	sweepNow := base.Add(time.Hour)
+	tok := func(id string, kind oauthkit.TokenKind, grant string, expires time.Time) *oauthkit.Token {
+		return &oauthkit.Token{ID: id, Kind: kind, GrantID: grant, IssuedAt: base, ExpiresAt: expires}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateTokens(ctx,
+		tok("a1", oauthkit.AccessToken, "g", sweepNow.Add(-time.Microsecond)),
+		tok("r1", oauthkit.RefreshToken, "g", sweepNow.Add(24*time.Hour))))
+	must(s.CreateTokens(ctx, tok("atSweep", oauthkit.AccessToken, "h", sweepNow)))
+	// r1 is rotated: kept, expired or not, until it expires.
+	must(s.RotateRefreshToken(ctx, "r1", base.Add(time.Minute), 0,
+		&oauthkit.Token{ID: "a2", Kind: oauthkit.AccessToken, GrantID: "g", ParentID: "r1", IssuedAt: base.Add(time.Minute), ExpiresAt: sweepNow.Add(-time.Second)},
+		&oauthkit.Token{ID: "r2", Kind: oauthkit.RefreshToken, GrantID: "g", ParentID: "r1", IssuedAt: base.Add(time.Minute), ExpiresAt: sweepNow.Add(24 * time.Hour)}))
+	inserts := 3 // one sweep check per CreateTokens or rotation
+	for ; inserts < minSweep-1; inserts++ {
+		must(s.CreateTokens(ctx, &oauthkit.Token{ID: fmt.Sprint("filler-", inserts), Kind: oauthkit.AccessToken, GrantID: fmt.Sprint("f", inserts), IssuedAt: sweepNow, ExpiresAt: sweepNow.Add(time.Hour)}))
+	}
+	if _, err := s.Token(ctx, "a1", base); err != nil {
+		t.Fatalf("before the sweep, Token(a1) error = %v, want it still stored", err)
+	}
+	must(s.CreateTokens(ctx, &oauthkit.Token{ID: "last", Kind: oauthkit.AccessToken, GrantID: "last", IssuedAt: sweepNow, ExpiresAt: sweepNow.Add(time.Hour)}))
+	if err := s.checkIndexes(); err != nil {
+		t.Errorf("indexes after the sweep: %v", err)
+	}
+	cases := []struct {
+		id   string
+		kept bool
+	}{
+		{"a1", false},
+		{"atSweep", false},
+		{"a2", false},
+		{"r1", true},
+		{"r2", true},
+		{"last", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.id, func(t *testing.T) {
+			_, err := s.Token(ctx, tc.id, base.Add(time.Minute))
+			if got := err == nil; got != tc.kept {
+				t.Errorf("Token(%s) after the sweep: error = %v, want kept %v", tc.id, err, tc.kept)
+			}
+		})
+	}
+	if n, want := len(s.tokens), minSweep-3+2; n != want { // a1, atSweep, a2 gone
+		t.Errorf("after the sweep, the store holds %d tokens, want %d", n, want)
+	}
+}
+
+// TestTokensIndexes runs the operations that change the indexes and checks
+// them after each.
+func TestTokensIndexes(t *testing.T) {
+	ctx := t.Context()
+	s := NewTokens()
+	tok := func(id string, kind oauthkit.TokenKind, grant, parent string) *oauthkit.Token {
+		return &oauthkit.Token{ID: id, Kind: kind, GrantID: grant, ParentID: parent, IssuedAt: base, ExpiresAt: base.Add(time.Hour)}
+	}
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"Create", func() error {
+			return errors.Join(
+				s.CreateTokens(ctx, tok("a1", oauthkit.AccessToken, "g", ""), tok("r1", oauthkit.RefreshToken, "g", "")),
+				s.CreateTokens(ctx, tok("x", oauthkit.AccessToken, "h", "")))
+		}},
+		{"Rotate", func() error {
+			return s.RotateRefreshToken(ctx, "r1", base, time.Minute, tok("a2", oauthkit.AccessToken, "g", "r1"), tok("r2", oauthkit.RefreshToken, "g", "r1"))
+		}},
+		{"Retry", func() error {
+			return s.RotateRefreshToken(ctx, "r1", base, time.Minute, tok("a3", oauthkit.AccessToken, "g", "r1"), tok("r3", oauthkit.RefreshToken, "g", "r1"))
+		}},
+		{"RevokeChild", func() error { return s.RevokeToken(ctx, "a3") }},
+		{"RevokeParent", func() error { return s.RevokeToken(ctx, "r1") }},
+		{"RotateOrphan", func() error {
+			return s.RotateRefreshToken(ctx, "r3", base, 0, tok("a4", oauthkit.AccessToken, "g", "r3"), tok("r4", oauthkit.RefreshToken, "g", "r3"))
+		}},
+		{"RevokeGrant", func() error { return s.RevokeGrant(ctx, "g") }},
+		{"RevokeLast", func() error { return s.RevokeToken(ctx, "x") }},
+	}
+	for _, step := range steps {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if err := s.checkIndexes(); err != nil {
+			t.Fatalf("indexes after %s: %v", step.name, err)
+		}
+	}
+	if len(s.tokens)+len(s.grants)+len(s.children) != 0 {
+		t.Errorf("after revoking everything the store holds %d tokens, %d grant and %d parent index entries, want none",
+			len(s.tokens), len(s.grants), len(s.children))
+	}
+}
+
+// checkIndexes reports an inconsistency between s.tokens and its indexes.
+func (s *Tokens) checkIndexes() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for grant, ids := range s.grants {
+		if len(ids) == 0 {
+			return fmt.Errorf("grant %s has an empty index entry", grant)
+		}
+		for i, id := range ids {
+			t, ok := s.tokens[id]
+			switch {
+			case !ok:
+				return fmt.Errorf("grant %s lists %s, which is not stored", grant, id)
+			case t.GrantID != grant:
+				return fmt.Errorf("grant %s lists %s, of grant %s", grant, id, t.GrantID)
+			case slices.Contains(ids[i+1:], id):
+				return fmt.Errorf("grant %s lists %s twice", grant, id)
+			}
+		}
+	}
+	for parent, ids := range s.children {
+		if len(ids) == 0 {
+			return fmt.Errorf("parent %s has an empty index entry", parent)
+		}
+		if _, ok := s.tokens[parent]; !ok {
+			return fmt.Errorf("parent %s is indexed but not stored", parent)
+		}
+		for _, id := range ids {
+			if t, ok := s.tokens[id]; !ok || t.ParentID != parent {
+				return fmt.Errorf("parent %s lists %s, which is not its stored child", parent, id)
+			}
+		}
+	}
+	for id, t := range s.tokens {
+		if !slices.Contains(s.grants[t.GrantID], id) {
+			return fmt.Errorf("token %s is missing from the index of grant %s", id, t.GrantID)
+		}
+		if _, ok := s.tokens[t.ParentID]; ok && !slices.Contains(s.children[t.ParentID], id) {
+			return fmt.Errorf("token %s is missing from the index of its parent %s", id, t.ParentID)
+		}
+	}
+	return nil
+}
+
+// errName names the store sentinel err wraps, or "nil" or "other".
+func errName(err error) string {
+	for _, s := range []struct {
+		err  error
+		name string
+	}{{oauthkit.ErrNotFound, "ErrNotFound"}, {oauthkit.ErrReused, "ErrReused"}, {oauthkit.ErrExists, "ErrExists"}} {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
+	}
+	if err == nil {
+		return "nil"
+	}
+	return "other"
+}
