@@ -1,0 +1,154 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/oauthkit/oauthkit"
+)
+
+// Store keeps oauthkit's clients, authorization codes and tokens in
+// PostgreSQL. It implements [oauthkit.ClientStore], [oauthkit.CodeStore] and
+// [oauthkit.TokenStore], so one value fills Config.Clients, Config.Codes and
+// Config.Tokens.
+//
+// A Store is safe for concurrent use, and any number of Stores, in any
+// number of processes, may share one database: every single-use operation
+// is atomic in the database.
+type Store struct {
+	pool  *pgxpool.Pool
+	owned bool // Close closes pool
+}
+
+var (
+	_ oauthkit.ClientStore = (*Store)(nil)
+	_ oauthkit.CodeStore   = (*Store)(nil)
+	_ oauthkit.TokenStore  = (*Store)(nil)
+)
+
+// Open connects to the database at url, a PostgreSQL connection string such
+// as "postgres://user@host:5432/db?sslmode=verify-full" (see
+// [pgxpool.ParseConfig] for pool settings such as pool_max_conns), and
+// checks that it answers. It does not run migrations: call
+// [Store.Migrate]. The Store owns the pool; release it with [Store.Close].
+//
+// The pool is set up so that a request that gives up (its context is
+// cancelled or times out) also stops its statement in the database: a
+// cancel request is sent to the server, so that a token exchange that timed
+// out for its client is not committed later. The connection is dropped if
+// the server does not answer the cancel within a second. On PostgreSQL 14
+// and later, sessions also check every second that their client is still
+// there (client_connection_check_interval), unless url sets it.
+//
+// If the database cannot be reached, the error wraps
+// oauthkit.ErrUnavailable.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, wrapErr("open", err)
+	}
+	configurePool(cfg)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, wrapErr("open", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, wrapErr("open", err)
+	}
+	return &Store{pool: pool, owned: true}, nil
+}
+
+// cancelWait is how long a cancelled statement waits for the server to
+// acknowledge the cancel request before its connection is closed.
+const cancelWait = time.Second
+
+// configurePool applies Open's settings to cfg: cancel requests on context
+// cancellation, and the client connection check.
+func configurePool(cfg *pgxpool.Config) {
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelWait}
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["client_connection_check_interval"]; ok {
+		return
+	}
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		// The setting exists from PostgreSQL 14; as a startup parameter it
+		// would make older servers refuse the connection.
+		major, _, _ := strings.Cut(conn.PgConn().ParameterStatus("server_version"), ".")
+		if v, err := strconv.Atoi(major); err == nil && v >= 14 {
+			if _, err := conn.Exec(ctx, "SET client_connection_check_interval = 1000"); err != nil {
+				return err
+			}
+		}
+		if after != nil {
+			return after(ctx, conn)
+		}
+		return nil
+	}
+}
+
+// New returns a Store using pool, which the caller configures, owns and
+// closes. The pool's search_path decides the schema the store's tables are
+// in (see [Store.Migrate]). Unlike [Open], New leaves the pool's settings
+// alone: with pgx's default, a statement whose context is cancelled is
+// abandoned by the client but may still complete in the server.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Close closes the pool if the Store was made by [Open]; a pool passed to
+// [New] is left to its owner.
+func (s *Store) Close() {
+	if s.owned {
+		s.pool.Close()
+	}
+}
+
+// deleteBatch bounds the rows one DELETE of DeleteExpired removes, so that
+// cleaning a large backlog never holds locks for long.
+const deleteBatch = 5000
+
+// DeleteExpired removes the codes and tokens that expired before the
+// database's current time; until then, used codes and rotated refresh tokens
+// are kept to detect their reuse. It deletes in batches of a few thousand
+// rows and may be called concurrently from several instances.
+//
+// Nothing else removes expired rows, which the store already treats as not
+// found: schedule DeleteExpired, for example every few minutes.
+func (s *Store) DeleteExpired(ctx context.Context) error {
+	for _, table := range []string{"oauthkit_codes", "oauthkit_tokens"} {
+		// SKIP LOCKED lets instances running this at the same time share
+		// the work instead of waiting for each other.
+		sql := `DELETE FROM ` + table + ` WHERE id IN (
+			SELECT id FROM ` + table + ` WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`
+		for {
+			tag, err := s.pool.Exec(ctx, sql, deleteBatch)
+			if err != nil {
+				return wrapErr("delete expired", err)
+			}
+			if tag.RowsAffected() < deleteBatch {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// micro truncates t to the microsecond resolution of timestamptz, so that
+// every comparison the database makes is the one Go would make on the stored
+// value.
+func micro(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
+
+// nullTime is t for a timestamptz parameter, or NULL for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return micro(t)
+}

@@ -1,0 +1,297 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/oauthkit/oauthkit"
+)
+
+// grantLockClass is the first key of the transaction-scoped advisory locks
+// that serialize the writes to one grant (rotation, revocation): "okg1" as an
+// int4. The second key is a hash of the grant ID; a collision between two
+// grants only makes them wait for each other.
+const grantLockClass = "1869309745"
+
+// lockGrantOf locks the grant of the token $1 until the end of the
+// transaction. A statement that follows it in the same transaction takes its
+// snapshot after the lock is granted, so it sees every earlier write to the
+// grant.
+const lockGrantOf = `SELECT pg_advisory_xact_lock(` + grantLockClass + `, hashtext(grant_id))
+	FROM oauthkit_tokens WHERE id = $1`
+
+// tokenColumns are the columns of a token, in the order scanToken reads them.
+const tokenColumns = `id, kind, grant_id, coalesce(parent_id, ''), client_id, subject, scope,
+	audience, issued_at, expires_at, auth_time, acr, rotated_at`
+
+// insertColumns are the columns tokenArgs supplies, with their types.
+var insertColumns = []struct{ name, typ string }{
+	{"id", "text"}, {"kind", "text"}, {"grant_id", "text"}, {"parent_id", "text"},
+	{"client_id", "text"}, {"subject", "text"}, {"scope", "text[]"}, {"audience", "text[]"},
+	{"issued_at", "timestamptz"}, {"expires_at", "timestamptz"}, {"auth_time", "timestamptz"},
+	{"acr", "text"},
+}
+
+// insertTokensSQL returns the INSERT of n tokens whose parameters start
+// after the first offset ones: one statement, whatever n.
+func insertTokensSQL(n, offset int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO oauthkit_tokens (")
+	for i, c := range insertColumns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.name)
+	}
+	b.WriteString(") VALUES ")
+	p := offset
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j, c := range insertColumns {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			p++
+			b.WriteString("$" + strconv.Itoa(p) + "::" + c.typ)
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Statements for the usual numbers of tokens issued together (an access
+// token, perhaps with a refresh token), built once.
+var (
+	createTokensSQL = [...]string{1: insertTokensSQL(1, 0), 2: insertTokensSQL(2, 0)}
+	rotateSQL       = [...]string{0: rotateTokenSQL(0), 1: rotateTokenSQL(1), 2: rotateTokenSQL(2)}
+)
+
+// checkTokens refuses tokens the store contract does not allow or the
+// database could not store faithfully.
+func checkTokens(tokens []*oauthkit.Token) error {
+	for _, t := range tokens {
+		if t == nil || t.ID == "" || t.GrantID == "" || t.ExpiresAt.IsZero() ||
+			(t.Kind != oauthkit.AccessToken && t.Kind != oauthkit.RefreshToken) {
+			return errors.New("postgres: token needs an ID, a grant ID, a kind and an expiry")
+		}
+		for _, s := range [][]string{{t.ID, t.GrantID, t.ParentID, t.ClientID, t.Subject, t.ACR}, t.Scope, t.Audience} {
+			for _, v := range s {
+				if !storable(v) {
+					return errors.New("postgres: token has a value that is not valid UTF-8 or has a NUL byte")
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// tokenArgs appends the parameters of t for insertColumns.
+func tokenArgs(args []any, t *oauthkit.Token) []any {
+	var parent any
+	if t.ParentID != "" {
+		parent = t.ParentID
+	}
+	return append(args, t.ID, t.Kind.String(), t.GrantID, parent, t.ClientID, t.Subject,
+		t.Scope, t.Audience, nullTime(t.IssuedAt), micro(t.ExpiresAt), nullTime(t.AuthTime), t.ACR)
+}
+
+// CreateTokens stores tokens issued together in one INSERT: all or none. It
+// returns an error wrapping oauthkit.ErrExists if an ID is already stored.
+func (s *Store) CreateTokens(ctx context.Context, tokens ...*oauthkit.Token) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	if err := checkTokens(tokens); err != nil {
+		return err
+	}
+	args := make([]any, 0, len(tokens)*len(insertColumns))
+	for _, t := range tokens {
+		args = tokenArgs(args, t)
+	}
+	var sql string
+	if len(tokens) < len(createTokensSQL) {
+		sql = createTokensSQL[len(tokens)]
+	} else {
+		sql = insertTokensSQL(len(tokens), 0)
+	}
+	_, err := s.pool.Exec(ctx, sql, args...)
+	return wrapErr("create tokens", err)
+}
+
+// Token returns the token with the given ID, or an error wrapping
+// oauthkit.ErrNotFound if it is unknown, expired at now, or revoked. A
+// rotated refresh token is returned with RotatedAt set.
+func (s *Store) Token(ctx context.Context, id string, now time.Time) (*oauthkit.Token, error) {
+	if !storable(id) {
+		return nil, notFound("token")
+	}
+	t, err := scanToken(s.pool.QueryRow(ctx,
+		`SELECT `+tokenColumns+` FROM oauthkit_tokens WHERE id = $1 AND expires_at > $2`, id, micro(now)))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, notFound("token")
+	case err != nil:
+		return nil, wrapErr("token", err)
+	}
+	return t, nil
+}
+
+func scanToken(row pgx.Row) (*oauthkit.Token, error) {
+	var (
+		t                         oauthkit.Token
+		kind                      string
+		issued, authTime, rotated pgtype.Timestamptz
+	)
+	err := row.Scan(&t.ID, &kind, &t.GrantID, &t.ParentID, &t.ClientID, &t.Subject, &t.Scope,
+		&t.Audience, &issued, &t.ExpiresAt, &authTime, &t.ACR, &rotated)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "access_token":
+		t.Kind = oauthkit.AccessToken
+	case "refresh_token":
+		t.Kind = oauthkit.RefreshToken
+	default:
+		return nil, fmt.Errorf("postgres: token kind %q", kind)
+	}
+	t.ExpiresAt = t.ExpiresAt.UTC()
+	t.IssuedAt, t.AuthTime, t.RotatedAt = timeOf(issued), timeOf(authTime), timeOf(rotated)
+	return &t, nil
+}
+
+// rotateTokenSQL returns the statement that decides and applies a refresh
+// token exchange with n new tokens. It runs after lockGrantOf, in the same
+// transaction, so its snapshot holds every earlier write to the grant.
+//
+// Parameters: $1 the token ID, $2 now, $3 whether a grace period applies,
+// $4 the earliest rotation time within it, then the new tokens. The result
+// is the outcome, or no row for a token that is unknown, expired or not a
+// refresh token:
+//
+//	rotate  first exchange: mark it rotated, store the new tokens;
+//	retry   within the grace period, its successor unused: replace the
+//	        tokens issued for it with the new ones;
+//	reuse   anything else: revoke the whole grant (RFC 9700 §4.14.2).
+func rotateTokenSQL(n int) string {
+	sql := `WITH old AS (
+		SELECT t.grant_id, CASE
+			WHEN t.rotated_at IS NULL THEN 'rotate'
+			WHEN $3::boolean AND t.rotated_at >= $4::timestamptz AND EXISTS (
+				SELECT FROM oauthkit_tokens c
+				WHERE c.parent_id = t.id AND c.kind = 'refresh_token' AND c.rotated_at IS NULL)
+				THEN 'retry'
+			ELSE 'reuse' END AS outcome
+		FROM oauthkit_tokens t
+		WHERE t.id = $1 AND t.kind = 'refresh_token' AND t.expires_at > $2::timestamptz
+	),
+	rotated AS (
+		UPDATE oauthkit_tokens SET rotated_at = $2
+		WHERE id = $1 AND (SELECT outcome FROM old) = 'rotate'
+	),
+	replaced AS (
+		DELETE FROM oauthkit_tokens
+		WHERE parent_id = $1 AND (SELECT outcome FROM old) = 'retry'
+	),
+	revoked AS (
+		DELETE FROM oauthkit_tokens
+		WHERE grant_id = (SELECT grant_id FROM old) AND (SELECT outcome FROM old) = 'reuse'
+	)`
+	if n > 0 {
+		// The new rows go in through a SELECT so that they can be made
+		// conditional on the outcome.
+		values := insertTokensSQL(n, 4)
+		i := strings.Index(values, " VALUES ")
+		sql += `,
+	inserted AS (
+		` + values[:i] + ` SELECT * FROM (VALUES ` + values[i+len(" VALUES "):] + `) AS v
+		WHERE (SELECT outcome FROM old) IN ('rotate', 'retry')
+	)`
+	}
+	return sql + `
+	SELECT outcome FROM old`
+}
+
+// RotateRefreshToken exchanges the refresh token with the given ID for next,
+// following the rules of oauthkit.TokenStore, in one round trip: a batch,
+// run by PostgreSQL as one transaction, that locks the token's grant and then
+// rotates (or retries, or revokes) and inserts in one statement. Concurrent
+// exchanges of tokens of one grant, on any number of instances, are applied
+// one after the other.
+func (s *Store) RotateRefreshToken(ctx context.Context, id string, now time.Time, grace time.Duration, next ...*oauthkit.Token) error {
+	if !storable(id) {
+		return notFound("refresh token")
+	}
+	if err := checkTokens(next); err != nil {
+		return err
+	}
+	now = micro(now)
+	args := make([]any, 0, 4+len(next)*len(insertColumns))
+	args = append(args, id, now, grace > 0, now.Add(-grace))
+	for _, t := range next {
+		args = tokenArgs(args, t)
+	}
+	var sql string
+	if len(next) < len(rotateSQL) {
+		sql = rotateSQL[len(next)]
+	} else {
+		sql = rotateTokenSQL(len(next))
+	}
+	b := &pgx.Batch{}
+	b.Queue(lockGrantOf, id)
+	b.Queue(sql, args...)
+	br := s.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var outcome string
+	if err == nil {
+		err = br.QueryRow().Scan(&outcome)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return notFound("refresh token")
+	case err != nil:
+		return wrapErr("rotate refresh token", err)
+	case outcome == "reuse":
+		return errReusedToken
+	}
+	return nil
+}
+
+var errReusedToken = fmt.Errorf("postgres: refresh token: %w", oauthkit.ErrReused)
+
+// RevokeToken revokes (deletes) the token with the given ID. Unknown IDs are
+// not an error.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	if !storable(id) {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM oauthkit_tokens WHERE id = $1`, id)
+	return wrapErr("revoke token", err)
+}
+
+// RevokeGrant revokes (deletes) every token of the grant. It takes the
+// grant's lock first, in the same round trip, so that a refresh token
+// exchange running at the same time either completes before (and its tokens
+// are revoked too) or runs after (and finds its token gone).
+func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
+	if !storable(grantID) {
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(`+grantLockClass+`, hashtext($1::text))`, grantID)
+	b.Queue(`DELETE FROM oauthkit_tokens WHERE grant_id = $1`, grantID)
+	err := s.pool.SendBatch(ctx, b).Close()
+	return wrapErr("revoke grant", err)
+}
