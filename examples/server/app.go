@@ -19,19 +19,27 @@ import (
 
 // Paths at which the example server mounts its endpoints, under the issuer.
 const (
-	pathAuthorize = "/authorize"
-	pathToken     = "/token"
-	pathMetadata  = "/.well-known/oauth-authorization-server"
+	pathAuthorize  = "/authorize"
+	pathToken      = "/token"
+	pathRevoke     = "/revoke"
+	pathIntrospect = "/introspect"
+	pathMetadata   = "/.well-known/oauth-authorization-server"
 )
+
+// hashSecret hashes the config's human-chosen secrets and passwords. Tests
+// swap in bcrypt at its lowest cost, which oauthkit.VerifySecret also reads,
+// to keep -race runs fast.
+var hashSecret = oauthkit.HashLowEntropySecret
 
 // app is the example server: an oauthkit.Server and the host's pages on one
 // mux. It is an http.Handler.
 type app struct {
 	issuer  string
 	server  *oauthkit.Server
+	clients oauthkit.ClientStore
 	pages   *pages
 	mux     *http.ServeMux
-	clients []clientView
+	views   []clientView // the clients as the index page shows them
 	try     tryIt
 }
 
@@ -74,7 +82,7 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 			oc.AuthMethod = oauthkit.AuthMethodNone
 		} else {
 			// Config secrets are chosen by people: hash them slowly.
-			if oc.SecretHash, err = oauthkit.HashLowEntropySecret(c.Secret); err != nil {
+			if oc.SecretHash, err = hashSecret(c.Secret); err != nil {
 				return nil, fmt.Errorf("hashing the secret of client %q: %w", c.ID, err)
 			}
 			oc.AuthMethod = oauthkit.AuthMethodSecretBasic
@@ -98,6 +106,8 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 		Endpoints: oauthkit.Endpoints{
 			Authorization: cfg.Issuer + pathAuthorize,
 			Token:         cfg.Issuer + pathToken,
+			Revocation:    cfg.Issuer + pathRevoke,
+			Introspection: cfg.Issuer + pathIntrospect,
 		},
 		Clients:    clients,
 		Codes:      memory.NewCodes(),
@@ -111,7 +121,7 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 
-	a := &app{issuer: cfg.Issuer, server: srv, pages: pg, mux: http.NewServeMux(), clients: views}
+	a := &app{issuer: cfg.Issuer, server: srv, clients: clients, pages: pg, mux: http.NewServeMux(), views: views}
 	if a.try, err = newTryIt(cfg); err != nil {
 		return nil, err
 	}
@@ -119,6 +129,8 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 	// errors, so they are mounted for every method.
 	a.mux.Handle(pathAuthorize, srv.AuthorizeHandler())
 	a.mux.Handle(pathToken, srv.TokenHandler())
+	a.mux.Handle(pathRevoke, srv.RevocationHandler())
+	a.mux.Handle(pathIntrospect, srv.IntrospectionHandler())
 	a.mux.Handle(pathMetadata, srv.MetadataHandler())
 	a.mux.HandleFunc("GET /{$}", a.index)
 	return a, nil
@@ -140,7 +152,7 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 		Title:     "oauthkit example server",
 		Issuer:    a.issuer,
 		Endpoints: a.endpoints(),
-		Clients:   a.clients,
+		Clients:   a.views,
 		TryURL:    a.try.AuthorizeURL,
 	})
 }
@@ -151,6 +163,8 @@ func (a *app) endpoints() [][2]string {
 		{"issuer", a.issuer},
 		{"authorize", a.issuer + pathAuthorize},
 		{"token", a.issuer + pathToken},
+		{"revoke", a.issuer + pathRevoke},
+		{"introspect", a.issuer + pathIntrospect},
 		{"metadata", a.issuer + pathMetadata},
 	}
 }
@@ -172,7 +186,7 @@ func newUserStore(users []userConfig) (*userStore, error) {
 		slots:  make(chan struct{}, max(runtime.GOMAXPROCS(0), 2)),
 	}
 	for _, u := range users {
-		h, err := oauthkit.HashLowEntropySecret(u.Password)
+		h, err := hashSecret(u.Password)
 		if err != nil {
 			return nil, fmt.Errorf("hashing the password of user %q: %w", u.Username, err)
 		}
@@ -182,7 +196,7 @@ func newUserStore(users []userConfig) (*userStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.dummy, err = oauthkit.HashLowEntropySecret(random); err != nil {
+	if s.dummy, err = hashSecret(random); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseConfig(t *testing.T) {
+	withIssuer := demoConfig()
+	withIssuer.Issuer = "https://auth.example.com"
+	withBob := demoConfig()
+	withBob.Users = []userConfig{{Username: "bob", Password: "builder"}}
+
+	tests := []struct {
+		name    string
+		in      string
+		want    config
+		wantErr string
+	}{
+		{name: "empty object is the demo", in: `{}`, want: demoConfig()},
+		{name: "nulls are the demo", in: `{"issuer": null, "access_token_format": null, "clients": null, "users": null}`, want: demoConfig()},
+		{name: "partial: issuer only", in: `{"issuer": "https://auth.example.com"}`, want: withIssuer},
+		{name: "partial: users only", in: `{"users": [{"username": "bob", "password": "builder"}]}`, want: withBob},
+		{name: "explicit opaque", in: `{"access_token_format": "opaque"}`, want: demoConfig()},
+		{
+			name: "full client list replaces the demo clients",
+			in: `{"clients": [
+				{"id": "app", "secret": "pw", "redirect_uris": ["https://app.example.com/cb", "com.example.app:/cb", "http://[::1]/cb"],
+				 "grant_types": ["authorization_code", "refresh_token"], "scopes": ["read"]},
+				{"id": "cli", "public": true, "redirect_uris": ["http://127.0.0.1/cb"]}
+			], "users": []}`,
+			want: config{
+				AccessTokenFormat: "opaque",
+				Clients: []clientConfig{
+					{ID: "app", Secret: "pw", RedirectURIs: []string{"https://app.example.com/cb", "com.example.app:/cb", "http://[::1]/cb"},
+						GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read"}},
+					// RFC 7591 §2: no grant_types means authorization_code.
+					{ID: "cli", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{}},
+				},
+				Users: []userConfig{},
+			},
+		},
+
+		// Not JSON, or not the right JSON.
+		{name: "empty input", in: "  \n", wantErr: "config: empty; want a JSON object (use {} for the demo defaults)"},
+		{name: "syntax error names the position", in: "{\n  \"issuer\": \"x\",,\n}", wantErr: "config: line 2, column 17: invalid character ',' looking for beginning of object key string"},
+		{name: "truncated", in: `{"issuer": "x"`, wantErr: "config: unexpected end of JSON"},
+		{name: "trailing data", in: `{} {}`, wantErr: "config: unexpected data after the JSON value"},
+		{name: "top level is an array", in: `[]`, wantErr: "config: want an object, got array"},
+
+		// Unknown fields, at every level.
+		{name: "unknown top-level field", in: `{"isuer": "x"}`, wantErr: "config: isuer: unknown field"},
+		{name: "unknown client field", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"]}, {"id": "b", "colour": "red"}]}`, wantErr: "config: clients[1].colour: unknown field"},
+		{name: "unknown user field", in: `{"users": [{"username": "bob", "password": "x", "admin": true}]}`, wantErr: "config: users[0].admin: unknown field"},
+
+		// Wrong types.
+		{name: "issuer is a number", in: `{"issuer": 5}`, wantErr: "config: issuer: want a string, got number"},
+		{name: "format is a boolean", in: `{"access_token_format": true}`, wantErr: "config: access_token_format: want a string, got bool"},
+		{name: "clients is an object", in: `{"clients": {}}`, wantErr: "config: clients: want an array, got object"},
+		{name: "client is a string", in: `{"clients": ["web"]}`, wantErr: "config: clients[0]: want an object, got string"},
+		{name: "public is a string", in: `{"clients": [{"id": "a", "public": "yes"}]}`, wantErr: "config: clients[0].public: want a boolean, got string"},
+		{name: "redirect URI is a number", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", 1]}]}`, wantErr: "config: clients[0].redirect_uris[1]: want a string, got number"},
+		{name: "grant types is a string", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": "client_credentials"}]}`, wantErr: "config: clients[0].grant_types: want an array, got string"},
+		{name: "scope is an object", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": [{}]}]}`, wantErr: "config: clients[0].scopes[0]: want a string, got object"},
+		{name: "password is a number", in: `{"users": [{"username": "bob", "password": 1234}]}`, wantErr: "config: users[0].password: want a string, got number"},
+
+		// Invalid values.
+		{name: "issuer http on a public host", in: `{"issuer": "http://auth.example.com"}`, wantErr: `config: issuer: "http://auth.example.com" must use https (http only on a loopback host, for development)`},
+		{name: "issuer with a path", in: `{"issuer": "https://auth.example.com/"}`, wantErr: `config: issuer: "https://auth.example.com/" must have no path, not even a trailing slash: the example server mounts its endpoints at the root`},
+		{name: "issuer with a query", in: `{"issuer": "https://auth.example.com?a=b"}`, wantErr: `config: issuer: "https://auth.example.com?a=b" must have no user info, query or fragment (RFC 8414 §2)`},
+		{name: "issuer relative", in: `{"issuer": "auth.example.com"}`, wantErr: `config: issuer: "auth.example.com" is not an absolute URL`},
+		{name: "format jwt is a follow-up", in: `{"access_token_format": "jwt"}`, wantErr: `config: access_token_format: "jwt" is not wired into the example server yet (JWT access tokens come in a follow-up); use "opaque"`},
+		{name: "format unknown", in: `{"access_token_format": "paseto"}`, wantErr: `config: access_token_format: unknown format "paseto"; want "opaque" or "jwt"`},
+		{name: "no clients", in: `{"clients": []}`, wantErr: "config: clients: empty; register at least one client, or leave the field out for the demo clients"},
+		{name: "client without id", in: `{"clients": [{"secret": "s"}]}`, wantErr: "config: clients[0].id: required"},
+		{name: "client id with a control character", in: `{"clients": [{"id": "a\u0007", "secret": "s"}]}`, wantErr: "config: clients[0].id: must be printable ASCII (RFC 6749 Appendix A.1)"},
+		{name: "duplicate client id", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"]}, {"id": "a", "secret": "t", "grant_types": ["client_credentials"]}]}`, wantErr: `config: clients[1].id: duplicate client id "a"`},
+		{name: "confidential client without secret", in: `{"clients": [{"id": "a", "grant_types": ["client_credentials"]}]}`, wantErr: `config: clients[0].secret: required for a confidential client (or set "public": true)`},
+		{name: "public client with a secret", in: `{"clients": [{"id": "a", "public": true, "secret": "s"}]}`, wantErr: "config: clients[0].secret: a public client has no secret; remove it or set public to false"},
+		{name: "secret not printable", in: `{"clients": [{"id": "a", "secret": "caf\u00e9"}]}`, wantErr: "config: clients[0].secret: must be printable ASCII (RFC 6749 Appendix A.2)"},
+		{name: "empty grant types", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": []}]}`, wantErr: "config: clients[0].grant_types: empty; a client with no grant types can do nothing"},
+		{name: "unknown grant type", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials", "magic"]}]}`, wantErr: `config: clients[0].grant_types[1]: unknown grant type "magic"; want one of authorization_code, refresh_token, client_credentials, password`},
+		{name: "implicit grant refused", in: `{"clients": [{"id": "a", "public": true, "grant_types": ["implicit"]}]}`, wantErr: `config: clients[0].grant_types[0]: "implicit" is not offered by the example server (deprecated by RFC 9700 §2.1.2)`},
+		{name: "duplicate grant type", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials", "client_credentials"]}]}`, wantErr: `config: clients[0].grant_types[1]: duplicate grant type "client_credentials"`},
+		{name: "public client_credentials", in: `{"clients": [{"id": "a", "public": true, "grant_types": ["client_credentials"]}]}`, wantErr: "config: clients[0].grant_types[0]: client_credentials needs a confidential client (RFC 6749 §4.4)"},
+		{name: "code grant without redirect URI", in: `{"clients": [{"id": "a", "secret": "s"}]}`, wantErr: "config: clients[0].redirect_uris: required for the authorization_code grant"},
+		{name: "redirect URI empty", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": [""]}]}`, wantErr: "config: clients[0].redirect_uris[0]: empty"},
+		{name: "redirect URI relative", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "/cb" is not an absolute URI (RFC 6749 §3.1.2)`},
+		{name: "redirect URI with fragment", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb#x"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://a.example/cb#x" must not have a fragment (RFC 6749 §3.1.2)`},
+		{name: "redirect URI with user info", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://u@a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://u@a.example/cb" must not have user info`},
+		{name: "redirect URI https without host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https:/cb" has no host`},
+		{name: "redirect URI http on a public host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "http://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: "http://a.example/cb": http is allowed only on a loopback IP (RFC 8252 §7.3); use https`},
+		{name: "redirect URI on localhost", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["http://localhost:8080/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost:8080/cb": use the loopback IP 127.0.0.1 or [::1] instead of localhost (RFC 8252 §8.3)`},
+		{name: "redirect URI javascript", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["javascript:alert(1)"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "javascript:alert(1)": scheme "javascript" is not allowed`},
+		{name: "redirect URI private scheme without dot", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["myapp:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "myapp:/cb": a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)`},
+		{name: "duplicate redirect URI", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "https://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: duplicate redirect URI "https://a.example/cb"`},
+		{name: "scope with a space", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": ["read write"]}]}`, wantErr: `config: clients[0].scopes[0]: "read write" is not a scope token (RFC 6749 §3.3: one or more of %x21 / %x23-5B / %x5D-7E)`},
+		{name: "empty scope", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": [""]}]}`, wantErr: `config: clients[0].scopes[0]: "" is not a scope token (RFC 6749 §3.3: one or more of %x21 / %x23-5B / %x5D-7E)`},
+		{name: "duplicate scope", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": ["read", "read"]}]}`, wantErr: `config: clients[0].scopes[1]: duplicate scope "read"`},
+		{name: "user without name", in: `{"users": [{"password": "x"}]}`, wantErr: "config: users[0].username: required"},
+		{name: "username with spaces around", in: `{"users": [{"username": " bob", "password": "x"}]}`, wantErr: "config: users[0].username: must be printable ASCII without leading or trailing spaces"},
+		{name: "user without password", in: `{"users": [{"username": "bob"}]}`, wantErr: "config: users[0].password: required"},
+		{name: "duplicate username", in: `{"users": [{"username": "bob", "password": "x"}, {"username": "bob", "password": "y"}]}`, wantErr: `config: users[1].username: duplicate username "bob"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(strings.NewReader(tt.in))
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("parseConfig = %+v, want error %q", got, tt.wantErr)
+				}
+				if err.Error() != tt.wantErr {
+					t.Fatalf("parseConfig error:\n got %s\nwant %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseConfig: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("parseConfig (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The demo defaults are the contract's (example-server.md).
+func TestDemoConfig(t *testing.T) {
+	want := config{
+		AccessTokenFormat: "opaque",
+		Clients: []clientConfig{
+			{ID: "web", Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1:9999/cb"},
+				GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "profile", "read", "write"}},
+			{ID: "spa", Public: true, RedirectURIs: []string{"http://127.0.0.1:9999/cb"},
+				GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read"}},
+			{ID: "svc", Secret: "svc-secret", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read", "write"}},
+			{ID: "legacy", Secret: "legacy-secret", GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"read"}},
+		},
+		Users: []userConfig{{Username: "alice", Password: "wonderland"}},
+	}
+	got := demoConfig()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("demoConfig (-want +got):\n%s", diff)
+	}
+	if err := got.validate(); err != nil {
+		t.Errorf("the demo config is invalid: %v", err)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	if err := os.WriteFile(good, []byte(`{"issuer": "https://auth.example.com"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"clients": [{"id": "a", "secret": "s", "grant_types": ["magic"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.json")
+	if err := os.WriteFile(huge, []byte(`{"issuer": "`+strings.Repeat("a", maxConfigBytes)+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantGood := demoConfig()
+	wantGood.Issuer = "https://auth.example.com"
+
+	tests := []struct {
+		name    string
+		path    string
+		want    config
+		wantErr string
+	}{
+		{name: "no path is the demo", path: "", want: demoConfig()},
+		{name: "file", path: good, want: wantGood},
+		{name: "invalid file", path: bad, wantErr: `config: clients[0].grant_types[0]: unknown grant type "magic"`},
+		{name: "missing file", path: filepath.Join(dir, "nope.json"), wantErr: "config: open " + filepath.Join(dir, "nope.json") + ": no such file or directory"},
+		{name: "too large", path: huge, wantErr: "config: larger than 1048576 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := loadConfig(tt.path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+					t.Fatalf("loadConfig error = %v, want prefix %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("loadConfig: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("loadConfig (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/oauthkit/oauthkit"
+)
+
+func TestMain(m *testing.M) {
+	// Argon2id costs a few hundred milliseconds per hash and per check
+	// under -race; bcrypt at its lowest cost goes through the same
+	// oauthkit.VerifySecret. TestSecretsHashedWithArgon2id checks the real
+	// hash.
+	hashSecret = fastHash
+	os.Exit(m.Run())
+}
+
+func fastHash(secret string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
+	return string(h), err
+}
+
+// The server hashes config secrets and passwords with Argon2id.
+func TestSecretsHashedWithArgon2id(t *testing.T) {
+	hashSecret = oauthkit.HashLowEntropySecret
+	t.Cleanup(func() { hashSecret = fastHash })
+
+	cfg := demoConfig()
+	cfg.Issuer = "http://127.0.0.1:9000"
+	cfg.Clients = cfg.Clients[2:3] // svc
+	a, err := newApp(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := a.pages.users.(*userStore)
+	hashes := map[string]string{"user alice": users.hashes["alice"], "unknown-user dummy": users.dummy}
+	c, err := a.clients.Client(context.Background(), "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes["client svc"] = c.SecretHash
+	for name, h := range hashes {
+		if !strings.HasPrefix(h, "$argon2id$") {
+			t.Errorf("%s: hash %q is not Argon2id", name, h)
+		}
+	}
+	if !oauthkit.VerifySecret(c.SecretHash, "svc-secret") || !oauthkit.VerifySecret(users.hashes["alice"], "wonderland") {
+		t.Errorf("the Argon2id hashes do not verify their secrets")
+	}
+}
