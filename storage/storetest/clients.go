@@ -6,7 +6,7 @@ import (
 	"github.com/oauthkit/oauthkit"
 )
 
-// TestClientStore tests a [oauthkit.ClientStore] implementation. newStore
+// TestClientStore tests an [oauthkit.ClientStore] implementation. newStore
 // must return a store holding the given clients, and no others with their
 // IDs. TestClientStore checks that each client comes back with every field
 // intact, that any other ID (including one differing only in case, a prefix,

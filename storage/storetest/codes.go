@@ -12,7 +12,7 @@ import (
 // allows.
 const codeLifetime = oauthkit.MaxCodeLifetime
 
-// TestCodeStore tests a [oauthkit.CodeStore] implementation. newStore must
+// TestCodeStore tests an [oauthkit.CodeStore] implementation. newStore must
 // return a store that holds none of the kit's codes. TestCodeStore checks
 // that every field of a code round-trips; that a duplicate ID is an error
 // wrapping [oauthkit.ErrExists], even after the code was used; that

@@ -20,14 +20,16 @@ const (
 // use one.
 const grace = time.Minute
 
-// TestTokenStore tests a [oauthkit.TokenStore] implementation. newStore
+// TestTokenStore tests an [oauthkit.TokenStore] implementation. newStore
 // must return a store that holds none of the kit's tokens. TestTokenStore
 // checks that every field of a token round-trips; that unknown, expired and
 // revoked tokens are errors wrapping [oauthkit.ErrNotFound]; that
 // CreateTokens stores all of its tokens or, if one ID is taken, none and
 // returns an error wrapping [oauthkit.ErrExists]; every rule of
 // RotateRefreshToken, including reuse detection, which must revoke the whole
-// grant, and the grace period, where a grace of zero allows no retry;
+// grant, and the grace period, where a grace of zero allows no retry (a
+// rotation whose new tokens have a taken ID must, like CreateTokens, return
+// an error wrapping ErrExists and change nothing);
 // RevokeToken and RevokeGrant; that the store neither keeps the caller's
 // tokens nor hands out its own; and that concurrent calls are atomic: of 100
 // rotations of one refresh token exactly one succeeds.
