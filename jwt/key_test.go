@@ -70,15 +70,30 @@ func TestGenerateKeyUnsupported(t *testing.T) {
 	}
 }
 
-// RFC 7638 §3.1: the thumbprint of the RSA key of RFC 7517 Appendix A.1,
-// whose private half is in RFC 7517 Appendix A.2.
+// Key IDs are RFC 7638 thumbprints; the RFCs give two test vectors.
 func TestKeyIDIsRFC7638Thumbprint(t *testing.T) {
-	k, err := ParseJWK(readTestdata(t, "rfc7517-a2-rsa.json"))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, jwk, want string
+	}{
+		// RFC 7638 §3.1, the RSA key of RFC 7517 Appendix A.1, whose
+		// private half is in RFC 7517 Appendix A.2.
+		{"RFC 7638 §3.1 RSA", string(readTestdata(t, "rfc7517-a2-rsa.json")), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"},
+		// RFC 8037 Appendix A.1 (key) and A.3 (thumbprint).
+		{"RFC 8037 A.3 Ed25519", `{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"},
 	}
-	if got, want := k.KeyID(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"; got != want {
-		t.Errorf("KeyID() = %q, want %q", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := ParseJWK([]byte(tt.jwk))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := k.KeyID(); got != tt.want {
+				t.Errorf("KeyID() = %q, want %q", got, tt.want)
+			}
+			if got := thumbprint(t, k.Public()); got != tt.want {
+				t.Errorf("the test's own thumbprint = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
