@@ -144,12 +144,16 @@ type TokenStore interface {
 	//     error wrapping ErrNotFound and stores nothing;
 	//   - if it has not been rotated, it sets its RotatedAt to now and stores
 	//     next;
-	//   - if it was rotated no more than grace before now and the refresh
-	//     token issued in exchange for it has not itself been rotated, it
+	//   - if grace is positive, it was rotated no more than grace before now,
+	//     and the refresh token issued in exchange for it is still stored
+	//     (not revoked, not expired) and has not itself been rotated, it
 	//     revokes the tokens issued in exchange for it and stores next (a
 	//     client retrying a request whose response it lost);
 	//   - otherwise it revokes every token of its grant and returns an error
 	//     wrapping ErrReused (RFC 9700 §4.14.2).
+	//
+	// If an ID of next is already stored, it returns an error wrapping
+	// ErrExists and changes nothing.
 	RotateRefreshToken(ctx context.Context, id string, now time.Time, grace time.Duration, next ...*Token) error
 	// RevokeToken revokes the token with the given ID. Unknown IDs are not
 	// an error.
