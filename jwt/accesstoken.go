@@ -106,7 +106,7 @@ func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (s
 	if err != nil {
 		return "", fmt.Errorf("jwt: encoding claims: %w", err)
 	}
-	token, err := a.Keys.snap.Load().sign(typeAccessToken, payload)
+	token, err := a.Keys.load().sign(typeAccessToken, payload)
 	if err != nil {
 		return "", err
 	}

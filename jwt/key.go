@@ -34,7 +34,8 @@ const MinRSABits = 2048
 
 // Key is a private signing key together with its JWS algorithm and key ID.
 // It is immutable and safe for concurrent use. Make one with GenerateKey,
-// NewKey, ParsePEM or ParseJWK.
+// NewKey, ParsePEM or ParseJWK; the zero Key holds no key and is refused
+// by NewKeySet and Rotate.
 type Key struct {
 	priv   crypto.Signer
 	alg    jose.SignatureAlgorithm
@@ -172,8 +173,13 @@ func (k *Key) KeyID() string { return k.kid }
 // Algorithm returns the JWS "alg" the key signs with, such as "ES256".
 func (k *Key) Algorithm() string { return string(k.alg) }
 
-// Public returns the public key.
-func (k *Key) Public() crypto.PublicKey { return k.priv.Public() }
+// Public returns the public key, or nil for the zero Key.
+func (k *Key) Public() crypto.PublicKey {
+	if k.priv == nil {
+		return nil
+	}
+	return k.priv.Public()
+}
 
 // MarshalPEM returns the private key as a PKCS #8 "PRIVATE KEY" PEM block,
 // for storing it where the host keeps secrets. ParsePEM reads it back; the

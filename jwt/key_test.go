@@ -299,6 +299,10 @@ func TestNewKeyRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		priv    crypto.Signer
@@ -311,6 +315,7 @@ func TestNewKeyRejects(t *testing.T) {
 		{"wrapped signer", opaqueSigner{ec}, "", "unsupported key type"},
 		{"short Ed25519 key", ed25519.PrivateKey(make([]byte, 10)), "", "malformed Ed25519"},
 		{"unknown alg", ec, "ES257", "does not fit"},
+		{"P-224", p224, "", "unsupported elliptic curve P-224"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,9 @@ const JWKSMaxAge = 300
 // KeySet implements [oauthkit.Signer]. It is safe for concurrent use:
 // signing and verification read an immutable snapshot through an atomic
 // pointer and never wait for Rotate or Retire.
+//
+// The zero KeySet has no keys: it signs and verifies nothing, and its JWKS
+// is empty, until Rotate gives it an active key.
 type KeySet struct {
 	mu   sync.Mutex // serializes Rotate and Retire
 	snap atomic.Pointer[keySnapshot]
@@ -36,7 +39,7 @@ type KeySet struct {
 // keySnapshot is an immutable state of a KeySet, with everything derived from
 // the keys computed once.
 type keySnapshot struct {
-	active     *Key
+	active     *Key // nil only in noKeys
 	verifyOnly []*Key
 	keys       map[string]*Key // by kid: active and verify-only
 	jwks       []byte
@@ -56,6 +59,19 @@ const (
 )
 
 var prebuiltTypes = []string{"", typeJWT, typeAccessToken}
+
+// noKeys is the state of the zero KeySet.
+var noKeys = &keySnapshot{jwks: []byte(`{"keys":[]}`)}
+
+var errNoActiveKey = errors.New("jwt: the key set has no active key")
+
+// load returns the current state.
+func (s *KeySet) load() *keySnapshot {
+	if snap := s.snap.Load(); snap != nil {
+		return snap
+	}
+	return noKeys
+}
 
 const maxLazySigners = 16
 
@@ -83,8 +99,8 @@ func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
 	}
 	jwks := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, 1+len(verifyOnly))}
 	for _, k := range append([]*Key{active}, verifyOnly...) {
-		if k == nil {
-			return nil, errors.New("jwt: nil key")
+		if k == nil || k.priv == nil {
+			return nil, errors.New("jwt: nil or zero Key; make keys with GenerateKey, NewKey, ParsePEM or ParseJWK")
 		}
 		if _, dup := snap.keys[k.kid]; dup {
 			return nil, fmt.Errorf("jwt: key ID %q used twice", k.kid)
@@ -141,6 +157,9 @@ func (s *keySnapshot) signer(typ string) (jose.Signer, error) {
 
 // sign returns the compact JWS of payload, a JSON object.
 func (s *keySnapshot) sign(typ string, payload []byte) (string, error) {
+	if s.active == nil {
+		return "", errNoActiveKey
+	}
 	sig, err := s.signer(typ)
 	if err != nil {
 		return "", err
@@ -162,12 +181,14 @@ func (s *KeySet) Rotate(newActive *Key) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur := s.snap.Load()
-	if newActive.kid == cur.active.kid {
-		return fmt.Errorf("jwt: Rotate: key %q is already active", newActive.kid)
-	}
+	cur := s.load()
 	verify := make([]*Key, 0, 1+len(cur.verifyOnly))
-	verify = append(verify, cur.active)
+	if cur.active != nil {
+		if newActive.kid == cur.active.kid {
+			return fmt.Errorf("jwt: Rotate: key %q is already active", newActive.kid)
+		}
+		verify = append(verify, cur.active)
+	}
 	for _, k := range cur.verifyOnly {
 		if k.kid != newActive.kid {
 			verify = append(verify, k)
@@ -194,8 +215,8 @@ func sameKey(a, b *Key) bool {
 func (s *KeySet) Retire(kid string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur := s.snap.Load()
-	if kid == cur.active.kid {
+	cur := s.load()
+	if cur.active != nil && kid == cur.active.kid {
 		return fmt.Errorf("jwt: Retire: key %q is the active key", kid)
 	}
 	if _, ok := cur.keys[kid]; !ok {
@@ -215,11 +236,22 @@ func (s *KeySet) Retire(kid string) error {
 	return nil
 }
 
-// Algorithm returns the JWS "alg" of the active key.
-func (s *KeySet) Algorithm() string { return string(s.snap.Load().active.alg) }
+// Algorithm returns the JWS "alg" of the active key, or "" if there is
+// none.
+func (s *KeySet) Algorithm() string {
+	if k := s.load().active; k != nil {
+		return string(k.alg)
+	}
+	return ""
+}
 
-// ActiveKeyID returns the key ID of the active key.
-func (s *KeySet) ActiveKeyID() string { return s.snap.Load().active.kid }
+// ActiveKeyID returns the key ID of the active key, or "" if there is none.
+func (s *KeySet) ActiveKeyID() string {
+	if k := s.load().active; k != nil {
+		return k.kid
+	}
+	return ""
+}
 
 // Sign returns a compact JWS (RFC 7515 §7.1) of claims signed with the
 // active key. claims is encoded with encoding/json and must encode to a JSON
@@ -234,14 +266,14 @@ func (s *KeySet) Sign(_ context.Context, typ string, claims any) (string, error)
 	if len(payload) == 0 || payload[0] != '{' {
 		return "", errors.New("jwt: claims must encode to a JSON object")
 	}
-	return s.snap.Load().sign(typ, payload)
+	return s.load().sign(typ, payload)
 }
 
 // JWKS returns the JSON Web Key Set (RFC 7517 §5) of the public keys, active
 // key first: each with "kid", "alg" and "use":"sig", and never any private
 // key material.
 func (s *KeySet) JWKS() []byte {
-	jwks := s.snap.Load().jwks
+	jwks := s.load().jwks
 	return append(make([]byte, 0, len(jwks)), jwks...)
 }
 
@@ -256,7 +288,7 @@ func (s *KeySet) JWKSHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		jwks := s.snap.Load().jwks
+		jwks := s.load().jwks
 		h.Set("Content-Type", "application/json")
 		h.Set("Content-Length", strconv.Itoa(len(jwks)))
 		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(JWKSMaxAge))

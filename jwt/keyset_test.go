@@ -31,7 +31,9 @@ func TestNewKeySetRejects(t *testing.T) {
 		wantErr    string
 	}{
 		{"no active key", nil, nil, "no active key"},
-		{"nil verify key", a, []*Key{b, nil}, "nil key"},
+		{"nil verify key", a, []*Key{b, nil}, "nil or zero Key"},
+		{"zero active key", &Key{}, nil, "nil or zero Key"},
+		{"zero verify key", a, []*Key{{}}, "nil or zero Key"},
 		{"active repeated", a, []*Key{a}, "used twice"},
 		{"verify key repeated", a, []*Key{b, b}, "used twice"},
 	}
@@ -42,6 +44,55 @@ func TestNewKeySetRejects(t *testing.T) {
 				t.Fatalf("NewKeySet = %v, %v; want an error containing %q", ks, err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// The zero KeySet has no keys until Rotate gives it one.
+func TestZeroKeySet(t *testing.T) {
+	var ks KeySet
+	if alg, kid := ks.Algorithm(), ks.ActiveKeyID(); alg != "" || kid != "" {
+		t.Errorf("Algorithm, ActiveKeyID = %q, %q; want empty", alg, kid)
+	}
+	if tok, err := ks.Sign(t.Context(), "JWT", map[string]int{}); !errors.Is(err, errNoActiveKey) {
+		t.Errorf("Sign = %q, %v; want %v", tok, err, errNoActiveKey)
+	}
+	at := &AccessTokens{Keys: &ks, Issuer: testIssuer}
+	if tok, err := at.IssueAccessToken(t.Context(), testToken()); !errors.Is(err, errNoActiveKey) {
+		t.Errorf("IssueAccessToken = %q, %v; want %v", tok, err, errNoActiveKey)
+	}
+	k := testKey(t, ES256)
+	good := joseSign(t, jose.ES256, k.priv, k.kid, nil, []byte(`{"exp":1e10}`))
+	if _, err := ks.Verify(good, "", testNow); !errors.Is(err, errUnknownKey) {
+		t.Errorf("Verify: %v, want %v", err, errUnknownKey)
+	}
+	if got := string(ks.JWKS()); got != `{"keys":[]}` {
+		t.Errorf("JWKS() = %s", got)
+	}
+	w := httptest.NewRecorder()
+	ks.JWKSHandler().ServeHTTP(w, httptest.NewRequest("GET", "/jwks", nil))
+	if w.Code != 200 || w.Body.String() != `{"keys":[]}` {
+		t.Errorf("JWKSHandler: %d %s", w.Code, w.Body)
+	}
+	if err := ks.Retire(k.kid); err == nil {
+		t.Error("Retire on an empty set succeeded")
+	}
+	if err := ks.Rotate(&Key{}); err == nil {
+		t.Error("Rotate to the zero Key succeeded")
+	}
+	if err := ks.Rotate(k); err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	if _, err := ks.Verify(good, "", testNow); err != nil {
+		t.Errorf("after Rotate: %v", err)
+	}
+	if kids, _ := jwksMembers(t, ks.JWKS()); !slices.Equal(kids, []string{k.kid}) {
+		t.Errorf("JWKS kids %v", kids)
+	}
+	if (&Key{}).Public() != nil {
+		t.Error("the zero Key has a public key")
+	}
+	if _, err := (&Key{}).MarshalPEM(); err == nil {
+		t.Error("MarshalPEM of the zero Key succeeded")
 	}
 }
 
@@ -126,10 +177,19 @@ func TestLazySignersAreBounded(t *testing.T) {
 			t.Fatalf("typ %s: %v", typ, err)
 		}
 	}
+	snap := ks.snap.Load()
 	n := 0
-	ks.snap.Load().lazySigners.Range(func(any, any) bool { n++; return true })
+	snap.lazySigners.Range(func(any, any) bool { n++; return true })
 	if n != maxLazySigners {
 		t.Errorf("cached %d signers, want %d", n, maxLazySigners)
+	}
+	// A cached type is served from the cache, not built again.
+	built := snap.lazyCount.Load()
+	if _, err := ks.Sign(t.Context(), "ta+jwt", map[string]int64{"exp": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.lazyCount.Load(); got != built {
+		t.Errorf("signing with a cached typ built a signer (%d → %d)", built, got)
 	}
 }
 

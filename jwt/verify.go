@@ -74,7 +74,7 @@ func (s *KeySet) Verify(token, typ string, now time.Time) (*Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return nil, errMalformed
 	}
-	snap := s.snap.Load()
+	snap := s.load()
 	obj, err := jose.ParseSignedCompact(token, supportedAlgs)
 	if err != nil {
 		var algErr *jose.ErrUnexpectedSignatureAlgorithm
@@ -83,10 +83,7 @@ func (s *KeySet) Verify(token, typ string, now time.Time) (*Claims, error) {
 		}
 		return nil, errMalformed
 	}
-	if len(obj.Signatures) != 1 {
-		return nil, errMalformed
-	}
-	h := obj.Signatures[0].Protected
+	h := obj.Signatures[0].Protected // compact serialization: exactly one
 	key, ok := snap.keys[h.KeyID]
 	switch {
 	case !ok:
