@@ -915,8 +915,10 @@ func TestTokenSuccessGolden(t *testing.T) {
 	golden(t, "token/success_refresh_token.json", w.Body.Bytes())
 }
 
-// TestMetadataGolden pins the metadata document (RFC 8414 §2).
-func TestMetadataGolden(t *testing.T) {
+// TestMetadataGoldenInternal pins the metadata document (RFC 8414 §2) of
+// the internal test server, whose extension grant and custom endpoint paths
+// must appear in it. metadata_test.go pins the documents of the public API.
+func TestMetadataGoldenInternal(t *testing.T) {
 	tests := []struct {
 		name      string
 		configure func(*Config)
