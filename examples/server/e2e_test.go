@@ -53,7 +53,7 @@ func TestAuthorizationCodeConfidentialClient(t *testing.T) {
 	ua := newUserAgent(t, ts)
 
 	verifier := oauth2.GenerateVerifier()
-	loc := ua.authorize(ts, conf.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)), actionApprove)
+	loc := ua.authorize(conf.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)), actionApprove)
 	q := checkRedirect(t, ts, loc, "state-1")
 	if q.Get("code") == "" {
 		t.Fatalf("no code in %s", loc)
@@ -185,7 +185,7 @@ func TestAuthorizationCodePublicClient(t *testing.T) {
 	})
 
 	verifier := oauth2.GenerateVerifier()
-	loc := ua.authorize(ts, conf.AuthCodeURL("spa-state", oauth2.S256ChallengeOption(verifier)), actionApprove)
+	loc := ua.authorize(conf.AuthCodeURL("spa-state", oauth2.S256ChallengeOption(verifier)), actionApprove)
 	q := checkRedirect(t, ts, loc, "spa-state")
 
 	t.Run("wrong verifier", func(t *testing.T) {
@@ -303,7 +303,7 @@ func TestDeny(t *testing.T) {
 
 	t.Run("deny on the consent page", func(t *testing.T) {
 		ua := newUserAgent(t, ts)
-		loc := ua.authorize(ts, conf.AuthCodeURL("deny-1", challenge), actionDeny)
+		loc := ua.authorize(conf.AuthCodeURL("deny-1", challenge), actionDeny)
 		q := checkRedirect(t, ts, loc, "deny-1")
 		if q.Get("error") != "access_denied" || q.Has("code") {
 			t.Errorf("redirect %s, want error=access_denied and no code", loc)
@@ -345,7 +345,7 @@ func TestLoginPage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ua := newUserAgent(t, ts)
-			p := ua.login(ts, ua.get(authURL), tt.username, tt.password)
+			p := ua.login(ua.get(authURL), tt.username, tt.password)
 			if !isLoginPage(p) || !strings.Contains(p.body, "Wrong username or password.") {
 				t.Fatalf("status %d, want the login page with an error:\n%s", p.status, p.body)
 			}
@@ -359,7 +359,7 @@ func TestLoginPage(t *testing.T) {
 				t.Errorf("a failed sign-in set a session cookie")
 			}
 			// The re-rendered form still works.
-			if p := ua.login(ts, p, "alice", "wonderland"); !isConsentPage(p) {
+			if p := ua.login(p, "alice", "wonderland"); !isConsentPage(p) {
 				t.Errorf("signing in from the error page: status %d, want the consent page", p.status)
 			}
 		})
@@ -367,7 +367,7 @@ func TestLoginPage(t *testing.T) {
 
 	t.Run("hidden fields carry the request, not the page's own fields", func(t *testing.T) {
 		ua := newUserAgent(t, ts)
-		p := ua.login(ts, ua.get(authURL), "alice", "wrong")
+		p := ua.login(ua.get(authURL), "alice", "wrong")
 		f := parseForm(t, p)
 		want, _ := url.Parse(authURL)
 		wantFields := want.Query()
@@ -385,7 +385,7 @@ func TestLoginPage(t *testing.T) {
 		u, _ := url.Parse(ts.issuer)
 		planted := "planted-by-an-attacker-0123456789abcdefghijklmnop"
 		ua.client.Jar.SetCookies(u, []*http.Cookie{{Name: "oauthkit-session", Value: planted, Path: "/"}})
-		p := ua.login(ts, ua.get(authURL), "alice", "wonderland")
+		p := ua.login(ua.get(authURL), "alice", "wonderland")
 		if !isConsentPage(p) {
 			t.Fatalf("status %d, want the consent page", p.status)
 		}
@@ -412,7 +412,7 @@ func TestConsentRemembered(t *testing.T) {
 		secret := map[string]string{"web": "s3cret"}[clientID]
 		return oauthConfig(ts, clientID, secret, scopes...).AuthCodeURL("st", challenge)
 	}
-	ua.authorize(ts, authURL("web", "read", "write"), actionApprove)
+	ua.authorize(authURL("web", "read", "write"), actionApprove)
 
 	tests := []struct {
 		name        string
@@ -514,7 +514,7 @@ func TestCSRF(t *testing.T) {
 		ua := newUserAgent(t, ts)
 		login := ua.get(authURL)
 		loginToken := parseForm(t, login).fields.Get(fieldCSRF)
-		consent := ua.login(ts, login, "alice", "wonderland")
+		consent := ua.login(login, "alice", "wonderland")
 		f := parseForm(t, consent)
 		if f.fields.Get(fieldCSRF) == loginToken {
 			t.Fatalf("the consent page reuses the login page's token")
@@ -564,8 +564,8 @@ func TestPageHeaders(t *testing.T) {
 	}{
 		{name: "index", fetch: func(ua *userAgent) *page { return ua.get(ts.issuer + "/") }, wantStatus: 200, formAction: "'self'"},
 		{name: "login", fetch: func(ua *userAgent) *page { return ua.get(authURL) }, wantStatus: 200, formAction: client},
-		{name: "login error", fetch: func(ua *userAgent) *page { return ua.login(ts, ua.get(authURL), "alice", "x") }, wantStatus: 200, formAction: client},
-		{name: "consent", fetch: func(ua *userAgent) *page { return ua.login(ts, ua.get(authURL), "alice", "wonderland") }, wantStatus: 200, formAction: client},
+		{name: "login error", fetch: func(ua *userAgent) *page { return ua.login(ua.get(authURL), "alice", "x") }, wantStatus: 200, formAction: client},
+		{name: "consent", fetch: func(ua *userAgent) *page { return ua.login(ua.get(authURL), "alice", "wonderland") }, wantStatus: 200, formAction: client},
 		{name: "forbidden", fetch: func(ua *userAgent) *page {
 			u, _ := url.Parse(authURL)
 			form := u.Query()
@@ -697,7 +697,7 @@ func TestHTTPSCookies(t *testing.T) {
 	ua := newUserAgent(t, ts)
 
 	login := ua.get(authURL)
-	consent := ua.login(ts, login, "alice", "wonderland")
+	consent := ua.login(login, "alice", "wonderland")
 	for _, p := range []*page{login, consent} {
 		for _, sc := range p.header.Values("Set-Cookie") {
 			if !strings.HasPrefix(sc, "__Host-oauthkit-") || !strings.Contains(sc, "; Secure") ||
@@ -724,7 +724,7 @@ func TestCookiesOverHTTP(t *testing.T) {
 	ua := newUserAgent(t, ts)
 	authURL := oauthConfig(ts, "web", "s3cret", "read").AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 	login := ua.get(authURL)
-	consent := ua.login(ts, login, "alice", "wonderland")
+	consent := ua.login(login, "alice", "wonderland")
 	want := map[string]bool{"oauthkit-csrf": true, "oauthkit-session": true}
 	for _, p := range []*page{login, consent} {
 		for _, c := range (&http.Response{Header: p.header}).Cookies() {

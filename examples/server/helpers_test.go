@@ -69,17 +69,24 @@ func (*onceTB) Fatalf(format string, args ...any) {
 type userAgent struct {
 	t      testing.TB
 	client *http.Client
+	issuer string
 }
 
 func newUserAgent(t testing.TB, ts *testServer) *userAgent {
+	return newAgent(t, ts.Client(), ts.issuer)
+}
+
+// newAgent returns a user agent of the server at issuer that uses base's
+// transport.
+func newAgent(t testing.TB, base *http.Client, issuer string) *userAgent {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := *ts.Client()
+	c := *base
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &userAgent{t: t, client: &c}
+	return &userAgent{t: t, client: &c, issuer: issuer}
 }
 
 // page is a response with its body read.
@@ -205,25 +212,25 @@ func isConsentPage(p *page) bool {
 
 // login submits the login page p as username/password and returns the
 // next page.
-func (ua *userAgent) login(ts *testServer, p *page, username, password string) *page {
+func (ua *userAgent) login(p *page, username, password string) *page {
 	ua.t.Helper()
 	if !isLoginPage(p) {
 		ua.t.Fatalf("want the login page, got status %d:\n%s", p.status, p.body)
 	}
-	return ua.submit(ts.issuer, parseForm(ua.t, p), actionLogin, url.Values{"username": {username}, "password": {password}})
+	return ua.submit(ua.issuer, parseForm(ua.t, p), actionLogin, url.Values{"username": {username}, "password": {password}})
 }
 
 // authorize runs the authorization request at authURL through login (when
 // the page asks) and consent (when asked) with the given button, and
 // returns the redirect to the client.
-func (ua *userAgent) authorize(ts *testServer, authURL, consentButton string) *url.URL {
+func (ua *userAgent) authorize(authURL, consentButton string) *url.URL {
 	ua.t.Helper()
 	p := ua.get(authURL)
 	if isLoginPage(p) {
-		p = ua.login(ts, p, "alice", "wonderland")
+		p = ua.login(p, "alice", "wonderland")
 	}
 	if isConsentPage(p) {
-		p = ua.submit(ts.issuer, parseForm(ua.t, p), consentButton, nil)
+		p = ua.submit(ua.issuer, parseForm(ua.t, p), consentButton, nil)
 	}
 	if p.status != http.StatusFound && p.status != http.StatusSeeOther || p.location == nil {
 		ua.t.Fatalf("want a redirect to the client, got status %d:\n%s", p.status, p.body)

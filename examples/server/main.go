@@ -189,4 +189,9 @@ func printBanner(w io.Writer, a *app, cfg config) {
 		fmt.Fprintln(w, "then take the code from the address of the redirect and run")
 		fmt.Fprintf(w, "  %s\n", a.try.Exchange)
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, bannerEnd)
 }
+
+// bannerEnd is the last line of the banner.
+const bannerEnd = "Press Ctrl-C to stop."

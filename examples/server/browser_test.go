@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
+)
+
+// TestBrowser runs the login and consent pages in a real browser, Debian's
+// chromium driven by chromedp: sign in, approve, and the client's redirect
+// URI (a second server) receives the code, which x/oauth2 exchanges; then
+// deny, and the client receives access_denied.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not found on PATH; install it (apt-get install chromium) to run the browser test")
+	}
+
+	ts := startServer(t, demoConfig(), false)
+	t.Cleanup(ts.Close)
+
+	// The client: its redirect URI records what the browser brings.
+	responses := make(chan url.Values, 8)
+	client := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/cb" {
+			http.NotFound(w, r)
+			return
+		}
+		select {
+		case responses <- r.URL.Query():
+		default:
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!DOCTYPE html><title>client</title><p>back at the client</p>")
+	}))
+	t.Cleanup(client.Close)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+
+	// The demo client "web" is registered with http://127.0.0.1:9999/cb; a
+	// loopback redirect URI matches on any port (RFC 8252 §7.3), so the
+	// test client's address is accepted.
+	conf := oauthConfig(ts, "web", "s3cret", "openid", "read")
+	conf.RedirectURL = client.URL + "/cb"
+
+	// wait returns the next authorization response the client received.
+	wait := func(t *testing.T) url.Values {
+		t.Helper()
+		select {
+		case q := <-responses:
+			return q
+		case <-time.After(10 * time.Second):
+			t.Fatal("the client received no authorization response in 10s (a CSP form-action that blocks the redirect does this)")
+			return nil
+		}
+	}
+
+	t.Run("sign in and approve", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		authURL := conf.AuthCodeURL("browser-state", oauth2.S256ChallengeOption(verifier))
+		if err := chromedp.Do(browser,
+			chromedp.Navigate(authURL),
+			chromedp.WaitVisible(chromedp.ID("username")),
+		); err != nil {
+			t.Fatalf("opening the login page: %v", err)
+		}
+		// The inline style sheet applies: the CSP hash is right.
+		width, err := chromedp.Run(browser, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("main")).maxWidth`))
+		if err != nil || width != "416px" {
+			t.Errorf("main max-width = %q (%v), want 416px: the style sheet was blocked", width, err)
+		}
+		if err := chromedp.Do(browser,
+			chromedp.SendKeys(chromedp.ID("username"), "alice"),
+			chromedp.SendKeys(chromedp.ID("password"), "wonderland"),
+		); err != nil {
+			t.Fatalf("filling the login form: %v", err)
+		}
+		if _, err := chromedp.RunResponse(browser, chromedp.Click(chromedp.CSS(`button[value="login"]`))); err != nil {
+			t.Fatalf("signing in: %v", err)
+		}
+		text, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("main")))
+		if err != nil {
+			t.Fatalf("reading the consent page: %v", err)
+		}
+		for _, want := range []string{"Signed in as alice", "web", "openid", "read"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the consent page does not show %q:\n%s", want, text)
+			}
+		}
+		if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(`button[value="approve"]`))); err != nil {
+			t.Fatalf("approving: %v", err)
+		}
+		q := wait(t)
+		if q.Get("state") != "browser-state" || q.Get("iss") != ts.issuer || q.Get("code") == "" {
+			t.Fatalf("the client received %v, want a code with state and iss", q)
+		}
+		tok, err := conf.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("Exchange: %v", err)
+		}
+		if tok.AccessToken == "" || tok.RefreshToken == "" {
+			t.Errorf("token = %+v, want access and refresh tokens", tok)
+		}
+	})
+
+	t.Run("deny", func(t *testing.T) {
+		// Signed in already; a scope not yet approved brings the consent
+		// page back.
+		deny := oauthConfig(ts, "web", "s3cret", "write")
+		deny.RedirectURL = client.URL + "/cb"
+		authURL := deny.AuthCodeURL("deny-state", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+		if err := chromedp.Do(browser,
+			chromedp.Navigate(authURL),
+			chromedp.WaitVisible(chromedp.CSS(`button[value="deny"]`)),
+			chromedp.Click(chromedp.CSS(`button[value="deny"]`)),
+		); err != nil {
+			t.Fatalf("denying: %v", err)
+		}
+		q := wait(t)
+		if q.Get("error") != "access_denied" || q.Get("state") != "deny-state" || q.Has("code") {
+			t.Errorf("the client received %v, want error=access_denied with the state and no code", q)
+		}
+	})
+}
