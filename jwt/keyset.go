@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,9 @@ const (
 
 var prebuiltTypes = []string{"", typeJWT, typeAccessToken}
 
+// maxLazySigners bounds the signers cached for other types.
+const maxLazySigners = 16
+
 // noKeys is the state of the zero KeySet.
 var noKeys = &keySnapshot{jwks: []byte(`{"keys":[]}`)}
 
@@ -72,8 +76,6 @@ func (s *KeySet) load() *keySnapshot {
 	}
 	return noKeys
 }
-
-const maxLazySigners = 16
 
 // NewKeySet returns a key set that signs with active and also accepts
 // tokens signed with the verifyOnly keys. Key IDs must be distinct.
@@ -93,7 +95,7 @@ func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
 	}
 	snap := &keySnapshot{
 		active:     active,
-		verifyOnly: verifyOnly,
+		verifyOnly: slices.Clone(verifyOnly), // the caller keeps its slice
 		keys:       make(map[string]*Key, 1+len(verifyOnly)),
 		signers:    make(map[string]jose.Signer, len(prebuiltTypes)),
 	}

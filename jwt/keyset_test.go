@@ -47,6 +47,19 @@ func TestNewKeySetRejects(t *testing.T) {
 	}
 }
 
+func TestNewKeySetCopiesKeys(t *testing.T) {
+	k1, k2, k3 := testKey(t, ES256), testKey(t, EdDSA), testKey(t, ES384)
+	verify := []*Key{k2}
+	ks := testKeySet(t, k1, verify...)
+	verify[0] = k3 // the caller reuses its slice
+	if err := ks.Retire(k2.KeyID()); err != nil {
+		t.Fatalf("Retire(k2): %v", err)
+	}
+	if kids, _ := jwksMembers(t, ks.JWKS()); !slices.Equal(kids, []string{k1.KeyID()}) {
+		t.Errorf("JWKS kids after Retire: %v, want only k1", kids)
+	}
+}
+
 // The zero KeySet has no keys until Rotate gives it one.
 func TestZeroKeySet(t *testing.T) {
 	var ks KeySet
