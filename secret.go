@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -18,15 +19,23 @@ import (
 // characters of base64url carry 192 bits, beyond any offline guessing.
 const minGeneratedSecretLen = 32
 
-// Argon2id parameters for HashLowEntropySecret (RFC 9106 §4, second
-// recommended option with one pass).
+// Argon2id parameters for HashLowEntropySecret: OWASP's recommended
+// minimum (19 MiB, two passes, one lane), which keeps a verification near
+// 30 ms without letting a burst of requests claim gigabytes.
 const (
-	argonTime    = 1
-	argonMemory  = 64 * 1024 // KiB
-	argonThreads = 2
+	argonTime    = 2
+	argonMemory  = 19 * 1024 // KiB
+	argonThreads = 1
 	argonKeyLen  = 32
 	argonSaltLen = 16
+	// argonMaxMemory bounds the memory a stored hash may ask for.
+	argonMaxMemory = 256 * 1024 // KiB
 )
+
+// argonSlots bounds concurrent Argon2id verifications to the number of
+// CPUs: anyone who knows the ID of a client with a low-entropy secret can
+// make the server run one, and each holds its memory until done.
+var argonSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
 
 // ErrWeakSecret is returned by HashSecret for a secret too short to be a
 // generated one.
@@ -58,7 +67,7 @@ func HashSecret(secret string) (string, error) {
 
 // HashLowEntropySecret hashes a human-chosen or imported secret with Argon2id
 // (RFC 9106), which makes each verification deliberately slow (tens of
-// milliseconds). Existing bcrypt hashes ("$2a$", "$2b$", "$2y$") are also
+// milliseconds); at most GOMAXPROCS verifications run at once. Existing bcrypt hashes ("$2a$", "$2b$", "$2y$") are also
 // accepted by VerifySecret, for secrets imported from other systems.
 func HashLowEntropySecret(secret string) (string, error) {
 	salt := make([]byte, argonSaltLen)
@@ -108,7 +117,7 @@ func verifyArgon2id(hash, secret string) bool {
 		return false
 	}
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil ||
-		memory == 0 || memory > 1<<22 || time == 0 || time > 16 || threads == 0 {
+		memory == 0 || memory > argonMaxMemory || time == 0 || time > 16 || threads == 0 {
 		return false
 	}
 	b64 := base64.RawStdEncoding
@@ -117,6 +126,8 @@ func verifyArgon2id(hash, secret string) bool {
 	if err1 != nil || err2 != nil || len(key) == 0 || len(key) > 128 {
 		return false
 	}
+	argonSlots <- struct{}{}
 	got := argon2.IDKey([]byte(secret), salt, time, memory, threads, uint32(len(key)))
+	<-argonSlots
 	return subtle.ConstantTimeCompare(got, key) == 1
 }
