@@ -664,3 +664,29 @@ func TestAuthorizeImplicitIssuesNoRefreshToken(t *testing.T) {
 		t.Errorf("stored access token = %+v", tok)
 	}
 }
+
+// TestAuthorizeFormPostEscapes: the form_post page carries request values
+// (state) and must escape them, so that a crafted state cannot inject
+// markup into the authorization server's origin.
+func TestAuthorizeFormPostEscapes(t *testing.T) {
+	tests := []struct {
+		name  string
+		state string
+	}{
+		{name: "attribute breakout", state: `"><script>alert(1)</script>`},
+		{name: "single quote", state: `' onfocus='alert(1)`},
+		{name: "ampersand entity", state: `a&amp;b&lt;`},
+		{name: "non-ASCII", state: "état 状態"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t, nil)
+			w := e.authorizeGet(codeRequest("web", url.Values{"response_mode": {ResponseModeFormPost}, "state": {tt.state}}))
+			want := authorizeWant{status: http.StatusOK, to: webRedirect, mode: ResponseModeFormPost, params: responseParams("code", "*", "state", tt.state), asked: true}
+			checkAuthorizeResponse(t, e, w, want)
+			if body := w.Body.String(); strings.Count(body, "<script") != 1 || strings.Contains(body, "alert(1)</script>") {
+				t.Errorf("form_post page has injected markup:\n%s", body)
+			}
+		})
+	}
+}

@@ -220,6 +220,15 @@ func TestTokenEndpoint(t *testing.T) {
 			}),
 			want: invalidRequest,
 		},
+		{
+			name: "parameters in the query are ignored",
+			setup: just(func() *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/token?"+url.Values{"grant_type": {resourceGrantType}}.Encode(), strings.NewReader(""))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				return withBasic(r, "svc", svcSecret)
+			}),
+			want: invalidRequest,
+		},
 		{name: "repeated grant_type", setup: resourceFor("svc", url.Values{"grant_type": {resourceGrantType, resourceGrantType}}), want: invalidRequest},
 		{name: "repeated scope", setup: resourceFor("svc", url.Values{"scope": {"read", "write"}}), want: invalidRequest},
 		{
