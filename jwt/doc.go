@@ -13,6 +13,11 @@
 // access token. Make keys with [GenerateKey], or load the host's with
 // [ParsePEM] or [ParseJWK]. Key IDs are RFC 7638 thumbprints.
 //
+// RS256 is the one algorithm every peer must implement (RFC 9068 §2.1,
+// OpenID Connect Core §15.1). ES256 and EdDSA are smaller and faster to
+// sign with, but a resource server or relying party that implements only
+// RS256 needs an RS256 key.
+//
 // # Rotation
 //
 // A [KeySet] signs with one active key and verifies with it and any number
@@ -48,9 +53,9 @@
 //
 // # Security
 //
-// Verification accepts only the algorithms of the set's keys, and for each
-// token only the algorithm of the key its "kid" names, which rules out
-// "none", HMAC with a public key as secret, and algorithm substitution. The
+// Verification accepts a token only with the algorithm of the key its "kid"
+// names, which rules out "none", HMAC with a public key as secret, and
+// algorithm substitution. The
 // "typ" header keeps access tokens and ID tokens signed by the same keys
 // from being taken for one another (RFC 9068 §5). JWKS never contains
 // private key material.
