@@ -396,6 +396,7 @@ func TestAuthorizeEndpoint(t *testing.T) {
 // loginPage is an Authorizer that shows a login page.
 func loginPage(w http.ResponseWriter, _ *http.Request, _ *AuthorizeRequest) (*Consent, error) {
 	w.Header().Set("X-Login", "1")
+	w.Header().Set("Content-Type", "text/html;charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "<h1>Sign in</h1>")
 	return nil, ErrResponseWritten
