@@ -1,0 +1,287 @@
+package bearer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults for the zero values of IntrospectionConfig.
+const (
+	DefaultCacheTTL  = 30 * time.Second
+	DefaultCacheSize = 10000
+)
+
+// IntrospectionConfig configures an Introspection validator. The zero value
+// of every optional field is the secure default.
+type IntrospectionConfig struct {
+	// URL is the authorization server's introspection endpoint
+	// (RFC 7662 §2). It must be https; http is accepted only for loopback
+	// hosts. Required.
+	URL string
+	// ClientID and ClientSecret are the resource server's credentials at
+	// the authorization server, sent with HTTP Basic authentication
+	// (RFC 6749 §2.3.1). Required.
+	ClientID     string
+	ClientSecret string
+
+	// Issuer, if set, must equal the "iss" of every introspection response.
+	Issuer string
+	// Audience, if set, must be in the "aud" of every introspection
+	// response. Leave it empty only if the authorization server checks the
+	// audience itself, as oauthkit's does for the client calling it.
+	Audience string
+
+	// Client makes the introspection requests. Nil means a client with a
+	// DefaultFetchTimeout timeout.
+	Client *http.Client
+	// CacheTTL is how long an active token's claims are remembered, so that
+	// a client's burst of requests costs one introspection. Entries never
+	// outlive the token's "exp". A revoked token may be accepted for this
+	// long. Zero means DefaultCacheTTL; negative disables the cache.
+	CacheTTL time.Duration
+	// CacheSize bounds the number of cached tokens. Zero means
+	// DefaultCacheSize.
+	CacheSize int
+
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives introspection failures. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Introspection is a Validator that asks the authorization server about each
+// token ([RFC 7662]) and caches the answers briefly. It is safe for
+// concurrent use.
+//
+// A token is accepted if the response says "active": true; its "exp", if
+// any, is in the future; its token_type, if any, is Bearer; it carries no
+// "cnf" (a token bound to a key, RFC 9449, RFC 8705, needs proof of
+// possession); and "iss" and "aud" match Issuer and Audience when those are
+// set. Concurrent requests with the same token share one introspection call.
+// The cache is keyed by the SHA-256 of the token; it never holds tokens.
+//
+// [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
+type Introspection struct {
+	url      string
+	auth     string // the Authorization header value
+	issuer   string
+	audience string
+	client   *http.Client
+	ttl      time.Duration
+	size     int
+	now      func() time.Time
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	cache map[[sha256.Size]byte]cacheEntry
+	calls map[[sha256.Size]byte]*call[*Claims]
+}
+
+type cacheEntry struct {
+	claims  *Claims
+	expires time.Time
+}
+
+// NewIntrospection validates cfg and returns an Introspection validator.
+func NewIntrospection(cfg IntrospectionConfig) (*Introspection, error) {
+	if err := checkEndpoint("IntrospectionConfig.URL", cfg.URL); err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.ClientID == "" || cfg.ClientSecret == "":
+		return nil, errors.New("bearer: IntrospectionConfig.ClientID and ClientSecret are required")
+	case cfg.CacheSize < 0:
+		return nil, errors.New("bearer: IntrospectionConfig.CacheSize must not be negative")
+	}
+	// RFC 6749 §2.3.1: both are form-urlencoded before Basic encoding.
+	userPass := url.QueryEscape(cfg.ClientID) + ":" + url.QueryEscape(cfg.ClientSecret)
+	v := &Introspection{
+		url:      cfg.URL,
+		auth:     "Basic " + base64.StdEncoding.EncodeToString([]byte(userPass)),
+		issuer:   cfg.Issuer,
+		audience: cfg.Audience,
+		client:   cfg.Client,
+		ttl:      cfg.CacheTTL,
+		size:     cfg.CacheSize,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		cache:    make(map[[sha256.Size]byte]cacheEntry),
+		calls:    make(map[[sha256.Size]byte]*call[*Claims]),
+	}
+	if v.ttl == 0 {
+		v.ttl = DefaultCacheTTL
+	}
+	if v.size == 0 {
+		v.size = DefaultCacheSize
+	}
+	if v.client == nil {
+		v.client = &http.Client{Timeout: DefaultFetchTimeout}
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.log == nil {
+		v.log = slog.Default()
+	}
+	return v, nil
+}
+
+// Validate introspects token, or answers from the cache; see
+// [Introspection].
+func (v *Introspection) Validate(ctx context.Context, token string) (*Claims, error) {
+	if token == "" || len(token) > maxTokenBytes {
+		return nil, invalid("empty or too long")
+	}
+	key := sha256.Sum256([]byte(token))
+	v.mu.Lock()
+	if e, ok := v.cache[key]; ok {
+		if v.now().Before(e.expires) {
+			v.mu.Unlock()
+			return e.claims.clone(), nil
+		}
+		delete(v.cache, key)
+	}
+	c := v.calls[key]
+	if c == nil {
+		c = newCall[*Claims]()
+		v.calls[key] = c
+		go v.run(context.WithoutCancel(ctx), key, token, c)
+	}
+	v.mu.Unlock()
+	claims, err := c.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return claims.clone(), nil
+}
+
+// run performs call c: it introspects token, caches an active answer, and
+// completes c.
+func (v *Introspection) run(ctx context.Context, key [sha256.Size]byte, token string, c *call[*Claims]) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
+	defer cancel()
+	claims, err := v.introspect(ctx, token)
+	if err != nil && !errors.Is(err, ErrInvalidToken) {
+		v.log.WarnContext(ctx, "bearer: token introspection failed", "url", v.url, "error", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.calls, key)
+	c.val, c.err = claims, err
+	close(c.done)
+	if err != nil || v.ttl < 0 {
+		return
+	}
+	now := v.now()
+	expires := now.Add(v.ttl)
+	if !claims.ExpiresAt.IsZero() && claims.ExpiresAt.Before(expires) {
+		expires = claims.ExpiresAt
+	}
+	if !now.Before(expires) {
+		return
+	}
+	if len(v.cache) >= v.size {
+		v.evict(now)
+	}
+	v.cache[key] = cacheEntry{claims: claims, expires: expires}
+}
+
+// evict makes room in the full cache: it drops expired entries and, if that
+// frees less than an eighth of it, arbitrary others.
+func (v *Introspection) evict(now time.Time) {
+	for k, e := range v.cache {
+		if !now.Before(e.expires) {
+			delete(v.cache, k)
+		}
+	}
+	for k := range v.cache {
+		if len(v.cache) < v.size-v.size/8 {
+			break
+		}
+		delete(v.cache, k)
+	}
+}
+
+// introspect asks the introspection endpoint about token (RFC 7662 §2.1)
+// and checks the answer.
+func (v *Introspection) introspect(ctx context.Context, token string) (*Claims, error) {
+	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", v.auth)
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return nil, unavailable(errors.New("introspection request failed: " + redactURLError(err)))
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 500:
+		return nil, unavailable(fmt.Errorf("introspection endpoint answered %s", resp.Status))
+	case resp.StatusCode != http.StatusOK:
+		// 401 and 403 mean the resource server's credentials are refused.
+		return nil, fmt.Errorf("bearer: introspection endpoint answered %s", resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, unavailable(errors.New("reading the introspection response failed"))
+	}
+	if len(body) > maxResponseBytes {
+		return nil, errors.New("bearer: introspection response larger than 1 MiB")
+	}
+	claims, err := parseClaims(body)
+	if err != nil {
+		return nil, fmt.Errorf("bearer: malformed introspection response: %w", err)
+	}
+	return claims, v.check(claims)
+}
+
+// check applies the checks of [Introspection] to a response.
+func (v *Introspection) check(c *Claims) error {
+	raw, _ := c.takeExtra("active")
+	if string(raw) != "true" {
+		return invalid("inactive")
+	}
+	if raw, ok := c.Extra["token_type"]; ok && !isNull(raw) {
+		var typ string
+		if json.Unmarshal(raw, &typ) != nil || !strings.EqualFold(typ, "bearer") {
+			return invalid("token_type is not Bearer")
+		}
+	}
+	switch {
+	case !c.ExpiresAt.IsZero() && !v.now().Before(c.ExpiresAt):
+		return invalid("expired")
+	case c.hasExtra("cnf"):
+		return invalid("sender-constrained token (cnf) presented as a bearer token")
+	case v.issuer != "" && c.Issuer != v.issuer:
+		return invalid("wrong issuer")
+	case v.audience != "" && !slices.Contains(c.Audience, v.audience):
+		return invalid("wrong audience")
+	}
+	return nil
+}
+
+// redactURLError returns the message of an http.Client error without the
+// request URL's query, if any.
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}
