@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -201,6 +202,15 @@ func TestTokenEndpoint(t *testing.T) {
 				return withBasic(r, "svc", svcSecret)
 			}),
 			want: tokenOK,
+		},
+		{
+			name: "unreadable body",
+			setup: just(func() *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/token", iotest.ErrReader(errors.New("connection reset by peer")))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				return withBasic(r, "svc", svcSecret)
+			}),
+			want: invalidRequest,
 		},
 		{
 			name: "malformed escape in body",
