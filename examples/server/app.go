@@ -71,7 +71,13 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 	clients := memory.NewClients()
 	var views []clientView
 	var extra []oauthkit.GrantHandler
+	var scopes []string // every client's scopes, for scopes_supported
 	for _, c := range cfg.Clients {
+		for _, sc := range c.Scopes {
+			if !slices.Contains(scopes, sc) {
+				scopes = append(scopes, sc)
+			}
+		}
 		oc := &oauthkit.Client{
 			ID:           c.ID,
 			RedirectURIs: slices.Clone(c.RedirectURIs),
@@ -109,13 +115,14 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 			Revocation:    cfg.Issuer + pathRevoke,
 			Introspection: cfg.Issuer + pathIntrospect,
 		},
-		Clients:    clients,
-		Codes:      memory.NewCodes(),
-		Tokens:     memory.NewTokens(),
-		Authorizer: pg,
-		ErrorPage:  pg.errorPage,
-		Grants:     extra,
-		Logger:     logger,
+		Clients:         clients,
+		Codes:           memory.NewCodes(),
+		Tokens:          memory.NewTokens(),
+		Authorizer:      pg,
+		ErrorPage:       pg.errorPage,
+		Grants:          extra,
+		ScopesSupported: scopes,
+		Logger:          logger,
 	})
 	if err != nil {
 		return nil, err

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -646,7 +649,7 @@ func TestMetadata(t *testing.T) {
 	}
 	type subset struct {
 		Issuer, Authorization, Token, Revocation, Introspection string
-		GrantTypes, ResponseTypes, PKCE, AuthMethods            []string
+		GrantTypes, ResponseTypes, PKCE, AuthMethods, Scopes    []string
 	}
 	want := subset{
 		Issuer:        ts.issuer,
@@ -658,12 +661,14 @@ func TestMetadata(t *testing.T) {
 		ResponseTypes: []string{"code"},
 		PKCE:          []string{"S256"},
 		AuthMethods:   []string{"client_secret_basic", "client_secret_post", "none"},
+		Scopes:        []string{"openid", "profile", "read", "write"},
 	}
 	if diff := cmp.Diff(want, subset{
 		Issuer: got.Issuer, Authorization: got.AuthorizationEndpoint, Token: got.TokenEndpoint,
 		Revocation: got.RevocationEndpoint, Introspection: got.IntrospectionEndpoint,
 		GrantTypes: got.GrantTypesSupported, ResponseTypes: got.ResponseTypesSupported,
 		PKCE: got.CodeChallengeMethodsSupported, AuthMethods: got.TokenEndpointAuthMethodsSupported,
+		Scopes: got.ScopesSupported,
 	}); diff != "" {
 		t.Errorf("metadata (-want +got):\n%s", diff)
 	}
@@ -845,4 +850,58 @@ func TestSessions(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestCSPSource(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://127.0.0.1:9999/cb", "http://127.0.0.1:9999"},
+		{"https://app.example.com/cb?x=1", "https://app.example.com"},
+		{"com.example.app:/oauth2redirect", "com.example.app:"},
+		{"", ""},
+		{"/relative", ""},
+		{"%zz", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := cspSource(tt.in); got != tt.want {
+				t.Errorf("cspSource(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIndex(t *testing.T) {
+	ts := demoServer()
+	ua := newUserAgent(t, ts)
+	p := ua.get(ts.issuer + "/")
+	if p.status != http.StatusOK {
+		t.Fatalf("status %d", p.status)
+	}
+	for _, want := range []string{
+		`href="` + ts.issuer + pathMetadata + `"`,
+		`href="` + ts.issuer + pathToken + `"`,
+		"<code>svc</code>: client_credentials",
+		"<code>spa</code> (public)",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the index page lacks %s:\n%s", want, p.body)
+		}
+	}
+	if strings.Contains(p.body, "s3cret") {
+		t.Errorf("the index page shows a secret")
+	}
+	var hrefs []string
+	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(p.body, -1) {
+		hrefs = append(hrefs, html.UnescapeString(m[1]))
+	}
+	if !slices.Contains(hrefs, ts.app.try.AuthorizeURL) {
+		t.Errorf("the index page does not link to %s; links: %q", ts.app.try.AuthorizeURL, hrefs)
+	}
+	if p := ua.get(ts.issuer + "/nothing-here"); p.status != http.StatusNotFound {
+		t.Errorf("GET /nothing-here: status %d, want 404", p.status)
+	}
+	// The link starts a flow that works.
+	if loc := ua.authorize(ts.app.try.AuthorizeURL, actionApprove); loc.Query().Get("code") == "" {
+		t.Errorf("the index page's link ended at %s, want a code", loc)
+	}
 }

@@ -27,10 +27,11 @@
 // types and invalid values are refused at start with a message naming the
 // field. Secrets and passwords are hashed with Argon2id at start.
 //
-// The server mounts /authorize (login and consent pages), /token, the
-// RFC 8414 metadata at /.well-known/oauth-authorization-server, and an
-// index page at /. It is a development server: everything is lost when it
-// stops, and the banner prints the configured secrets.
+// The server mounts /authorize (login and consent pages), /token, /revoke
+// (RFC 7009), /introspect (RFC 7662), the RFC 8414 metadata at
+// /.well-known/oauth-authorization-server, and an index page at /. It is a
+// development server: everything is lost when it stops, and the banner
+// prints the configured secrets.
 package main
 
 import (
