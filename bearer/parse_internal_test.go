@@ -1,0 +1,89 @@
+package bearer
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// FuzzParseClaims feeds arbitrary JSON to the claims parser shared by JWTs
+// and introspection responses: it must not panic, and what it returns must
+// be consistent: registered claims never linger in Extra, scopes are
+// non-empty words, times are in range.
+func FuzzParseClaims(f *testing.F) {
+	for _, seed := range []string{
+		`{"iss":"https://as.example.com","sub":"alice","aud":["a","b"],"client_id":"web","scope":"read  write","exp":1767322945,"iat":1767319345.5,"jti":"x","acr":"1","auth_time":1767319000}`,
+		`{"aud":"one","active":true,"username":"bob","cnf":{"jkt":"abc"}}`,
+		`{"exp":null,"scope":null,"aud":null}`,
+		`{"exp":"soon"}`, `{"exp":-1}`, `{"exp":1e300}`, `{"aud":[1]}`, `{"scope":["read"]}`,
+		`[]`, `null`, `{`, `{"a":1,"a":2}`, `{"iss":"\u0000"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	registered := []string{"iss", "sub", "client_id", "jti", "acr", "aud", "scope", "exp", "iat", "auth_time"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := parseClaims(data)
+		if err != nil {
+			if c != nil {
+				t.Fatalf("claims %+v returned with error %v", c, err)
+			}
+			return
+		}
+		for name := range c.Extra {
+			if slices.Contains(registered, name) {
+				t.Errorf("registered claim %q left in Extra", name)
+			}
+		}
+		for _, s := range c.Scope {
+			if s == "" || strings.ContainsAny(s, " \t\r\n") {
+				t.Errorf("scope word %q", s)
+			}
+		}
+		for _, tm := range []struct {
+			name string
+			unix int64
+			zero bool
+		}{{"exp", c.ExpiresAt.Unix(), c.ExpiresAt.IsZero()}, {"iat", c.IssuedAt.Unix(), c.IssuedAt.IsZero()}, {"auth_time", c.AuthTime.Unix(), c.AuthTime.IsZero()}} {
+			if !tm.zero && (tm.unix < 0 || tm.unix > maxNumericDate) {
+				t.Errorf("%s out of range: %d", tm.name, tm.unix)
+			}
+		}
+		d := c.clone()
+		if d == c || (len(c.Scope) > 0 && &d.Scope[0] == &c.Scope[0]) {
+			t.Errorf("clone shares memory with the original")
+		}
+	})
+}
+
+// FuzzParseKeySet feeds arbitrary documents to the JWK Set parser: it must
+// not panic, and every key it keeps must be a public key that fits an
+// allowed algorithm.
+func FuzzParseKeySet(f *testing.F) {
+	for _, seed := range []string{
+		`{"keys":[{"kty":"EC","crv":"P-256","kid":"a","use":"sig","alg":"ES256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`,
+		`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
+		`{"keys":[{"kty":"oct","k":"AAAA"}]}`,
+		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
+		`{"keys":[{"kty":"EC","crv":"P-256","x":"!!","y":""}]}`,
+		`{"keys":null}`, `{"keys":[1,"a",null,{}]}`, `[]`, `{`,
+	} {
+		f.Add([]byte(seed))
+	}
+	algs := []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ks, _, err := parseKeySet(data, algs)
+		if err != nil {
+			return
+		}
+		if len(ks.all) == 0 {
+			t.Fatal("key set without keys returned without error")
+		}
+		for _, k := range ks.all {
+			if !slices.ContainsFunc(algs, func(a jose.SignatureAlgorithm) bool { return k.fits(string(a)) }) {
+				t.Errorf("kept key %T fits no allowed algorithm", k.key)
+			}
+		}
+	})
+}
