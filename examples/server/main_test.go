@@ -54,3 +54,29 @@ func TestSecretsHashedWithArgon2id(t *testing.T) {
 		t.Errorf("the Argon2id hashes do not verify their secrets")
 	}
 }
+
+func TestNewAppErrors(t *testing.T) {
+	withIssuer := func(f func(*config)) config {
+		cfg := demoConfig()
+		cfg.Issuer = "http://127.0.0.1:9000"
+		f(&cfg)
+		return cfg
+	}
+	tests := []struct {
+		name    string
+		cfg     config
+		wantErr string
+	}{
+		{name: "no issuer", cfg: demoConfig(), wantErr: "newApp: the issuer is not set"},
+		{name: "invalid config", cfg: withIssuer(func(c *config) { c.Clients[0].RedirectURIs = nil }), wantErr: "config: clients[0].redirect_uris: required for the authorization_code grant"},
+		{name: "invalid issuer", cfg: withIssuer(func(c *config) { c.Issuer = "http://example.com" }), wantErr: `config: issuer: "http://example.com" must use https (http only on a loopback host, for development)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := newApp(tt.cfg, slog.New(slog.DiscardHandler))
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("newApp error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

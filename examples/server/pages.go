@@ -287,7 +287,8 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 				p.sessions.remember(sid, req.Client.ID, req.Scope)
 				return &oauthkit.Consent{Subject: ss.subject, AuthTime: ss.authTime}, nil
 			}
-			// The session ended between the pages: sign in again.
+			// Not signed in (the token came from a login page, whose
+			// token is bound to no session): show the login page.
 		}
 	}
 	if !signedIn {
