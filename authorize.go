@@ -241,8 +241,10 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 	if rt.frontChannel() {
 		req.ResponseMode = ResponseModeFragment
 	}
-	if name := repeatedParam(form, nil); name != "" {
-		return req, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
+	for _, name := range authorizeParams {
+		if len(form[name]) > 1 {
+			return req, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
+		}
 	}
 	switch mode := form.Get("response_mode"); mode {
 	case "":
@@ -288,6 +290,15 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 		}
 	}
 	return req, nil
+}
+
+// authorizeParams are the parameters the authorization endpoint reads. Each
+// may appear only once (RFC 6749 §3.1); parameters it does not know are
+// ignored, even repeated, so that a host's login and consent forms may post
+// fields of their own.
+var authorizeParams = []string{
+	"response_type", "client_id", "redirect_uri", "scope", "state", "response_mode",
+	"code_challenge", "code_challenge_method", "nonce", "prompt", "max_age",
 }
 
 // checkPKCE validates the PKCE parameters of a code request (RFC 7636 §4.3).
@@ -482,17 +493,17 @@ func cspSource(u string) string {
 
 // errorPage answers an authorization error that must not be redirected.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, e *Error) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if e.HTTPStatus() == http.StatusMethodNotAllowed {
+		h.Set("Allow", "GET, POST") // RFC 9110 §15.5.6, whoever renders the page
+	}
 	if s.cfg.ErrorPage != nil {
 		s.cfg.ErrorPage(w, r, e)
 		return
 	}
-	h := w.Header()
 	h.Set("Content-Type", "text/plain;charset=UTF-8")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	if e.HTTPStatus() == http.StatusMethodNotAllowed {
-		h.Set("Allow", "GET, POST")
-	}
 	w.WriteHeader(e.HTTPStatus())
 	w.Write([]byte(e.Code + ": " + sanitizeDescription(e.Description) + "\n"))
 }

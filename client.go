@@ -130,7 +130,9 @@ func readClientCredentials(r *http.Request, form url.Values) (clientCredentials,
 // ParseBasicAuth parses an HTTP Basic Authorization header value carrying
 // client credentials. Per RFC 6749 §2.3.1 the client ID and secret are each
 // form-urlencoded before being joined with a colon and base64-encoded; they
-// are decoded here. It reports false for anything malformed.
+// are decoded here. It reports false for anything malformed, and for
+// credentials longer than 384 base64 characters (about 280 bytes of ID and
+// secret), far beyond any generated ones.
 func ParseBasicAuth(header string) (id, secret string, ok bool) {
 	const prefix = "basic "
 	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {

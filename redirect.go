@@ -2,6 +2,7 @@ package oauthkit
 
 import (
 	"net"
+	"strconv"
 	"strings"
 )
 
@@ -41,8 +42,10 @@ func splitLoopbackURL(raw string) (host, port, rest string, ok bool) {
 		host, port = "::1", ""
 	case err != nil:
 		return "", "", "", false
-	case port == "" || strings.Trim(port, "0123456789") != "" || len(port) > 5:
-		return "", "", "", false
+	default:
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || strings.Trim(port, "0123456789") != "" {
+			return "", "", "", false
+		}
 	}
 	if !isLoopbackIP(host) {
 		return "", "", "", false

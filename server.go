@@ -214,6 +214,9 @@ func New(cfg Config) (*Server, error) {
 		if rp, ok := g.(RepeatableParameters); ok {
 			set := make(map[string]bool)
 			for _, p := range rp.RepeatableParameters() {
+				if slices.Contains(coreTokenParams, p) {
+					return nil, fmt.Errorf("oauthkit: grant %s declares core parameter %s repeatable", g.GrantType(), p)
+				}
 				set[p] = true
 			}
 			s.repeatable[g.GrantType()] = set
@@ -236,6 +239,11 @@ func mapValues[V any](m map[string]V) []V {
 	}
 	return vs
 }
+
+// coreTokenParams are token endpoint parameters that must never repeat,
+// whatever a grant declares.
+var coreTokenParams = []string{"grant_type", "client_id", "client_secret", "scope", "code", "redirect_uri",
+	"code_verifier", "refresh_token", "username", "password"}
 
 func validateIssuer(issuer string) error {
 	u, err := url.Parse(issuer)

@@ -196,7 +196,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (string, *Erro
 }
 
 // repeatedParam returns the name of a parameter that appears more than once
-// and is not allowed to, or "" (RFC 6749 §3.1, §3.2).
+// and is not allowed to, or "" (RFC 6749 §3.1, §3.2). At the token endpoint
+// every parameter counts, since a grant handler may read any of them; a
+// grant declares the ones it lets repeat (RepeatableParameters).
 func repeatedParam(form url.Values, allowed map[string]bool) string {
 	for name, values := range form {
 		if len(values) > 1 && !allowed[name] {
