@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"html"
@@ -767,22 +766,6 @@ func TestUserStore(t *testing.T) {
 			}
 		})
 	}
-
-	t.Run("waits for a slot until the context ends", func(t *testing.T) {
-		for range cap(users.slots) {
-			users.slots <- struct{}{}
-		}
-		defer func() {
-			for range cap(users.slots) {
-				<-users.slots
-			}
-		}()
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
-		if _, err := users.AuthenticateUser(ctx, "alice", "wonderland"); !errors.Is(err, context.Canceled) {
-			t.Errorf("error = %v, want context.Canceled", err)
-		}
-	})
 }
 
 func TestSessions(t *testing.T) {
