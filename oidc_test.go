@@ -95,6 +95,12 @@ func (c *oidcClaims) setErr(err error) {
 	c.err = err
 }
 
+func (c *oidcClaims) setUsers(users map[string]map[string]any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.users = users
+}
+
 func (c *oidcClaims) calls() [][]string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -139,8 +145,11 @@ func oidcNewEnv(t *testing.T, mod func(*oauthkit.Config)) *oidcEnv {
 		tokens: &svcFaultyTokens{TokenStore: memory.NewTokens()},
 		log:    &svcLog{},
 	}
-	hashWeb, _ := oauthkit.HashSecret(oidcSecretWeb)
-	hashHybrid, _ := oauthkit.HashSecret(oidcSecretHybrid)
+	hashWeb, err1 := oauthkit.HashSecret(oidcSecretWeb)
+	hashHybrid, err2 := oauthkit.HashSecret(oidcSecretHybrid)
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
 	scopes := []string{"openid", "profile", "email", "read"}
 	clients := memory.NewClients(
 		&oauthkit.Client{
@@ -570,7 +579,7 @@ func TestOIDCFrontChannelErrors(t *testing.T) {
 		{name: "claims source fails", responseType: "id_token", scope: "openid email", nonce: "n",
 			setup: func(e *oidcEnv) { e.claims.setErr(errors.New("directory at 10.0.0.9 down")) }, wantError: "server_error", wantFragment: true, wantLogged: "10.0.0.9"},
 		{name: "subject unknown to the claims source", responseType: "id_token", scope: "openid email", nonce: "n",
-			setup: func(e *oidcEnv) { e.claims.users = nil }, wantError: "server_error", wantFragment: true, wantLogged: "user alice"},
+			setup: func(e *oidcEnv) { e.claims.setUsers(nil) }, wantError: "server_error", wantFragment: true, wantLogged: "user alice"},
 		{name: "signer fails", responseType: "id_token token", scope: "openid", nonce: "n",
 			setup: func(e *oidcEnv) { e.signer.fail.Store(true) }, wantError: "server_error", wantFragment: true, wantLogged: "10.0.0.9"},
 	}
@@ -885,11 +894,7 @@ func TestUserInfo(t *testing.T) {
 		{name: "token without the openid scope", method: "GET", auth: func(tk tokens) string { return "Bearer " + tk.plain.AccessToken },
 			wantStatus: 403, wantError: "insufficient_scope"},
 		{name: "subject no longer exists", method: "GET", auth: func(tk tokens) string { return "Bearer " + tk.openid.AccessToken },
-			setup: func(t *testing.T, e *oidcEnv, _ tokens) {
-				e.claims.mu.Lock()
-				e.claims.users = nil
-				e.claims.mu.Unlock()
-			}, wantStatus: 401, wantError: "invalid_token"},
+			setup: func(t *testing.T, e *oidcEnv, _ tokens) { e.claims.setUsers(nil) }, wantStatus: 401, wantError: "invalid_token"},
 		{name: "claims source fails", method: "GET", auth: func(tk tokens) string { return "Bearer " + tk.openid.AccessToken },
 			setup:      func(t *testing.T, e *oidcEnv, _ tokens) { e.claims.setErr(errors.New("directory at 10.0.0.9 down")) },
 			wantStatus: 500},
