@@ -240,8 +240,14 @@ func (p *pages) csrfCookie(w http.ResponseWriter, r *http.Request) (string, erro
 }
 
 // checkCSRF reports whether a POST carries the token made for its CSRF
-// cookie and session.
+// cookie and session, and each of the pages' own fields at most once (as
+// the pages' forms send them).
 func (p *pages) checkCSRF(r *http.Request, form url.Values, sessionID string) bool {
+	for _, f := range ownFields {
+		if len(form[f]) > 1 {
+			return false
+		}
+	}
 	c, err := r.Cookie(p.csrfCookieName())
 	if err != nil || c.Value == "" || len(form[fieldCSRF]) != 1 {
 		return false
