@@ -38,12 +38,19 @@ type testDB struct {
 // newTestDB creates and migrates a schema with a random name.
 func newTestDB(t testing.TB) *testDB {
 	t.Helper()
-	db := &testDB{url: testURL(t), schema: "oauthkit_test_" + strings.ToLower(rand.Text())}
-	db.exec(t, "CREATE SCHEMA "+db.schema)
-	t.Cleanup(func() { db.exec(t, "DROP SCHEMA "+db.schema+" CASCADE") })
+	db := newEmptyDB(t)
 	if err := db.store(t).Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
+	return db
+}
+
+// newEmptyDB creates a schema with a random name and no tables.
+func newEmptyDB(t testing.TB) *testDB {
+	t.Helper()
+	db := &testDB{url: testURL(t), schema: "oauthkit_test_" + strings.ToLower(rand.Text())}
+	db.exec(t, "CREATE SCHEMA "+db.schema)
+	t.Cleanup(func() { db.exec(t, "DROP SCHEMA "+db.schema+" CASCADE") })
 	return db
 }
 

@@ -69,8 +69,11 @@ const migrateLockClass = "1869311281"
 // to call from several instances starting together: an advisory lock makes
 // them take turns. A database with migrations this version does not know
 // (applied by a newer release) is left as it is.
-func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations(Migrations())
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, Migrations()) }
+
+// migrate applies the migrations of fsys.
+func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
+	ms, err := loadMigrations(fsys)
 	if err != nil {
 		return err
 	}
