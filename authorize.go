@@ -246,6 +246,14 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 			return req, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
 		}
 	}
+	// Request objects are not supported; acting on the outer parameters
+	// instead would ignore what the client signed (OIDC Core §6.1, §6.2).
+	if form.Has("request") {
+		return req, ErrRequestNotSupported.WithDescription("request objects are not supported")
+	}
+	if form.Has("request_uri") {
+		return req, ErrRequestURINotSupported.WithDescription("request_uri is not supported")
+	}
 	switch mode := form.Get("response_mode"); mode {
 	case "":
 	case ResponseModeQuery, ResponseModeFragment, ResponseModeFormPost:
@@ -298,7 +306,7 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 // fields of their own.
 var authorizeParams = []string{
 	"response_type", "client_id", "redirect_uri", "scope", "state", "response_mode",
-	"code_challenge", "code_challenge_method", "nonce", "prompt", "max_age",
+	"code_challenge", "code_challenge_method", "nonce", "prompt", "max_age", "request", "request_uri",
 }
 
 // checkPKCE validates the PKCE parameters of a code request (RFC 7636 §4.3).

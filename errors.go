@@ -54,6 +54,8 @@ var (
 	ErrLoginRequired           = &Error{Code: "login_required"}
 	ErrConsentRequired         = &Error{Code: "consent_required"}
 	ErrInteractionRequired     = &Error{Code: "interaction_required"}
+	ErrRequestNotSupported     = &Error{Code: "request_not_supported"}
+	ErrRequestURINotSupported  = &Error{Code: "request_uri_not_supported"}
 )
 
 // Store errors. Stores return these (possibly wrapped) so that handlers can

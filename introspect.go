@@ -54,9 +54,13 @@ func (s *Server) lookupToken(ctx context.Context, raw string, now time.Time) (*T
 	id := ""
 	if strings.Count(raw, ".") == 2 { // a JWS in compact serialization
 		for _, v := range s.verifiers {
-			if vid, err := v.VerifyAccessToken(ctx, raw, now); err == nil {
+			vid, err := v.VerifyAccessToken(ctx, raw, now)
+			if err == nil {
 				id = vid
 				break
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return nil, err // a fault, not "not this issuer's token"
 			}
 		}
 	}

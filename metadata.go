@@ -33,6 +33,9 @@ type Metadata struct {
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported,omitempty"`
 	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
 	PromptValuesSupported            []string `json:"prompt_values_supported,omitempty"`
+	// RequestURIParameterSupported is false when OpenID Connect is on:
+	// Discovery §3 reads its absence as true.
+	RequestURIParameterSupported *bool `json:"request_uri_parameter_supported,omitempty"`
 }
 
 // Metadata returns the server's metadata, generated from its Config.
@@ -87,6 +90,7 @@ func (s *Server) buildMetadata() ([]byte, error) {
 			}
 		}
 		m.PromptValuesSupported = promptValues
+		m.RequestURIParameterSupported = new(bool)
 	}
 	if s.cfg.AllowPlainPKCE {
 		m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, pkce.Plain)

@@ -308,8 +308,6 @@ func TestMetadataDiscovery(t *testing.T) {
 // omitted request_uri_parameter_supported as true, and this provider has no
 // request_uri support, so an OpenID document must say false.
 func TestMetadataRequestURIParameter(t *testing.T) {
-	t.Skip("BUG: metadata.go buildMetadata omits request_uri_parameter_supported, which OpenID Connect Discovery 1.0 §3 " +
-		"defaults to true; OpenID documents must carry \"request_uri_parameter_supported\": false")
 	for _, c := range svcMetadataCases {
 		if !c.oidc {
 			continue

@@ -87,7 +87,10 @@ func (s *Server) issueIDToken(ctx context.Context, in idTokenInput) (string, err
 	if in.code != "" {
 		c.CHash = halfHash(alg, in.code)
 	}
-	if in.accessToken != "" || s.cfg.Claims == nil {
+	// Profile claims go in the ID token only when no access token is, or
+	// will be, issued to fetch them from userinfo (OIDC Core §5.4): never
+	// for the code flows, whose ID token may travel in the front channel.
+	if in.accessToken != "" || in.code != "" || s.cfg.Claims == nil {
 		return signer.Sign(ctx, "JWT", c)
 	}
 	extra, err := s.cfg.Claims.Claims(ctx, in.subject, in.scope)

@@ -452,22 +452,16 @@ func TestOIDCFrontChannel(t *testing.T) {
 		// wantClaims: no access token is issued at all, so the scope's
 		// claims are in the ID token (OIDC Core §5.4).
 		wantClaims bool
-		bug        string // a known bug in the library: skip at the failing check
 	}{
 		{responseType: "id_token token", scope: "openid email", wantToken: true},
 		{responseType: "token id_token", scope: "openid email", wantToken: true},
 		{responseType: "code id_token", scope: "openid", wantCode: true},
-		{responseType: "code id_token", scope: "openid email profile", wantCode: true,
-			bug: "oidc.go issueIDToken puts the scope's userinfo claims in the front-channel ID token of response_type \"code id_token\", " +
-				"although an access token is issued (at the token endpoint); OIDC Core §5.4 returns them from userinfo then"},
+		{responseType: "code id_token", scope: "openid email profile", wantCode: true},
 		{responseType: "code id_token token", scope: "openid email", wantCode: true, wantToken: true},
 		{responseType: "id_token", scope: "openid email profile", wantClaims: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.responseType+"/"+tt.scope, func(t *testing.T) {
-			if tt.bug != "" {
-				t.Skip("BUG: " + tt.bug)
-			}
 			e := oidcNewEnv(t, nil)
 			p := e.provider(t)
 			conf := oidcOAuth2Config(p, "hybrid", tt.scope)
@@ -640,9 +634,6 @@ func TestOIDCRequestObjectNotSupported(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.param, func(t *testing.T) {
-			t.Skip("BUG: authorize.go parseAuthorizeRequest ignores the OpenID request and request_uri parameters and " +
-				"issues a code from the outer parameters; OIDC Core §6.1/§6.2: an OP that does not support them MUST return " +
-				"request_not_supported / request_uri_not_supported")
 			e := oidcNewEnv(t, nil)
 			q := url.Values{
 				"client_id": {"web"}, "response_type": {"code"}, "scope": {"openid"}, "state": {"st-6"}, tt.param: {tt.value},
