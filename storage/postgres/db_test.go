@@ -105,7 +105,7 @@ func (db *testDB) poolConfig(t testing.TB) *pgxpool.Config {
 		t.Fatal(err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = db.schema
-	configurePool(cfg)
+	ConfigurePool(cfg)
 	return cfg
 }
 

@@ -38,13 +38,10 @@ var (
 // checks that it answers. It does not run migrations: call
 // [Store.Migrate]. The Store owns the pool; release it with [Store.Close].
 //
-// The pool is set up so that a request that gives up (its context is
-// cancelled or times out) also stops its statement in the database: a
-// cancel request is sent to the server, so that a token exchange that timed
-// out for its client is not committed later. The connection is dropped if
-// the server does not answer the cancel within a second. On PostgreSQL 14
-// and later, sessions also check every second that their client is still
-// there (client_connection_check_interval), unless url sets it.
+// The pool is set up by [ConfigurePool], so that a request that gives up
+// (its context is cancelled or times out) also stops its statement in the
+// database, and a token exchange that timed out for its client is not
+// committed later.
 //
 // If the database cannot be reached, the error wraps
 // oauthkit.ErrUnavailable.
@@ -53,7 +50,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, wrapErr("open", err)
 	}
-	configurePool(cfg)
+	ConfigurePool(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, wrapErr("open", err)
@@ -69,9 +66,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // acknowledge the cancel request before its connection is closed.
 const cancelWait = time.Second
 
-// configurePool applies Open's settings to cfg: cancel requests on context
-// cancellation, and the client connection check.
-func configurePool(cfg *pgxpool.Config) {
+// ConfigurePool applies to cfg the settings [Open] gives its own pool, for a
+// host that builds its pool itself and passes it to [New]: a statement whose
+// context ends is cancelled in the server (the connection is dropped if the
+// server does not answer the cancel within a second), and on PostgreSQL 14
+// and later the server checks every second that the client of a running
+// statement is still connected (client_connection_check_interval), unless
+// cfg sets that parameter already. It wraps cfg.AfterConnect.
+func ConfigurePool(cfg *pgxpool.Config) {
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelWait}
 	}
@@ -97,9 +99,10 @@ func configurePool(cfg *pgxpool.Config) {
 
 // New returns a Store using pool, which the caller configures, owns and
 // closes. The pool's search_path decides the schema the store's tables are
-// in (see [Store.Migrate]). Unlike [Open], New leaves the pool's settings
-// alone: with pgx's default, a statement whose context is cancelled is
-// abandoned by the client but may still complete in the server.
+// in (see [Store.Migrate]). New leaves the pool's settings alone; with pgx's
+// defaults, a statement whose context is cancelled is abandoned by the
+// client but may still complete in the server, which [ConfigurePool]
+// prevents.
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 // Close closes the pool if the Store was made by [Open]; a pool passed to

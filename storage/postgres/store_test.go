@@ -346,3 +346,87 @@ func TestCancelledContext(t *testing.T) {
 		}
 	}
 }
+
+// TestRotateEdgeCases covers rules of RotateRefreshToken beyond the
+// conformance kit's.
+func TestRotateEdgeCases(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	ctx := t.Context()
+	t0 := time.Now().UTC().Truncate(time.Microsecond)
+	t1 := t0.Add(time.Minute)
+	tok := func(id, parent string, kind oauthkit.TokenKind, grant string, expires time.Time) *oauthkit.Token {
+		return &oauthkit.Token{ID: id, Kind: kind, GrantID: grant, ParentID: parent, IssuedAt: t0, ExpiresAt: expires}
+	}
+	// setup stores an access and a refresh token in a grant of the case's
+	// own and returns the refresh token.
+	setup := func(t *testing.T, grant string) *oauthkit.Token {
+		t.Helper()
+		r := tok(grant+"-r1", "", oauthkit.RefreshToken, grant, t0.Add(time.Hour))
+		if err := s.CreateTokens(ctx, tok(grant+"-a1", "", oauthkit.AccessToken, grant, t0.Add(time.Hour)), r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	live := func(t *testing.T, ids ...string) {
+		t.Helper()
+		for _, id := range ids {
+			if _, err := s.Token(ctx, id, t1); err != nil {
+				t.Errorf("Token(%s): %v, want it stored", id, err)
+			}
+		}
+	}
+	gone := func(t *testing.T, ids ...string) {
+		t.Helper()
+		for _, id := range ids {
+			if _, err := s.Token(ctx, id, t1); !errors.Is(err, oauthkit.ErrNotFound) {
+				t.Errorf("Token(%s): error = %v, want ErrNotFound", id, err)
+			}
+		}
+	}
+
+	t.Run("ReuseOntoTakenID", func(t *testing.T) {
+		r := setup(t, "g1")
+		if err := s.RotateRefreshToken(ctx, r.ID, t1, 0, tok("g1-a2", r.ID, oauthkit.AccessToken, "g1", t1.Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+		err := s.RotateRefreshToken(ctx, r.ID, t1, 0, tok("g1-a1", r.ID, oauthkit.AccessToken, "g1", t1.Add(time.Hour)))
+		if !errors.Is(err, oauthkit.ErrExists) {
+			t.Errorf("reuse with a taken ID: error = %v, want ErrExists", err)
+		}
+		live(t, "g1-a1", "g1-r1", "g1-a2") // changed nothing, revoked nothing
+		err = s.RotateRefreshToken(ctx, r.ID, t1, 0, tok("g1-a3", r.ID, oauthkit.AccessToken, "g1", t1.Add(time.Hour)))
+		if !errors.Is(err, oauthkit.ErrReused) {
+			t.Errorf("reuse with free IDs: error = %v, want ErrReused", err)
+		}
+		gone(t, "g1-a1", "g1-r1", "g1-a2", "g1-a3")
+	})
+
+	t.Run("DuplicateIDsInNext", func(t *testing.T) {
+		r := setup(t, "g2")
+		dup := tok("g2-a2", r.ID, oauthkit.AccessToken, "g2", t1.Add(time.Hour))
+		err := s.RotateRefreshToken(ctx, r.ID, t1, 0, dup, dup)
+		if !errors.Is(err, oauthkit.ErrExists) {
+			t.Errorf("rotation onto one ID twice: error = %v, want ErrExists", err)
+		}
+		gone(t, "g2-a2")
+		if got, err := s.Token(ctx, r.ID, t1); err != nil || !got.RotatedAt.IsZero() {
+			t.Errorf("refresh token after the failed rotation: %+v, %v; want it unrotated", got, err)
+		}
+	})
+
+	// A retry within grace needs the successor still live: one that has
+	// expired makes the retry a reuse.
+	t.Run("RetryAfterSuccessorExpired", func(t *testing.T) {
+		r := setup(t, "g3")
+		successor := tok("g3-r2", r.ID, oauthkit.RefreshToken, "g3", t1.Add(time.Second))
+		if err := s.RotateRefreshToken(ctx, r.ID, t1, time.Minute, successor); err != nil {
+			t.Fatal(err)
+		}
+		err := s.RotateRefreshToken(ctx, r.ID, t1.Add(2*time.Second), time.Minute, tok("g3-r3", r.ID, oauthkit.RefreshToken, "g3", t1.Add(time.Hour)))
+		if !errors.Is(err, oauthkit.ErrReused) {
+			t.Errorf("retry after the successor expired: error = %v, want ErrReused", err)
+		}
+		gone(t, "g3-a1", "g3-r1", "g3-r3")
+	})
+}

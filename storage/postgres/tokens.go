@@ -178,17 +178,28 @@ func scanToken(row pgx.Row) (*oauthkit.Token, error) {
 // is the outcome, or no row for a token that is unknown, expired or not a
 // refresh token:
 //
+//	exists  an ID of the new tokens is taken: change nothing;
 //	rotate  first exchange: mark it rotated, store the new tokens;
-//	retry   within the grace period, its successor unused: replace the
-//	        tokens issued for it with the new ones;
+//	retry   within the grace period, its successor live and unused:
+//	        replace the tokens issued for it with the new ones;
 //	reuse   anything else: revoke the whole grant (RFC 9700 §4.14.2).
 func rotateTokenSQL(n int) string {
-	sql := `WITH old AS (
+	sql := "WITH "
+	taken := "false"
+	if n > 0 {
+		values := insertTokensSQL(n, 4)
+		i := strings.Index(values, " VALUES ")
+		sql += "next AS (VALUES " + values[i+len(" VALUES "):] + "),\n\t"
+		taken = "EXISTS (SELECT FROM oauthkit_tokens x JOIN next ON x.id = next.column1)"
+	}
+	sql += `old AS (
 		SELECT t.grant_id, CASE
+			WHEN ` + taken + ` THEN 'exists'
 			WHEN t.rotated_at IS NULL THEN 'rotate'
 			WHEN $3::boolean AND t.rotated_at >= $4::timestamptz AND EXISTS (
 				SELECT FROM oauthkit_tokens c
-				WHERE c.parent_id = t.id AND c.kind = 'refresh_token' AND c.rotated_at IS NULL)
+				WHERE c.parent_id = t.id AND c.kind = 'refresh_token'
+					AND c.rotated_at IS NULL AND c.expires_at > $2::timestamptz)
 				THEN 'retry'
 			ELSE 'reuse' END AS outcome
 		FROM oauthkit_tokens t
@@ -210,11 +221,10 @@ func rotateTokenSQL(n int) string {
 		// The new rows go in through a SELECT so that they can be made
 		// conditional on the outcome.
 		values := insertTokensSQL(n, 4)
-		i := strings.Index(values, " VALUES ")
 		sql += `,
 	inserted AS (
-		` + values[:i] + ` SELECT * FROM (VALUES ` + values[i+len(" VALUES "):] + `) AS v
-		WHERE (SELECT outcome FROM old) IN ('rotate', 'retry')
+		` + values[:strings.Index(values, " VALUES ")] + `
+		SELECT * FROM next WHERE (SELECT outcome FROM old) IN ('rotate', 'retry')
 	)`
 	}
 	return sql + `
@@ -222,11 +232,13 @@ func rotateTokenSQL(n int) string {
 }
 
 // RotateRefreshToken exchanges the refresh token with the given ID for next,
-// following the rules of oauthkit.TokenStore, in one round trip: a batch,
-// run by PostgreSQL as one transaction, that locks the token's grant and then
-// rotates (or retries, or revokes) and inserts in one statement. Concurrent
-// exchanges of tokens of one grant, on any number of instances, are applied
-// one after the other.
+// following the rules of oauthkit.TokenStore: an unknown, expired or revoked
+// token is oauthkit.ErrNotFound, a reused one revokes its grant and returns
+// oauthkit.ErrReused, and a taken ID in next is oauthkit.ErrExists and
+// changes nothing. It takes one round trip: a batch, run by PostgreSQL as one
+// transaction, that locks the token's grant and then rotates (or retries, or
+// revokes) and inserts in one statement. Concurrent exchanges of tokens of
+// one grant, on any number of instances, are applied one after the other.
 func (s *Store) RotateRefreshToken(ctx context.Context, id string, now time.Time, grace time.Duration, next ...*oauthkit.Token) error {
 	if !storable(id) {
 		return notFound("refresh token")
@@ -265,11 +277,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, id string, now time.Time
 		return wrapErr("rotate refresh token", err)
 	case outcome == "reuse":
 		return errReusedToken
+	case outcome == "exists":
+		return errTakenID
 	}
 	return nil
 }
 
-var errReusedToken = fmt.Errorf("postgres: refresh token: %w", oauthkit.ErrReused)
+var (
+	errReusedToken = fmt.Errorf("postgres: refresh token: %w", oauthkit.ErrReused)
+	errTakenID     = fmt.Errorf("postgres: rotate refresh token: new token: %w", oauthkit.ErrExists)
+)
 
 // RevokeToken revokes (deletes) the token with the given ID. Unknown IDs are
 // not an error.
