@@ -1,0 +1,277 @@
+package oauthkit_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/grants"
+	"github.com/oauthkit/oauthkit/pkce"
+	"github.com/oauthkit/oauthkit/storage/memory"
+	"golang.org/x/oauth2"
+)
+
+// The benchmarks send token requests through the handlers in process: each
+// iteration builds an httptest request (POST, form body, Basic auth) and a
+// recorder, serves the request and checks the status. BenchmarkBaseline
+// does exactly the same against a handler that writes a fixed body of the
+// same shape with the same headers, so that the figures of the others are
+// read as overhead above it. Run them with:
+//
+//	go test -run '^$' -bench . -benchmem ./
+//
+// BENCHMARKS.md has the figures and how they compare with the targets. JWT
+// access tokens through the token handler are measured in package jwt
+// (BenchmarkTokenEndpoint), beside the bare go-jose signature.
+
+const (
+	benchIssuer   = "https://auth.example.com"
+	benchSecret   = "generated-secret-with-at-least-32-characters"
+	benchRedirect = "https://app.example.com/callback"
+	// benchOpaque is token-shaped: 43 base64url characters, as randomToken
+	// makes them.
+	benchOpaque = "ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0A"
+)
+
+// benchServer returns a server on the memory stores with two confidential
+// clients, each authenticated with a HashSecret secret: "svc" for
+// client_credentials and "web" for the authorization code and refresh
+// grants. Its Authorizer consents to every request for "alice".
+func benchServer(b *testing.B) *oauthkit.Server {
+	b.Helper()
+	hash, err := oauthkit.HashSecret(benchSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer: benchIssuer,
+		Clients: memory.NewClients(
+			&oauthkit.Client{
+				ID: "svc", SecretHash: hash,
+				GrantTypes: []string{oauthkit.GrantTypeClientCredentials},
+				Scopes:     []string{"read", "write"},
+			},
+			&oauthkit.Client{
+				ID: "web", SecretHash: hash,
+				RedirectURIs: []string{benchRedirect},
+				GrantTypes:   []string{oauthkit.GrantTypeAuthorizationCode, oauthkit.GrantTypeRefreshToken},
+				Scopes:       []string{"read", "write"},
+			},
+		),
+		Codes:  memory.NewCodes(),
+		Tokens: memory.NewTokens(),
+		Grants: []oauthkit.GrantHandler{grants.ClientCredentials{}},
+		Authorizer: oauthkit.AuthorizerFunc(func(http.ResponseWriter, *http.Request, *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
+			return &oauthkit.Consent{Subject: "alice"}, nil
+		}),
+		// The codes of BenchmarkCodeExchange are made before the timer
+		// starts and must outlive a long run.
+		CodeLifetime: oauthkit.MaxCodeLifetime,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv
+}
+
+// benchServe serves one token request built as a client sends it: a POST
+// with a form body and the client's credentials in Basic auth.
+func benchServe(h http.Handler, clientID, form string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, benchSecret)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// benchPost is benchServe failing the benchmark on any status but 200.
+func benchPost(b *testing.B, h http.Handler, clientID, form string) *httptest.ResponseRecorder {
+	rec := benchServe(h, clientID, form)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	return rec
+}
+
+// benchParallel runs benchServe from GOMAXPROCS goroutines. A goroutine
+// that gets a status other than 200 reports it and stops (b.Fatal belongs
+// to the benchmark's own goroutine).
+func benchParallel(b *testing.B, h http.Handler, clientID, form string) {
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if rec := benchServe(h, clientID, form); rec.Code != http.StatusOK {
+				b.Errorf("status %d: %s", rec.Code, rec.Body)
+				return
+			}
+		}
+	})
+}
+
+// benchField returns a string member of a JSON token response without
+// decoding the whole body: what a chained benchmark needs from it.
+func benchField(body, name string) string {
+	_, rest, ok := strings.Cut(body, `"`+name+`":"`)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, `"`)
+	return v
+}
+
+// The forms of the three token requests measured. The baseline sends them
+// with a placeholder code and refresh token.
+const benchCCForm = "grant_type=client_credentials&scope=read"
+
+func benchCodeForm(code, verifier string) string {
+	return url.Values{
+		"grant_type":    {oauthkit.GrantTypeAuthorizationCode},
+		"code":          {code},
+		"redirect_uri":  {benchRedirect},
+		"code_verifier": {verifier},
+	}.Encode()
+}
+
+func benchRefreshForm(refresh string) string {
+	return "grant_type=refresh_token&refresh_token=" + url.QueryEscape(refresh)
+}
+
+// benchAuthorize obtains an authorization code with S256 PKCE through the
+// authorization endpoint, as a browser following the client's redirect
+// would, and returns it with its code_verifier.
+func benchAuthorize(b *testing.B, h http.Handler) (code, verifier string) {
+	verifier = oauth2.GenerateVerifier()
+	q := url.Values{
+		"response_type":         {oauthkit.ResponseTypeCode},
+		"client_id":             {"web"},
+		"redirect_uri":          {benchRedirect},
+		"scope":                 {"read write"},
+		"state":                 {"xyz"},
+		"code_challenge":        {pkce.Challenge(verifier)},
+		"code_challenge_method": {pkce.S256},
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/authorize?"+q.Encode(), nil))
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusFound || err != nil || loc.Query().Get("code") == "" {
+		b.Fatalf("authorization response %d, Location %q", rec.Code, rec.Header().Get("Location"))
+	}
+	return loc.Query().Get("code"), verifier
+}
+
+// benchFixedHandler writes body with the headers the token endpoint sets on
+// a successful response: no parsing, no authentication, no store. The
+// header values are shared slices assigned to canonical keys, as the token
+// endpoint sets them, so that headers cost the two the same.
+func benchFixedHandler(body string) http.Handler {
+	b := []byte(body)
+	noStore, noCache, json := []string{"no-store"}, []string{"no-cache"}, []string{"application/json;charset=UTF-8"}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Cache-Control"] = noStore
+		h["Pragma"] = noCache
+		h["Content-Type"] = json
+		w.WriteHeader(http.StatusOK)
+		w.Write(b)
+	})
+}
+
+// BenchmarkBaseline is the floor under every token benchmark: the same
+// request and recorder built the same way, served by a handler that writes
+// a fixed token response of the same shape. One case per grant, with that
+// grant's form and response; refresh_token also extracts the refresh token
+// from the body, as BenchmarkRefreshRotation must.
+func BenchmarkBaseline(b *testing.B) {
+	ccBody := `{"access_token":"` + benchOpaque + `","token_type":"Bearer","expires_in":3600,"scope":"read"}`
+	pairBody := `{"access_token":"` + benchOpaque + `","token_type":"Bearer","expires_in":3600,"refresh_token":"` + benchOpaque + `","scope":"read write"}`
+	verifier := oauth2.GenerateVerifier()
+
+	b.Run("client_credentials", func(b *testing.B) {
+		h := benchFixedHandler(ccBody)
+		b.ReportAllocs()
+		for b.Loop() {
+			benchPost(b, h, "svc", benchCCForm)
+		}
+	})
+	b.Run("authorization_code", func(b *testing.B) {
+		h := benchFixedHandler(pairBody)
+		form := benchCodeForm(benchOpaque, verifier)
+		b.ReportAllocs()
+		for b.Loop() {
+			benchPost(b, h, "web", form)
+		}
+	})
+	b.Run("refresh_token", func(b *testing.B) {
+		h := benchFixedHandler(pairBody)
+		refresh := benchOpaque
+		b.ReportAllocs()
+		for b.Loop() {
+			refresh = benchField(benchPost(b, h, "web", benchRefreshForm(refresh)).Body.String(), "refresh_token")
+		}
+	})
+	b.Run("client_credentials_parallel", func(b *testing.B) {
+		h := benchFixedHandler(ccBody)
+		b.ReportAllocs()
+		benchParallel(b, h, "svc", benchCCForm)
+	})
+}
+
+// BenchmarkClientCredentials is a client_credentials request with an
+// opaque access token, a client secret hashed by HashSecret and the memory
+// stores.
+func BenchmarkClientCredentials(b *testing.B) {
+	h := benchServer(b).TokenHandler()
+	b.ReportAllocs()
+	for b.Loop() {
+		benchPost(b, h, "svc", benchCCForm)
+	}
+}
+
+// BenchmarkClientCredentialsParallel is BenchmarkClientCredentials from
+// GOMAXPROCS goroutines. Beside BenchmarkBaseline/client_credentials_parallel
+// it shows whether requests wait on each other: with no lock held across a
+// request, ns/op falls with -cpu as the baseline's does.
+func BenchmarkClientCredentialsParallel(b *testing.B) {
+	h := benchServer(b).TokenHandler()
+	b.ReportAllocs()
+	benchParallel(b, h, "svc", benchCCForm)
+}
+
+// BenchmarkCodeExchange redeems authorization codes with S256 PKCE. The
+// codes are obtained through the authorization endpoint before the timer
+// starts, one per iteration, each with its own code_verifier.
+func BenchmarkCodeExchange(b *testing.B) {
+	srv := benchServer(b)
+	authorize, token := srv.AuthorizeHandler(), srv.TokenHandler()
+	forms := make([]string, b.N)
+	for i := range forms {
+		forms[i] = benchCodeForm(benchAuthorize(b, authorize))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		benchPost(b, token, "web", forms[i])
+	}
+}
+
+// BenchmarkRefreshRotation exchanges refresh tokens with rotation: each
+// request presents the refresh token the previous response returned, so
+// that every one is fresh and the chain of its grant grows as it would in
+// a long-lived session.
+func BenchmarkRefreshRotation(b *testing.B) {
+	srv := benchServer(b)
+	h := srv.TokenHandler()
+	body := benchPost(b, h, "web", benchCodeForm(benchAuthorize(b, srv.AuthorizeHandler()))).Body.String()
+	refresh := benchField(body, "refresh_token")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		refresh = benchField(benchPost(b, h, "web", benchRefreshForm(refresh)).Body.String(), "refresh_token")
+	}
+	if refresh == "" {
+		b.Fatal("no refresh token in the last response")
+	}
+}
