@@ -130,7 +130,8 @@ func (t *Token) Active(now time.Time) bool {
 // the caller.
 type TokenStore interface {
 	// CreateTokens stores tokens issued together, atomically: all or none.
-	// It returns an error wrapping ErrExists if an ID is already stored.
+	// It returns an error wrapping ErrExists if an ID is already stored, and
+	// one wrapping ErrReused if their grant was revoked (see RevokeGrant).
 	CreateTokens(ctx context.Context, tokens ...*Token) error
 	// Token returns the token with the given ID. It returns an error wrapping
 	// ErrNotFound if the token is unknown, expired at now, or revoked.
@@ -158,8 +159,12 @@ type TokenStore interface {
 	// RevokeToken revokes the token with the given ID. Unknown IDs are not
 	// an error.
 	RevokeToken(ctx context.Context, id string) error
-	// RevokeGrant revokes every token whose GrantID is grantID. Unknown
-	// grants are not an error.
+	// RevokeGrant revokes every token whose GrantID is grantID, and refuses
+	// tokens of that grant stored afterwards: for at least MaxCodeLifetime
+	// after the revocation, CreateTokens returns an error wrapping ErrReused
+	// for a batch holding one, and stores nothing. (A code replayed while its
+	// first redemption is still storing its tokens revokes the grant first;
+	// the redemption must then fail too.) Unknown grants are not an error.
 	RevokeGrant(ctx context.Context, grantID string) error
 }
 

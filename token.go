@@ -271,8 +271,10 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 		err = s.cfg.Tokens.CreateTokens(ctx, tokens...)
 	}
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrReused):
+	case grant.rotate != "" && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrReused)):
 		return nil, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+	case errors.Is(err, ErrReused): // the grant was revoked meanwhile, as by a replayed code
+		return nil, ErrInvalidGrant.WithDescription("the authorization grant was revoked")
 	case err != nil:
 		return nil, ErrServerError.Wrap(err)
 	}

@@ -164,8 +164,9 @@ func (s *Codes) deleteExpired(now time.Time) {
 type Tokens struct {
 	mu       sync.RWMutex
 	tokens   map[string]*oauthkit.Token
-	grants   map[string][]string // grant ID → token IDs
-	children map[string][]string // refresh token ID → IDs issued in exchange for it
+	grants   map[string][]string  // grant ID → token IDs
+	children map[string][]string  // refresh token ID → IDs issued in exchange for it
+	revoked  map[string]time.Time // revoked grant ID → when, by the wall clock
 	sweep    sweeper
 }
 
@@ -174,6 +175,7 @@ func NewTokens() *Tokens {
 	return &Tokens{
 		tokens:   make(map[string]*oauthkit.Token),
 		grants:   make(map[string][]string),
+		revoked:  make(map[string]time.Time),
 		children: make(map[string][]string),
 	}
 }
@@ -207,6 +209,9 @@ func (s *Tokens) check(tokens []*oauthkit.Token) error {
 		}
 		if _, ok := s.tokens[t.ID]; ok || slices.ContainsFunc(tokens[:i], func(u *oauthkit.Token) bool { return u.ID == t.ID }) {
 			return fmt.Errorf("token: %w", oauthkit.ErrExists)
+		}
+		if _, ok := s.revoked[t.GrantID]; ok {
+			return fmt.Errorf("token of a revoked grant: %w", oauthkit.ErrReused)
 		}
 	}
 	return nil
@@ -302,7 +307,10 @@ func (s *Tokens) RevokeGrant(_ context.Context, grantID string) error {
 	return nil
 }
 
+// revokeGrant removes a grant's tokens and remembers, for MaxCodeLifetime by
+// the wall clock, that it was revoked, so that its late tokens are refused.
 func (s *Tokens) revokeGrant(grantID string) {
+	s.revoked[grantID] = time.Now()
 	for _, id := range s.grants[grantID] {
 		s.removeIndexes(id)
 		delete(s.tokens, id)
@@ -353,6 +361,11 @@ func (s *Tokens) deleteExpired(now time.Time) {
 	for id, t := range s.tokens {
 		if !now.Before(t.ExpiresAt) {
 			s.remove(id)
+		}
+	}
+	for grantID, at := range s.revoked {
+		if time.Since(at) > oauthkit.MaxCodeLifetime {
+			delete(s.revoked, grantID)
 		}
 	}
 	s.sweep.swept(len(s.tokens))

@@ -42,6 +42,7 @@ func TestTokenStore(t *testing.T, newStore func(t *testing.T) oauthkit.TokenStor
 	t.Run("Copies", func(t *testing.T) { testTokenCopies(t, newStore) })
 	t.Run("RevokeToken", func(t *testing.T) { testRevokeToken(t, newStore) })
 	t.Run("RevokeGrant", func(t *testing.T) { testRevokeGrant(t, newStore) })
+	t.Run("RevokedGrantRefusesTokens", func(t *testing.T) { testRevokedGrantRefusesTokens(t, newStore) })
 	t.Run("Rotate", func(t *testing.T) { testRotate(t, newStore) })
 	t.Run("RotateNotFound", func(t *testing.T) { testRotateNotFound(t, newStore) })
 	t.Run("RotateTakenID", func(t *testing.T) { testRotateTakenID(t, newStore) })
@@ -242,6 +243,36 @@ func testRevokeGrant(t *testing.T, newStore newTokenStore) {
 				e.wantGone(t, s, r1.ID, t1, "after RevokeGrant of its grant")
 			}
 			e.wantToken(t, s, e.token("x", "h"), t1, "after RevokeGrant of another grant")
+		})
+	}
+}
+
+// testRevokedGrantRefusesTokens: after RevokeGrant, tokens of that grant
+// cannot be stored, even when the grant had none yet (a code replayed
+// while its first redemption is still storing its tokens).
+func testRevokedGrantRefusesTokens(t *testing.T, newStore newTokenStore) {
+	e := newEnv(t)
+	cases := []struct {
+		name   string
+		before string // tokens of grant g stored before the revocation
+	}{
+		{"GrantWithTokens", "a1 r1"},
+		{"GrantWithoutTokens", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			if tc.before != "" {
+				must(t, "CreateTokens", s.CreateTokens(e.ctx, e.tokens(tc.before, "g")...))
+			}
+			must(t, "RevokeGrant(g)", s.RevokeGrant(e.ctx, e.id("grant/g")))
+			late := append(e.tokens("a2", "h"), e.tokens("r2", "g")...)
+			wantErr(t, "CreateTokens of a batch holding a token of the revoked grant", s.CreateTokens(e.ctx, late...), oauthkit.ErrReused)
+			for _, tok := range late {
+				e.wantGone(t, s, tok.ID, e.now, "after CreateTokens refused its batch")
+			}
+			must(t, "CreateTokens of another grant", s.CreateTokens(e.ctx, e.tokens("a3", "h")...))
+			e.wantToken(t, s, e.token("a3", "h"), e.now, "stored in another grant")
 		})
 	}
 }
