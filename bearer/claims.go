@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Claims describe the access token of a request that passed the middleware:
@@ -96,7 +98,125 @@ var errClaim = errors.New("malformed claim")
 // parseClaims decodes a JWT claims set or an introspection response: a JSON
 // object whose registered members go to their fields and whose others stay
 // in Extra. A member of the wrong type is an error; null counts as absent.
+//
+// Most access tokens carry registered claims only; those are decoded into a
+// struct in one pass. Anything else takes the general path through a map.
 func parseClaims(data []byte) (*Claims, error) {
+	if onlyRegistered(data) {
+		return parseRegistered(data)
+	}
+	return parseGeneral(data)
+}
+
+// registeredNames are the members that have a field in Claims.
+var registeredNames = [...]string{"iss", "sub", "client_id", "jti", "acr", "aud", "scope", "exp", "iat", "auth_time"}
+
+// onlyRegistered reports whether data is a JSON object whose members are
+// registered names, spelled exactly, without escapes, each at most once, so
+// that decoding into registeredClaims means the same as the general path.
+// It only looks at the top-level keys; data may still be invalid JSON.
+func onlyRegistered(data []byte) bool {
+	i := 0
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	if i == len(data) || data[i] != '{' {
+		return false
+	}
+	depth, inString, escaped, expectKey, keyStart := 0, false, false, false, -1
+	var seen uint16 // registered names met so far: a repeated one takes the general path
+	for ; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				if keyStart >= 0 {
+					return false // an escaped key: let the general path decode it
+				}
+				escaped = true
+			case c == '"':
+				inString = false
+				if keyStart >= 0 {
+					n := slices.Index(registeredNames[:], string(data[keyStart:i]))
+					if n < 0 || seen&(1<<n) != 0 {
+						return false
+					}
+					seen |= 1 << n
+					keyStart = -1
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			if depth == 1 && expectKey {
+				keyStart, expectKey = i+1, false
+			}
+		case '{', '[':
+			depth++
+			expectKey = depth == 1
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		}
+	}
+	return true
+}
+
+// registeredClaims is what parseRegistered decodes into. Times start as
+// NaN, which JSON cannot express, so that absent and null times stay NaN.
+type registeredClaims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	ClientID string   `json:"client_id"`
+	ID       string   `json:"jti"`
+	ACR      string   `json:"acr"`
+	Audience audience `json:"aud"`
+	Scope    string   `json:"scope"`
+	Exp      float64  `json:"exp"`
+	Iat      float64  `json:"iat"`
+	AuthTime float64  `json:"auth_time"`
+}
+
+// parseRegistered is parseClaims for an object of registered claims only.
+func parseRegistered(data []byte) (*Claims, error) {
+	r := registeredClaims{Exp: math.NaN(), Iat: math.NaN(), AuthTime: math.NaN()}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, errClaim
+	}
+	c := &Claims{
+		Subject:  r.Subject,
+		ClientID: r.ClientID,
+		Scope:    splitScope(r.Scope),
+		Audience: r.Audience,
+		Issuer:   r.Issuer,
+		ACR:      r.ACR,
+		ID:       r.ID,
+	}
+	var err1, err2, err3 error
+	c.ExpiresAt, err1 = optionalDate(r.Exp)
+	c.IssuedAt, err2 = optionalDate(r.Iat)
+	c.AuthTime, err3 = optionalDate(r.AuthTime)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil, errClaim
+	}
+	return c, nil
+}
+
+// optionalDate is numericDate, with NaN meaning absent: the zero time.
+func optionalDate(f float64) (time.Time, error) {
+	if math.IsNaN(f) {
+		return time.Time{}, nil
+	}
+	return numericDate(f)
+}
+
+// parseGeneral is parseClaims for any object.
+func parseGeneral(data []byte) (*Claims, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil || m == nil {
 		return nil, errors.New("claims are not a JSON object")
@@ -120,13 +240,13 @@ func parseClaims(data []byte) (*Claims, error) {
 	take("client_id", stringInto(&c.ClientID))
 	take("jti", stringInto(&c.ID))
 	take("acr", stringInto(&c.ACR))
-	take("aud", func(raw json.RawMessage) error { return parseAudience(raw, &c.Audience) })
+	take("aud", func(raw json.RawMessage) error { return json.Unmarshal(raw, (*audience)(&c.Audience)) })
 	take("scope", func(raw json.RawMessage) error {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
 		}
-		c.Scope = strings.Fields(s)
+		c.Scope = splitScope(s)
 		return nil
 	})
 	take("exp", timeInto(&c.ExpiresAt))
@@ -139,6 +259,14 @@ func parseClaims(data []byte) (*Claims, error) {
 		c.Extra = m
 	}
 	return c, nil
+}
+
+// splitScope splits a scope parameter into its words, or nil if none.
+func splitScope(s string) []string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f
+	}
+	return nil
 }
 
 func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
@@ -165,6 +293,12 @@ func parseNumericDate(raw json.RawMessage) (time.Time, error) {
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return time.Time{}, err
 	}
+	return numericDate(f)
+}
+
+// numericDate converts seconds since the epoch, refusing dates before 1970
+// or after 9999.
+func numericDate(f float64) (time.Time, error) {
 	if f < 0 || f > maxNumericDate {
 		return time.Time{}, errClaim
 	}
@@ -172,17 +306,29 @@ func parseNumericDate(raw json.RawMessage) (time.Time, error) {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 }
 
-// parseAudience decodes "aud": one string or an array of strings.
-func parseAudience(raw json.RawMessage, dst *[]string) error {
-	if len(raw) > 0 && raw[0] == '"' {
+// audience decodes "aud": one string or an array of strings (RFC 7519
+// §4.1.3).
+type audience []string
+
+// UnmarshalJSON decodes a string or an array of strings; null leaves a
+// untouched.
+func (a *audience) UnmarshalJSON(raw []byte) error {
+	switch {
+	case isNull(raw):
+		return nil
+	case len(raw) > 1 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
+		*a = audience{string(raw[1 : len(raw)-1])} // valid JSON: no escapes to undo
+		return nil
+	case len(raw) > 0 && raw[0] == '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
 		}
-		*dst = []string{s}
+		*a = audience{s}
 		return nil
+	default:
+		return json.Unmarshal(raw, (*[]string)(a))
 	}
-	return json.Unmarshal(raw, dst)
 }
 
 // takeExtra removes the member name from c.Extra and returns it.

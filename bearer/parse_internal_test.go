@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/go-cmp/cmp"
 )
 
 // FuzzParseClaims feeds arbitrary JSON to the claims parser shared by JWTs
@@ -19,6 +20,8 @@ func FuzzParseClaims(f *testing.F) {
 		`{"exp":null,"scope":null,"aud":null}`,
 		`{"exp":"soon"}`, `{"exp":-1}`, `{"exp":1e300}`, `{"aud":[1]}`, `{"scope":["read"]}`,
 		`[]`, `null`, `{`, `{"a":1,"a":2}`, `{"iss":"\u0000"}`,
+		`{"iss":5,"iss":"a"}`, `{"ISS":"a"}`, `{"\u0069ss":"a"}`, `{"aud":"\u00e9"}`, `{"aud":"\xff"}`, `{"scope":""}`, `{"aud":[]}`,
+		` {"exp":0,"iat":-0,"auth_time":1e3}`, `{"exp":1e400}`, `{"iss":"a"} x`, `{"aud":{"x":["iss"]},"sub":"b"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -28,6 +31,11 @@ func FuzzParseClaims(f *testing.F) {
 		if err != nil {
 			if c != nil {
 				t.Fatalf("claims %+v returned with error %v", c, err)
+			}
+			if onlyRegistered(data) {
+				if _, gerr := parseGeneral(data); gerr == nil {
+					t.Fatalf("struct path refused (%v) what the general path accepts", err)
+				}
 			}
 			return
 		}
@@ -48,6 +56,16 @@ func FuzzParseClaims(f *testing.F) {
 		}{{"exp", c.ExpiresAt.Unix(), c.ExpiresAt.IsZero()}, {"iat", c.IssuedAt.Unix(), c.IssuedAt.IsZero()}, {"auth_time", c.AuthTime.Unix(), c.AuthTime.IsZero()}} {
 			if !tm.zero && (tm.unix < 0 || tm.unix > maxNumericDate) {
 				t.Errorf("%s out of range: %d", tm.name, tm.unix)
+			}
+		}
+		if onlyRegistered(data) {
+			// The struct path must mean exactly what the general path means.
+			g, gerr := parseGeneral(data)
+			if gerr != nil {
+				t.Fatalf("struct path accepted what the general path refuses (%v)", gerr)
+			}
+			if diff := cmp.Diff(g, c); diff != "" {
+				t.Fatalf("struct and general paths differ (-general +struct):\n%s", diff)
 			}
 		}
 		d := c.clone()
