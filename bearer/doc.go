@@ -55,6 +55,9 @@
 // 500 for an internal fault, without detail; the cause is logged. Tokens are
 // never logged.
 //
+// The middleware guards every method, OPTIONS included: a host that serves
+// CORS preflight requests answers them before the middleware.
+//
 // [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
 // [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
 // [RFC 6750 §2.2]: https://www.rfc-editor.org/rfc/rfc6750#section-2.2

@@ -105,6 +105,7 @@ type JWKSConfig struct {
 //
 // Anything that is not three dot-separated parts is refused with
 // ErrUnrecognizedToken, so that [Fallback] can pass opaque tokens on.
+// Encrypted (JWE) access tokens are not supported.
 //
 // The key set is fetched on first use, when MaxAge has passed, and when a
 // token names a key it does not hold; fetches are shared by concurrent
