@@ -110,8 +110,12 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (*I
 		Issuer:    s.cfg.Issuer,
 		ACR:       t.ACR,
 	}
-	if t.Kind == AccessToken {
-		resp.TokenType = "Bearer"
+	// token_type says what the token is: "Bearer" for access tokens, and
+	// for refresh tokens the RFC 7009 type hint "refresh_token", so that a
+	// resource server never takes a refresh token for a bearer token.
+	resp.TokenType = "Bearer"
+	if t.Kind == RefreshToken {
+		resp.TokenType = t.Kind.String()
 	}
 	if !t.AuthTime.IsZero() {
 		resp.AuthTime = t.AuthTime.Unix()

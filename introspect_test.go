@@ -428,8 +428,9 @@ func svcLiveResponse(tok svcIssued) map[string]any {
 		"auth_time": float64(tok.issuedAt.Add(-time.Minute).Unix()),
 		"acr":       svcACR,
 	}
-	if tok.kind == oauthkit.AccessToken {
-		m["token_type"] = "Bearer"
+	m["token_type"] = "Bearer"
+	if tok.kind == oauthkit.RefreshToken {
+		m["token_type"] = "refresh_token" // never to be taken for a bearer token
 	}
 	if aud := svcClients[tok.client].audience; aud != nil {
 		a := make([]any, len(aud))
