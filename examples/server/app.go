@@ -12,8 +12,9 @@ import (
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/grants"
+	"github.com/oauthkit/oauthkit/bearer"
+	"github.com/oauthkit/oauthkit/jwt"
 	"github.com/oauthkit/oauthkit/pkce"
-	"github.com/oauthkit/oauthkit/storage/memory"
 )
 
 // Paths at which the example server mounts its endpoints, under the issuer.
@@ -23,15 +24,22 @@ const (
 	pathRevoke     = "/revoke"
 	pathIntrospect = "/introspect"
 	pathMetadata   = "/.well-known/oauth-authorization-server"
+	pathOpenID     = "/.well-known/openid-configuration" // the same document, when OpenID Connect is on
+	pathJWKS       = "/.well-known/jwks.json"
+	pathUserInfo   = "/userinfo"
+	pathAPIMe      = "/api/me"
 )
+
+// scopeAPIRead is the scope that the demo API at /api/me requires.
+const scopeAPIRead = "read"
 
 // hashSecret hashes the config's human-chosen secrets and passwords. Tests
 // swap in bcrypt at its lowest cost, which oauthkit.VerifySecret also reads,
 // to keep -race runs fast.
 var hashSecret = oauthkit.HashLowEntropySecret
 
-// app is the example server: an oauthkit.Server and the host's pages on one
-// mux. It is an http.Handler.
+// app is the example server: an oauthkit.Server, the host's pages and a
+// demo API on one mux. It is an http.Handler.
 type app struct {
 	issuer  string
 	server  *oauthkit.Server
@@ -40,34 +48,39 @@ type app struct {
 	mux     *http.ServeMux
 	views   []clientView // the clients as the index page shows them
 	try     tryIt
+	keys    *jwt.KeySet // signs JWT access tokens and ID tokens; nil when neither is issued
+	oidc    bool        // OpenID Connect is on
+	store   string      // which store is used, for the banner
 }
 
-// newApp wires the library into a plain net/http app, with every store in
-// memory. cfg must be valid (see parseConfig) and have its issuer set.
+// newApp wires the library into a plain net/http app. cfg must be valid (see
+// parseConfig) and have its issuer set. The config's clients are put into
+// st, which nil means new memory stores; newApp does not close st.
 //
-// This is the one place to extend the server:
-//   - JWT access tokens: when cfg.AccessTokenFormat is "jwt" (accepted by
-//     config.validate once package jwt exists), set Config.AccessTokens to
-//     package jwt's issuer, Endpoints.JWKS to issuer+"/jwks", and mount its
-//     key set handler at /jwks below.
-//   - OpenID Connect: set the ID token Signer, Endpoints.UserInfo, and mount
-//     the userinfo and /.well-known/openid-configuration handlers below.
-//   - A bearer-protected demo API: mount it on the mux below, behind the
-//     library's bearer token middleware.
-//   - A -store postgres://... flag: build the PostgreSQL stores instead of
-//     the memory stores (clients, codes, tokens) here.
-func newApp(cfg config, logger *slog.Logger) (*app, error) {
+// This is the one place that wires the library:
+//   - access tokens are opaque, or JWTs (RFC 9068) signed with a key set
+//     generated at start when cfg.AccessTokenFormat is "jwt";
+//   - OpenID Connect is on when a client may ask for the openid scope: ID
+//     tokens are signed with the same key set, userinfo answers the config
+//     users' name and email, and the metadata is also served as
+//     /.well-known/openid-configuration;
+//   - the key set, when there is one, is published at pathJWKS;
+//   - GET /api/me is a resource that the bearer middleware guards, with
+//     tokens validated in process by the oauthkit.Server.
+func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*app, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("newApp: the issuer is not set")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if st == nil {
+		st = memoryStores()
+	}
 	users, err := newUserStore(cfg.Users)
 	if err != nil {
 		return nil, err
 	}
-	clients := memory.NewClients()
 	var views []clientView
 	var extra []oauthkit.GrantHandler
 	var scopes []string // every client's scopes, for scopes_supported
@@ -92,7 +105,9 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 			}
 			oc.AuthMethod = oauthkit.AuthMethodSecretBasic
 		}
-		clients.Put(oc)
+		if err := st.putClient(ctx, oc); err != nil {
+			return nil, fmt.Errorf("storing client %q: %w", c.ID, err)
+		}
 		views = append(views, clientView{ID: c.ID, Public: c.Public, GrantTypes: slices.Clone(c.GrantTypes)})
 		if c.uses(oauthkit.GrantTypeClientCredentials) && !hasGrant(extra, oauthkit.GrantTypeClientCredentials) {
 			extra = append(extra, grants.ClientCredentials{})
@@ -106,7 +121,16 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := oauthkit.New(oauthkit.Config{
+	a := &app{
+		issuer:  cfg.Issuer,
+		clients: st.clients,
+		pages:   pg,
+		mux:     http.NewServeMux(),
+		views:   views,
+		oidc:    slices.Contains(scopes, oauthkit.ScopeOpenID),
+		store:   st.desc,
+	}
+	oc := oauthkit.Config{
 		Issuer: cfg.Issuer,
 		Endpoints: oauthkit.Endpoints{
 			Authorization: cfg.Issuer + pathAuthorize,
@@ -114,30 +138,69 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 			Revocation:    cfg.Issuer + pathRevoke,
 			Introspection: cfg.Issuer + pathIntrospect,
 		},
-		Clients:         clients,
-		Codes:           memory.NewCodes(),
-		Tokens:          memory.NewTokens(),
+		Clients:         st.clients,
+		Codes:           st.codes,
+		Tokens:          st.tokens,
 		Authorizer:      pg,
 		ErrorPage:       pg.errorPage,
 		Grants:          extra,
 		ScopesSupported: scopes,
 		Logger:          logger,
+	}
+	if cfg.AccessTokenFormat == formatJWT || a.oidc {
+		// A demo key, new at each start: tokens signed before a restart
+		// no longer verify. A real server loads its keys (jwt.ParsePEM).
+		key, err := jwt.GenerateKey(jwt.ES256)
+		if err != nil {
+			return nil, err
+		}
+		if a.keys, err = jwt.NewKeySet(key); err != nil {
+			return nil, err
+		}
+		oc.Endpoints.JWKS = cfg.Issuer + pathJWKS
+	}
+	if cfg.AccessTokenFormat == formatJWT {
+		oc.AccessTokens = &jwt.AccessTokens{Keys: a.keys, Issuer: cfg.Issuer}
+	}
+	if a.oidc {
+		// The "typ" header keeps ID tokens and JWT access tokens signed by
+		// the same keys apart (RFC 9068 §5).
+		oc.IDTokens = a.keys
+		oc.Claims = users
+		oc.ClaimsSupported = userClaimNames
+		oc.Endpoints.UserInfo = cfg.Issuer + pathUserInfo
+	}
+	if a.server, err = oauthkit.New(oc); err != nil {
+		return nil, err
+	}
+	if a.try, err = newTryIt(cfg); err != nil {
+		return nil, err
+	}
+	api, err := bearer.New(bearer.Config{
+		Validator: serverValidator(a.server),
+		Realm:     apiRealm,
+		Logger:    logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	a := &app{issuer: cfg.Issuer, server: srv, clients: clients, pages: pg, mux: http.NewServeMux(), views: views}
-	if a.try, err = newTryIt(cfg); err != nil {
-		return nil, err
-	}
 	// The library's handlers check methods themselves and answer with RFC
 	// errors, so they are mounted for every method.
+	srv := a.server
 	a.mux.Handle(pathAuthorize, srv.AuthorizeHandler())
 	a.mux.Handle(pathToken, srv.TokenHandler())
 	a.mux.Handle(pathRevoke, srv.RevocationHandler())
 	a.mux.Handle(pathIntrospect, srv.IntrospectionHandler())
 	a.mux.Handle(pathMetadata, srv.MetadataHandler())
+	if a.keys != nil {
+		a.mux.Handle(pathJWKS, a.keys.JWKSHandler())
+	}
+	if a.oidc {
+		a.mux.Handle(pathOpenID, srv.MetadataHandler())
+		a.mux.Handle(pathUserInfo, srv.UserInfoHandler())
+	}
+	a.mux.Handle("GET "+pathAPIMe, api.Wrap(http.HandlerFunc(apiMe), scopeAPIRead))
 	a.mux.HandleFunc("GET /{$}", a.index)
 	return a, nil
 }
@@ -165,7 +228,7 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 
 // endpoints lists the server's URLs by name.
 func (a *app) endpoints() [][2]string {
-	return [][2]string{
+	e := [][2]string{
 		{"issuer", a.issuer},
 		{"authorize", a.issuer + pathAuthorize},
 		{"token", a.issuer + pathToken},
@@ -173,12 +236,21 @@ func (a *app) endpoints() [][2]string {
 		{"introspect", a.issuer + pathIntrospect},
 		{"metadata", a.issuer + pathMetadata},
 	}
+	if a.oidc {
+		e = append(e, [2]string{"discovery", a.issuer + pathOpenID}, [2]string{"userinfo", a.issuer + pathUserInfo})
+	}
+	if a.keys != nil {
+		e = append(e, [2]string{"jwks", a.issuer + pathJWKS})
+	}
+	return append(e, [2]string{"api", a.issuer + pathAPIMe})
 }
 
 // userStore is the oauthkit.UserAuthenticator over the config's users,
-// whose passwords it keeps only as Argon2id hashes.
+// whose passwords it keeps only as Argon2id hashes, and the
+// oauthkit.ClaimsSource of OpenID Connect. A user's subject is the username.
 type userStore struct {
-	hashes map[string]string // username → hash
+	hashes   map[string]string     // username → hash
+	profiles map[string]userConfig // username → the user, without the password
 	// dummy is the hash of a random password, checked for unknown users so
 	// that they take as long as known ones. (oauthkit.VerifySecret bounds
 	// how many Argon2id checks run at once.)
@@ -186,13 +258,15 @@ type userStore struct {
 }
 
 func newUserStore(users []userConfig) (*userStore, error) {
-	s := &userStore{hashes: make(map[string]string, len(users))}
+	s := &userStore{hashes: make(map[string]string, len(users)), profiles: make(map[string]userConfig, len(users))}
 	for _, u := range users {
 		h, err := hashSecret(u.Password)
 		if err != nil {
 			return nil, fmt.Errorf("hashing the password of user %q: %w", u.Username, err)
 		}
 		s.hashes[u.Username] = h
+		u.Password = ""
+		s.profiles[u.Username] = u
 	}
 	random, err := randomString()
 	if err != nil {
@@ -219,6 +293,42 @@ func (s *userStore) AuthenticateUser(_ context.Context, username, password strin
 	return username, nil
 }
 
+// OpenID Connect scopes that release claims (OIDC Core §5.4).
+const (
+	scopeProfile = "profile"
+	scopeEmail   = "email"
+)
+
+// userClaimNames are the claims userStore.Claims may answer, published as
+// claims_supported.
+var userClaimNames = []string{"name", "preferred_username", "email", "email_verified"}
+
+// Claims returns the claims about the user subject that scope releases
+// (OIDC Core §5.4): for profile, name (when the config has one) and
+// preferred_username; for email, email (when the config has one) and
+// email_verified, which is false because nobody checked the address. It
+// returns an error wrapping oauthkit.ErrNotFound for a user no longer in
+// the config, such as the subject of a token stored in PostgreSQL before a
+// restart with other users.
+func (s *userStore) Claims(_ context.Context, subject string, scope []string) (map[string]any, error) {
+	u, ok := s.profiles[subject]
+	if !ok {
+		return nil, fmt.Errorf("user %q: %w", subject, oauthkit.ErrNotFound)
+	}
+	claims := make(map[string]any)
+	if slices.Contains(scope, scopeProfile) {
+		claims["preferred_username"] = u.Username
+		if u.Name != "" {
+			claims["name"] = u.Name
+		}
+	}
+	if slices.Contains(scope, scopeEmail) && u.Email != "" {
+		claims["email"] = u.Email
+		claims["email_verified"] = false
+	}
+	return claims, nil
+}
+
 // tryIt holds ready-to-run commands for the banner and the index page.
 type tryIt struct {
 	// Curl is a token request that works as printed; CurlAbout says what it
@@ -229,13 +339,21 @@ type tryIt struct {
 	// codePlaceholder replaced by the code). Both are empty when no client
 	// can use the flow.
 	AuthorizeURL, Exchange string
+	// API calls the demo API at /api/me with an access token, whose
+	// placeholder tokenPlaceholder is to be replaced by the token.
+	API string
 }
 
 // codePlaceholder stands for the authorization code in tryIt.Exchange.
 const codePlaceholder = "PASTE_THE_CODE_HERE"
 
+// tokenPlaceholder stands for an access token in tryIt.API.
+const tokenPlaceholder = "PASTE_THE_ACCESS_TOKEN_HERE"
+
 func newTryIt(cfg config) (tryIt, error) {
-	var t tryIt
+	t := tryIt{
+		API: strings.Join([]string{"curl", "-s", "-H", shellQuote("Authorization: Bearer " + tokenPlaceholder), shellQuote(cfg.Issuer + pathAPIMe)}, " "),
+	}
 	token := cfg.Issuer + pathToken
 	for _, c := range cfg.Clients {
 		if c.uses(oauthkit.GrantTypeClientCredentials) {

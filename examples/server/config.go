@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/oauthkit/oauthkit"
 )
@@ -24,7 +26,8 @@ type config struct {
 	// Issuer is the issuer identifier. Empty means "http://" + the address
 	// the server listens on.
 	Issuer string
-	// AccessTokenFormat is "opaque"; "jwt" is refused until it is wired in.
+	// AccessTokenFormat is "opaque" or "jwt" (RFC 9068 access tokens signed
+	// with the server's key set).
 	AccessTokenFormat string
 	Clients           []clientConfig
 	Users             []userConfig
@@ -40,10 +43,14 @@ type clientConfig struct {
 	Scopes       []string
 }
 
-// userConfig is one resource owner who can sign in.
+// userConfig is one resource owner who can sign in. Email and Name are
+// optional: the OpenID Connect claims "email" (scope email) and "name"
+// (scope profile).
 type userConfig struct {
 	Username string
 	Password string
+	Email    string
+	Name     string
 }
 
 // Access token formats accepted in the config file.
@@ -67,7 +74,7 @@ func demoConfig() config {
 	return config{
 		AccessTokenFormat: formatOpaque,
 		Clients:           demoClients(),
-		Users:             []userConfig{{Username: "alice", Password: "wonderland"}},
+		Users:             []userConfig{{Username: "alice", Password: "wonderland", Email: "alice@example.com", Name: "Alice Liddell"}},
 	}
 }
 
@@ -134,6 +141,8 @@ type (
 	fileUser struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
+		Email    string `json:"email"`
+		Name     string `json:"name"`
 	}
 )
 
@@ -319,11 +328,7 @@ func (cfg *config) validate() error {
 		}
 	}
 	switch cfg.AccessTokenFormat {
-	case formatOpaque:
-	case formatJWT:
-		// TODO(jwt): accept once package jwt exists; newApp then sets
-		// Config.AccessTokens to its issuer.
-		return fieldError("access_token_format", `"jwt" is not wired into the example server yet (JWT access tokens come in a follow-up); use "opaque"`)
+	case formatOpaque, formatJWT:
 	default:
 		return fieldError("access_token_format", fmt.Sprintf(`unknown format %q; want "opaque" or "jwt"`, cfg.AccessTokenFormat))
 	}
@@ -354,6 +359,14 @@ func (cfg *config) validate() error {
 			return fieldError(path+".username", fmt.Sprintf("duplicate username %q", u.Username))
 		case u.Password == "":
 			return fieldError(path+".password", "required")
+		}
+		if u.Email != "" {
+			if err := validateEmail(u.Email); err != nil {
+				return fieldError(path+".email", err.Error())
+			}
+		}
+		if u.Name != "" && (strings.TrimSpace(u.Name) != u.Name || strings.ContainsFunc(u.Name, unicode.IsControl)) {
+			return fieldError(path+".name", "must have no control characters and no leading or trailing spaces")
 		}
 		names[u.Username] = true
 	}
@@ -474,6 +487,17 @@ func validateRedirectURI(raw string) error {
 		}
 		return nil
 	}
+}
+
+// validateEmail checks an e-mail address: a bare addr-spec (RFC 5322
+// §3.4.1), such as alice@example.com, without a display name or angle
+// brackets.
+func validateEmail(email string) error {
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Name != "" || a.Address != email || strings.ContainsFunc(email, unicode.IsControl) {
+		return fmt.Errorf("%q is not an e-mail address such as alice@example.com", email)
+	}
+	return nil
 }
 
 // isLoopback reports whether host is a loopback IP or "localhost".

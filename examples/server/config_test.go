@@ -14,6 +14,14 @@ func TestParseConfig(t *testing.T) {
 	withIssuer.Issuer = "https://auth.example.com"
 	withBob := demoConfig()
 	withBob.Users = []userConfig{{Username: "bob", Password: "builder"}}
+	withJWT := demoConfig()
+	withJWT.AccessTokenFormat = "jwt"
+	withProfiles := demoConfig()
+	withProfiles.Users = []userConfig{
+		{Username: "bob", Password: "builder", Email: "bob@example.com", Name: "Bob the Builder"},
+		{Username: "carol", Password: "c", Name: "Carol Ærø"},
+		{Username: "dave", Password: "d", Email: "dave+oauth@sub.example.org"},
+	}
 
 	tests := []struct {
 		name    string
@@ -26,6 +34,13 @@ func TestParseConfig(t *testing.T) {
 		{name: "partial: issuer only", in: `{"issuer": "https://auth.example.com"}`, want: withIssuer},
 		{name: "partial: users only", in: `{"users": [{"username": "bob", "password": "builder"}]}`, want: withBob},
 		{name: "explicit opaque", in: `{"access_token_format": "opaque"}`, want: demoConfig()},
+		{name: "jwt", in: `{"access_token_format": "jwt"}`, want: withJWT},
+		{
+			name: "users with email and name",
+			in: `{"users": [{"username": "bob", "password": "builder", "email": "bob@example.com", "name": "Bob the Builder"},
+				{"username": "carol", "password": "c", "name": "Carol Ærø"}, {"username": "dave", "password": "d", "email": "dave+oauth@sub.example.org"}]}`,
+			want: withProfiles,
+		},
 		{
 			name: "full client list replaces the demo clients",
 			in: `{"clients": [
@@ -67,13 +82,14 @@ func TestParseConfig(t *testing.T) {
 		{name: "grant types is a string", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": "client_credentials"}]}`, wantErr: "config: clients[0].grant_types: want an array, got string"},
 		{name: "scope is an object", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": [{}]}]}`, wantErr: "config: clients[0].scopes[0]: want a string, got object"},
 		{name: "password is a number", in: `{"users": [{"username": "bob", "password": 1234}]}`, wantErr: "config: users[0].password: want a string, got number"},
+		{name: "email is a list", in: `{"users": [{"username": "bob", "password": "x", "email": ["bob@example.com"]}]}`, wantErr: "config: users[0].email: want a string, got array"},
 
 		// Invalid values.
 		{name: "issuer http on a public host", in: `{"issuer": "http://auth.example.com"}`, wantErr: `config: issuer: "http://auth.example.com" must use https (http only on a loopback host, for development)`},
 		{name: "issuer with a path", in: `{"issuer": "https://auth.example.com/"}`, wantErr: `config: issuer: "https://auth.example.com/" must have no path, not even a trailing slash: the example server mounts its endpoints at the root`},
 		{name: "issuer with a query", in: `{"issuer": "https://auth.example.com?a=b"}`, wantErr: `config: issuer: "https://auth.example.com?a=b" must have no user info, query or fragment (RFC 8414 §2)`},
 		{name: "issuer relative", in: `{"issuer": "auth.example.com"}`, wantErr: `config: issuer: "auth.example.com" is not an absolute URL`},
-		{name: "format jwt is a follow-up", in: `{"access_token_format": "jwt"}`, wantErr: `config: access_token_format: "jwt" is not wired into the example server yet (JWT access tokens come in a follow-up); use "opaque"`},
+		{name: "format in capitals", in: `{"access_token_format": "JWT"}`, wantErr: `config: access_token_format: unknown format "JWT"; want "opaque" or "jwt"`},
 		{name: "format unknown", in: `{"access_token_format": "paseto"}`, wantErr: `config: access_token_format: unknown format "paseto"; want "opaque" or "jwt"`},
 		{name: "no clients", in: `{"clients": []}`, wantErr: "config: clients: empty; register at least one client, or leave the field out for the demo clients"},
 		{name: "client without id", in: `{"clients": [{"secret": "s"}]}`, wantErr: "config: clients[0].id: required"},
@@ -104,6 +120,12 @@ func TestParseConfig(t *testing.T) {
 		{name: "user without name", in: `{"users": [{"password": "x"}]}`, wantErr: "config: users[0].username: required"},
 		{name: "username with spaces around", in: `{"users": [{"username": " bob", "password": "x"}]}`, wantErr: "config: users[0].username: must be printable ASCII without leading or trailing spaces"},
 		{name: "user without password", in: `{"users": [{"username": "bob"}]}`, wantErr: "config: users[0].password: required"},
+		{name: "email without domain", in: `{"users": [{"username": "bob", "password": "x", "email": "bob"}]}`, wantErr: `config: users[0].email: "bob" is not an e-mail address such as alice@example.com`},
+		{name: "email with display name", in: `{"users": [{"username": "bob", "password": "x", "email": "Bob <bob@example.com>"}]}`, wantErr: `config: users[0].email: "Bob <bob@example.com>" is not an e-mail address such as alice@example.com`},
+		{name: "email with spaces around", in: `{"users": [{"username": "bob", "password": "x", "email": " bob@example.com"}]}`, wantErr: `config: users[0].email: " bob@example.com" is not an e-mail address such as alice@example.com`},
+		{name: "two e-mail addresses", in: `{"users": [{"username": "bob", "password": "x", "email": "bob@example.com, eve@example.com"}]}`, wantErr: `config: users[0].email: "bob@example.com, eve@example.com" is not an e-mail address such as alice@example.com`},
+		{name: "name with a newline", in: `{"users": [{"username": "bob", "password": "x", "name": "Bob\nBuilder"}]}`, wantErr: "config: users[0].name: must have no control characters and no leading or trailing spaces"},
+		{name: "name with a trailing space", in: `{"users": [{"username": "bob", "password": "x", "name": "Bob "}]}`, wantErr: "config: users[0].name: must have no control characters and no leading or trailing spaces"},
 		{name: "duplicate username", in: `{"users": [{"username": "bob", "password": "x"}, {"username": "bob", "password": "y"}]}`, wantErr: `config: users[1].username: duplicate username "bob"`},
 	}
 	for _, tt := range tests {
@@ -140,7 +162,9 @@ func TestDemoConfig(t *testing.T) {
 			{ID: "svc", Secret: "svc-secret", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read", "write"}},
 			{ID: "legacy", Secret: "legacy-secret", GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"read"}},
 		},
-		Users: []userConfig{{Username: "alice", Password: "wonderland"}},
+		// The contract's demo user, with an e-mail address and a name for
+		// the OpenID Connect claims.
+		Users: []userConfig{{Username: "alice", Password: "wonderland", Email: "alice@example.com", Name: "Alice Liddell"}},
 	}
 	got := demoConfig()
 	if diff := cmp.Diff(want, got); diff != "" {

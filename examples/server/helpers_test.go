@@ -35,7 +35,7 @@ func startServer(t testing.TB, cfg config, tls bool) *testServer {
 		scheme = "https://"
 	}
 	cfg.Issuer = scheme + ts.Listener.Addr().String()
-	a, err := newApp(cfg, slog.New(slog.DiscardHandler))
+	a, err := newApp(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		ts.Close()
 		t.Fatalf("newApp: %v", err)

@@ -68,6 +68,7 @@ const defaultAddr = "127.0.0.1:9000"
 type options struct {
 	addr       string
 	configPath string
+	store      string // "memory" or a PostgreSQL URL
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -76,15 +77,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&o.configPath, "config", "", "JSON config `file`; without it, the demo clients and user")
+	fs.StringVar(&o.store, "store", storeMemory, "where clients, codes and tokens are kept: memory, or a PostgreSQL `URL` such as\npostgres://user@127.0.0.1:5432/db?sslmode=disable (migrated at start)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: server [-addr host:port] [-config file.json]")
+		fmt.Fprintln(fs.Output(), "usage: server [-addr host:port] [-config file.json] [-store memory|postgres://...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
-		return options{}, fmt.Errorf("unexpected argument %q (flags are -addr and -config)", fs.Arg(0))
+		return options{}, fmt.Errorf("unexpected argument %q (flags are -addr, -config and -store)", fs.Arg(0))
 	}
 	return o, nil
 }
@@ -111,9 +113,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.Issuer == "" {
 		cfg.Issuer = "http://" + issuerHost(ln.Addr().(*net.TCPAddr))
 	}
-	a, err := newApp(cfg, logger)
+	st, err := openStores(ctx, opts.store)
 	if err != nil {
 		return err
+	}
+	defer st.close()
+	a, err := newApp(ctx, cfg, st, logger)
+	if err != nil {
+		return err
+	}
+	if st.deleteExpired != nil {
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		defer stopSweep()
+		go sweep(sweepCtx, sweepInterval, st.deleteExpired, logger)
 	}
 
 	srv := &http.Server{
@@ -127,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer)
+	logger.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", st.desc)
 	printBanner(stdout, a, cfg)
 
 	select {
@@ -162,6 +174,16 @@ func printBanner(w io.Writer, a *app, cfg config) {
 		fmt.Fprintf(w, "  %-10s %s\n", e[0], e[1])
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Store: %s\n", a.store)
+	format := "opaque"
+	if cfg.AccessTokenFormat == formatJWT {
+		format = "JWT (RFC 9068), keys at " + a.issuer + pathJWKS
+	}
+	fmt.Fprintf(w, "Access tokens: %s\n", format)
+	if a.oidc {
+		fmt.Fprintf(w, "OpenID Connect: on; discovery at %s\n", a.issuer+pathOpenID)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Clients:")
 	for _, c := range cfg.Clients {
 		cred := "secret " + c.Secret
@@ -183,6 +205,9 @@ func printBanner(w io.Writer, a *app, cfg config) {
 		fmt.Fprintf(w, "Try it (%s):\n", a.try.CurlAbout)
 		fmt.Fprintf(w, "  %s\n", a.try.Curl)
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Call the demo API (it needs scope %s) with an access_token from above:\n", scopeAPIRead)
+	fmt.Fprintf(w, "  %s\n", a.try.API)
 	if a.try.AuthorizeURL != "" {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Authorization code with PKCE: open this in a browser and sign in,")

@@ -34,7 +34,7 @@ func TestSecretsHashedWithArgon2id(t *testing.T) {
 	cfg := demoConfig()
 	cfg.Issuer = "http://127.0.0.1:9000"
 	cfg.Clients = cfg.Clients[2:3] // svc
-	a, err := newApp(cfg, slog.New(slog.DiscardHandler))
+	a, err := newApp(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestNewAppErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := newApp(tt.cfg, slog.New(slog.DiscardHandler))
+			_, err := newApp(t.Context(), tt.cfg, nil, slog.New(slog.DiscardHandler))
 			if err == nil || err.Error() != tt.wantErr {
 				t.Errorf("newApp error = %v, want %q", err, tt.wantErr)
 			}

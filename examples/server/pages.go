@@ -260,8 +260,15 @@ func (p *pages) checkCSRF(r *http.Request, form url.Values, sessionID string) bo
 // page, asks for consent with the consent page unless the user approved the
 // same client and scopes before, and returns the consent. Every POST must
 // carry a valid CSRF token.
+//
+// It honours the OpenID Connect prompt and max_age parameters (OIDC Core
+// §3.1.2.1): "login" and "select_account", or a sign-in older than max_age,
+// show the login page even to a signed-in user; "consent" shows the consent
+// page even when the user approved before; "none" never shows a page but
+// answers login_required or consent_required.
 func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
 	sid, ss, signedIn := p.currentSession(r)
+	justSignedIn := false
 	if r.Method == http.MethodPost && req.Form.Has(fieldAction) {
 		if !p.checkCSRF(r, req.Form, sid) {
 			p.forbidden(w, req)
@@ -287,7 +294,7 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 			}
 			p.setCookie(w, p.sessionCookieName(), sid)
 			ss, _ = p.sessions.get(sid, p.now())
-			signedIn = true
+			signedIn, justSignedIn = true, true
 		case actionApprove:
 			if signedIn {
 				p.sessions.remember(sid, req.Client.ID, req.Scope)
@@ -297,13 +304,39 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 			// token is bound to no session): show the login page.
 		}
 	}
-	if !signedIn {
-		return p.login(w, r, req, "", "", "")
+	promptNone := slices.Contains(req.Prompt, promptNoneValue)
+	if !signedIn || !justSignedIn && p.mustSignInAgain(req, ss) {
+		if promptNone {
+			return nil, oauthkit.ErrLoginRequired.WithDescription("the user is not signed in")
+		}
+		return p.login(w, r, req, sid, "", "")
 	}
-	if p.sessions.consented(sid, req.Client.ID, req.Scope) {
+	if !slices.Contains(req.Prompt, promptConsent) && p.sessions.consented(sid, req.Client.ID, req.Scope) {
 		return &oauthkit.Consent{Subject: ss.subject, AuthTime: ss.authTime}, nil
 	}
+	if promptNone {
+		return nil, oauthkit.ErrConsentRequired.WithDescription("the user has not approved this request")
+	}
 	return p.consent(w, r, req, sid, ss)
+}
+
+// OpenID Connect prompt values (OIDC Core §3.1.2.1).
+const (
+	promptNoneValue     = "none"
+	promptLogin         = "login"
+	promptConsent       = "consent"
+	promptSelectAccount = "select_account"
+)
+
+// mustSignInAgain reports whether an OpenID Connect request asks the
+// signed-in user to authenticate again: prompt login or select_account (the
+// login page is where another account is chosen), or a sign-in older than
+// max_age.
+func (p *pages) mustSignInAgain(req *oauthkit.AuthorizeRequest, ss session) bool {
+	if slices.Contains(req.Prompt, promptLogin) || slices.Contains(req.Prompt, promptSelectAccount) {
+		return true
+	}
+	return req.MaxAge != nil && p.now().Sub(ss.authTime) > *req.MaxAge
 }
 
 // pageData is what the page templates see.

@@ -28,12 +28,13 @@ func TestParseFlags(t *testing.T) {
 		want    options
 		wantErr string
 	}{
-		{name: "no flags", args: nil, want: options{addr: "127.0.0.1:9000"}},
-		{name: "addr", args: []string{"-addr", "127.0.0.1:0"}, want: options{addr: "127.0.0.1:0"}},
-		{name: "config", args: []string{"-config", "server.json"}, want: options{addr: "127.0.0.1:9000", configPath: "server.json"}},
-		{name: "both", args: []string{"-addr", ":8080", "-config=s.json"}, want: options{addr: ":8080", configPath: "s.json"}},
+		{name: "no flags", args: nil, want: options{addr: "127.0.0.1:9000", store: "memory"}},
+		{name: "addr", args: []string{"-addr", "127.0.0.1:0"}, want: options{addr: "127.0.0.1:0", store: "memory"}},
+		{name: "config", args: []string{"-config", "server.json"}, want: options{addr: "127.0.0.1:9000", configPath: "server.json", store: "memory"}},
+		{name: "both", args: []string{"-addr", ":8080", "-config=s.json"}, want: options{addr: ":8080", configPath: "s.json", store: "memory"}},
+		{name: "store", args: []string{"-store", "postgres://db.example/oauth"}, want: options{addr: "127.0.0.1:9000", store: "postgres://db.example/oauth"}},
 		{name: "unknown flag", args: []string{"-port", "1"}, wantErr: "flag provided but not defined: -port"},
-		{name: "argument", args: []string{"server.json"}, wantErr: `unexpected argument "server.json" (flags are -addr and -config)`},
+		{name: "argument", args: []string{"server.json"}, wantErr: `unexpected argument "server.json" (flags are -addr, -config and -store)`},
 		{name: "help", args: []string{"-h"}, wantErr: flag.ErrHelp.Error()},
 	}
 	for _, tt := range tests {
@@ -370,16 +371,20 @@ func TestRunErrors(t *testing.T) {
 	defer busy.Close()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
-	if err := os.WriteFile(bad, []byte(`{"access_token_format": "jwt"}`), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte(`{"access_token_format": "paseto"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	closed := closedAddr(t)
 	tests := []struct {
 		name    string
 		args    []string
 		wantErr string
 	}{
 		{name: "bad flag", args: []string{"-nope"}, wantErr: "flag provided but not defined: -nope"},
-		{name: "invalid config", args: []string{"-addr", "127.0.0.1:0", "-config", bad}, wantErr: `config: access_token_format: "jwt" is not wired into the example server yet`},
+		{name: "invalid config", args: []string{"-addr", "127.0.0.1:0", "-config", bad}, wantErr: `config: access_token_format: unknown format "paseto"`},
+		{name: "unknown store", args: []string{"-addr", "127.0.0.1:0", "-store", "mysql://root:hunter2@db/x"}, wantErr: `-store: want "memory" or a PostgreSQL URL such as postgres://user@127.0.0.1:5432/db?sslmode=disable, got "(not shown: it may hold a password)"`},
+		{name: "store not a URL", args: []string{"-addr", "127.0.0.1:0", "-store", "sqlite"}, wantErr: `-store: want "memory" or a PostgreSQL URL such as postgres://user@127.0.0.1:5432/db?sslmode=disable, got "sqlite"`},
+		{name: "database unreachable", args: []string{"-addr", "127.0.0.1:0", "-store", "postgres://u:hunter2@" + closed + "/x?sslmode=disable&connect_timeout=5"}, wantErr: "-store: opening postgres://u:xxxxx@" + closed + "/x?sslmode=disable&connect_timeout=5: "},
 		{name: "missing config", args: []string{"-config", filepath.Join(dir, "none.json")}, wantErr: "config: open "},
 		{name: "address in use", args: []string{"-addr", busy.Addr().String()}, wantErr: "listen tcp " + busy.Addr().String()},
 	}
@@ -395,8 +400,23 @@ func TestRunErrors(t *testing.T) {
 			if stdout.Len() != 0 {
 				t.Errorf("run printed a banner before failing:\n%s", stdout.String())
 			}
+			if out := err.Error() + stderr.String(); strings.Contains(out, "hunter2") {
+				t.Errorf("the password of the -store URL is shown: %s", out)
+			}
 		})
 	}
+}
+
+// closedAddr returns a loopback address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
 
 // An address without a host gets a loopback issuer.

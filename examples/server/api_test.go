@@ -1,0 +1,297 @@
+package main
+
+import (
+	stdcmp "cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/bearer"
+	"github.com/oauthkit/oauthkit/storage/memory"
+)
+
+// apiResponse is a response of the demo API.
+type apiResponse struct {
+	status    int
+	challenge string // WWW-Authenticate
+	body      string
+}
+
+// callAPI calls GET /api/me (or method) with the Authorization header auth,
+// none when empty.
+func callAPI(t *testing.T, ts *testServer, method, path, auth string) apiResponse {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.issuer+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiResponse{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), body: string(body)}
+}
+
+// clientToken gets a client_credentials token of the demo client svc.
+func clientToken(t *testing.T, ts *testServer, scopes ...string) *oauth2.Token {
+	t.Helper()
+	cc := clientcredentials.Config{
+		ClientID: "svc", ClientSecret: "svc-secret", TokenURL: ts.issuer + pathToken,
+		Scopes: scopes, AuthStyle: oauth2.AuthStyleInHeader,
+	}
+	tok, err := cc.Token(clientContext(t.Context(), ts))
+	if err != nil {
+		t.Fatalf("client_credentials: %v", err)
+	}
+	return tok
+}
+
+// passwordToken gets a token of the demo client legacy for alice.
+func passwordToken(t *testing.T, ts *testServer) *oauth2.Token {
+	t.Helper()
+	tok, err := oauthConfig(ts, "legacy", "legacy-secret", "read").PasswordCredentialsToken(clientContext(t.Context(), ts), "alice", "wonderland")
+	if err != nil {
+		t.Fatalf("password grant: %v", err)
+	}
+	return tok
+}
+
+const (
+	challengeNoToken      = `Bearer realm="oauthkit-example"`
+	challengeInvalidToken = `Bearer realm="oauthkit-example", error="invalid_token", error_description="the access token is invalid, expired or revoked"`
+	challengeNoRead       = `Bearer realm="oauthkit-example", error="insufficient_scope", error_description="the access token lacks a required scope", scope="read"`
+)
+
+// GET /api/me answers RFC 6750 challenges, and who a valid token speaks
+// for, with either token format.
+func TestAPIMe(t *testing.T) {
+	for _, format := range []string{formatOpaque, formatJWT} {
+		t.Run(format, func(t *testing.T) {
+			cfg := demoConfig()
+			cfg.AccessTokenFormat = format
+			ts := startServer(t, cfg, false)
+			t.Cleanup(ts.Close)
+
+			readWrite := clientToken(t, ts, "read", "write")
+			writeOnly := clientToken(t, ts, "write")
+			revoked := clientToken(t, ts, "read")
+			revoke(t, ts, "svc", "svc-secret", revoked.AccessToken)
+			user := passwordToken(t, ts)
+			if got := strings.Count(readWrite.AccessToken, "."); (got == 2) != (format == formatJWT) {
+				t.Fatalf("access token %q: want a JWT only for the jwt format", readWrite.AccessToken)
+			}
+
+			tests := []struct {
+				name   string
+				method string
+				path   string
+				auth   string
+				want   apiResponse
+			}{
+				{name: "no token", auth: "", want: apiResponse{status: 401, challenge: challengeNoToken}},
+				{name: "client token", auth: "Bearer " + readWrite.AccessToken,
+					want: apiResponse{status: 200, body: `{"sub":"svc","client_id":"svc","scope":"read write"}` + "\n"}},
+				{name: "user token", auth: "Bearer " + user.AccessToken,
+					want: apiResponse{status: 200, body: `{"sub":"alice","client_id":"legacy","scope":"read"}` + "\n"}},
+				{name: "scheme in lower case", auth: "bearer " + user.AccessToken,
+					want: apiResponse{status: 200, body: `{"sub":"alice","client_id":"legacy","scope":"read"}` + "\n"}},
+				{name: "token lacking read", auth: "Bearer " + writeOnly.AccessToken, want: apiResponse{status: 403, challenge: challengeNoRead}},
+				{name: "revoked token", auth: "Bearer " + revoked.AccessToken, want: apiResponse{status: 401, challenge: challengeInvalidToken}},
+				{name: "refresh token", auth: "Bearer " + user.RefreshToken, want: apiResponse{status: 401, challenge: challengeInvalidToken}},
+				{name: "unknown token", auth: "Bearer " + strings.Repeat("A", 43), want: apiResponse{status: 401, challenge: challengeInvalidToken}},
+				{name: "tampered token", auth: "Bearer " + tamper(readWrite.AccessToken), want: apiResponse{status: 401, challenge: challengeInvalidToken}},
+				{name: "basic credentials", auth: "Basic c3ZjOnN2Yy1zZWNyZXQ=", want: apiResponse{status: 401, challenge: challengeNoToken}},
+				{name: "malformed header", auth: "Bearer two words", want: apiResponse{status: 400,
+					challenge: `Bearer realm="oauthkit-example", error="invalid_request", error_description="malformed Authorization header"`}},
+				// RFC 9700 §4.3.2: tokens in the query are never read.
+				{name: "token in the query", path: pathAPIMe + "?access_token=" + readWrite.AccessToken, want: apiResponse{status: 401, challenge: challengeNoToken}},
+				{name: "POST", method: http.MethodPost, auth: "Bearer " + readWrite.AccessToken, want: apiResponse{status: 405, body: "Method Not Allowed\n"}},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					method, path := stdcmp.Or(tt.method, http.MethodGet), stdcmp.Or(tt.path, pathAPIMe)
+					got := callAPI(t, ts, method, path, tt.auth)
+					if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(apiResponse{})); diff != "" {
+						t.Errorf("%s %s (-want +got):\n%s", method, path, diff)
+					}
+				})
+			}
+		})
+	}
+}
+
+// tamper changes the last character of a token: the signature of a JWT, a
+// random character of an opaque token.
+func tamper(tok string) string {
+	last := tok[len(tok)-1]
+	if last == 'A' {
+		return tok[:len(tok)-1] + "B"
+	}
+	return tok[:len(tok)-1] + "A"
+}
+
+// The API's successful answer is JSON that caches nowhere.
+func TestAPIMeHeaders(t *testing.T) {
+	ts := demoServer()
+	req, err := http.NewRequest(http.MethodGet, ts.issuer+pathAPIMe, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+clientToken(t, ts, "read").AccessToken)
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := map[string]string{"status": resp.Status, "Content-Type": resp.Header.Get("Content-Type"), "Cache-Control": resp.Header.Get("Cache-Control")}
+	want := map[string]string{"status": "200 OK", "Content-Type": "application/json", "Cache-Control": "no-store"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("response (-want +got):\n%s", diff)
+	}
+}
+
+// faultyTokens is a TokenStore whose reads fail with err.
+type faultyTokens struct {
+	oauthkit.TokenStore
+	err error
+}
+
+func (f faultyTokens) Token(context.Context, string, time.Time) (*oauthkit.Token, error) {
+	return nil, f.err
+}
+
+// serverValidator maps the server's answers to the bearer package's errors,
+// and the middleware those to RFC 6750 responses.
+func TestServerValidator(t *testing.T) {
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	tokens := memory.NewTokens()
+	active := &oauthkit.Token{
+		ID: oauthkit.HashToken("active"), Kind: oauthkit.AccessToken, GrantID: "g1", ClientID: "web", Subject: "alice",
+		Scope: []string{"read", "write"}, Audience: []string{"https://api.example"},
+		IssuedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour), AuthTime: now.Add(-2 * time.Minute), ACR: "1",
+	}
+	expired := &oauthkit.Token{
+		ID: oauthkit.HashToken("expired"), Kind: oauthkit.AccessToken, GrantID: "g2", ClientID: "web", Subject: "alice",
+		IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour),
+	}
+	refresh := &oauthkit.Token{
+		ID: oauthkit.HashToken("refresh"), Kind: oauthkit.RefreshToken, GrantID: "g1", ClientID: "web", Subject: "alice",
+		IssuedAt: now.Add(-time.Minute), ExpiresAt: now.Add(24 * time.Hour),
+	}
+	if err := tokens.CreateTokens(t.Context(), active, expired, refresh); err != nil {
+		t.Fatal(err)
+	}
+	newServer := func(t *testing.T, store oauthkit.TokenStore) *oauthkit.Server {
+		srv, err := oauthkit.New(oauthkit.Config{
+			Issuer: "https://auth.example", Clients: memory.NewClients(), Codes: memory.NewCodes(), Tokens: store,
+			Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv
+	}
+	good := newServer(t, tokens)
+
+	tests := []struct {
+		name       string
+		srv        *oauthkit.Server
+		token      string
+		want       *bearer.Claims
+		wantErr    error
+		wantStatus int // of the middleware
+	}{
+		{name: "active", srv: good, token: "active", wantStatus: 200, want: &bearer.Claims{
+			Subject: "alice", ClientID: "web", Scope: []string{"read", "write"}, Audience: []string{"https://api.example"},
+			Issuer: "https://auth.example", ExpiresAt: active.ExpiresAt, IssuedAt: active.IssuedAt, AuthTime: active.AuthTime, ACR: "1",
+		}},
+		{name: "unknown", srv: good, token: "unknown", wantErr: bearer.ErrInvalidToken, wantStatus: 401},
+		{name: "expired", srv: good, token: "expired", wantErr: bearer.ErrInvalidToken, wantStatus: 401},
+		{name: "refresh token", srv: good, token: "refresh", wantErr: bearer.ErrInvalidToken, wantStatus: 401},
+		{name: "store unavailable", srv: newServer(t, faultyTokens{err: fmt.Errorf("db down: %w", oauthkit.ErrUnavailable)}),
+			token: "active", wantErr: bearer.ErrUnavailable, wantStatus: 503},
+		{name: "store fault", srv: newServer(t, faultyTokens{err: errors.New("disk on fire")}),
+			token: "active", wantStatus: 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := serverValidator(tt.srv)
+			got, err := v.Validate(t.Context(), tt.token)
+			switch {
+			case tt.want != nil:
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("claims (-want +got):\n%s", diff)
+				}
+			case err == nil:
+				t.Fatalf("Validate = %+v, want an error", got)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("Validate error = %v, want one wrapping %v", err, tt.wantErr)
+			case tt.wantErr == nil && (errors.Is(err, bearer.ErrInvalidToken) || errors.Is(err, bearer.ErrUnavailable)):
+				t.Errorf("Validate error = %v, want an internal fault", err)
+			}
+
+			mw, err := bearer.New(bearer.Config{Validator: v, Realm: apiRealm, Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, pathAPIMe, nil)
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			mw.Wrap(http.HandlerFunc(apiMe), scopeAPIRead).ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus {
+				t.Errorf("middleware status %d, want %d (body %q)", rec.Code, tt.wantStatus, rec.Body)
+			}
+			if strings.Contains(rec.Body.String(), "disk") {
+				t.Errorf("the response shows the fault: %q", rec.Body)
+			}
+		})
+	}
+}
+
+// apiMe without the middleware's claims is a programming error: a 500, not a
+// panic.
+func TestAPIMeWithoutMiddleware(t *testing.T) {
+	rec := httptest.NewRecorder()
+	apiMe(rec, httptest.NewRequest(http.MethodGet, pathAPIMe, nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", rec.Code)
+	}
+}
+
+// The API answers the token's claims as JSON that decodes into meResponse.
+func TestMeResponseJSON(t *testing.T) {
+	ctx := bearer.NewContext(context.Background(), &bearer.Claims{Subject: `a"b`, ClientID: "c", Scope: []string{"x", "y"}})
+	rec := httptest.NewRecorder()
+	apiMe(rec, httptest.NewRequest(http.MethodGet, pathAPIMe, nil).WithContext(ctx))
+	var got meResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatalf("body %q: %v", rec.Body, err)
+	}
+	if diff := cmp.Diff(meResponse{Subject: `a"b`, ClientID: "c", Scope: "x y"}, got); diff != "" {
+		t.Errorf("body (-want +got):\n%s", diff)
+	}
+}
