@@ -141,14 +141,16 @@ func TestAPIMe(t *testing.T) {
 	}
 }
 
-// tamper changes the last character of a token: the signature of a JWT, a
-// random character of an opaque token.
+// tamper changes one character in the middle of the token's last part: the
+// signature of a JWT, a random character of an opaque token. (The last
+// character of a base64url signature may carry only padding bits.)
 func tamper(tok string) string {
-	last := tok[len(tok)-1]
-	if last == 'A' {
-		return tok[:len(tok)-1] + "B"
+	i := len(tok) - 10
+	c := byte('A')
+	if tok[i] == 'A' {
+		c = 'B'
 	}
-	return tok[:len(tok)-1] + "A"
+	return tok[:i] + string(c) + tok[i+1:]
 }
 
 // The API's successful answer is JSON that caches nowhere.

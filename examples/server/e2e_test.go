@@ -835,6 +835,53 @@ func TestSessions(t *testing.T) {
 	})
 }
 
+// A new sign-in replaces the session; the same user keeps the consents.
+func TestSessionRenew(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name        string
+		oldSubject  string // "" for no old session
+		at          time.Duration
+		newSubject  string
+		wantConsent bool
+	}{
+		{name: "same user", oldSubject: "alice", at: time.Minute, newSubject: "alice", wantConsent: true},
+		{name: "another user", oldSubject: "alice", at: time.Minute, newSubject: "bob", wantConsent: false},
+		{name: "same user after expiry", oldSubject: "alice", at: sessionLifetime, newSubject: "alice", wantConsent: false},
+		{name: "no old session", newSubject: "alice", wantConsent: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSessions()
+			oldID := ""
+			if tt.oldSubject != "" {
+				var err error
+				if oldID, err = s.create(tt.oldSubject, t0); err != nil {
+					t.Fatal(err)
+				}
+				s.remember(oldID, "web", []string{"openid", "read"})
+			}
+			id, err := s.renew(oldID, tt.newSubject, t0.Add(tt.at))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id == oldID || id == "" {
+				t.Fatalf("renew returned ID %q, want a new one", id)
+			}
+			if _, ok := s.get(oldID, t0.Add(tt.at)); ok {
+				t.Errorf("the old session is still valid")
+			}
+			got, ok := s.get(id, t0.Add(tt.at))
+			if !ok || got.subject != tt.newSubject || !got.authTime.Equal(t0.Add(tt.at)) {
+				t.Errorf("new session = %+v, %v; want %s signed in at %v", got, ok, tt.newSubject, t0.Add(tt.at))
+			}
+			if c := s.consented(id, "web", []string{"read"}); c != tt.wantConsent {
+				t.Errorf("consent carried over = %v, want %v", c, tt.wantConsent)
+			}
+		})
+	}
+}
+
 func TestCSPSource(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"http://127.0.0.1:9999/cb", "http://127.0.0.1:9999"},

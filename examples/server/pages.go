@@ -101,10 +101,24 @@ func (s *sessions) get(id string, now time.Time) (session, bool) {
 	return session{subject: ss.subject, authTime: ss.authTime, expires: ss.expires}, true
 }
 
-func (s *sessions) delete(id string) {
+// renew starts a session for subject that replaces the session oldID, if
+// any, and returns its ID. The consents of the old session carry over when
+// it was the same user's (who signed in again, as OpenID Connect's prompt
+// and max_age ask); the old ID is no longer valid.
+func (s *sessions) renew(oldID, subject string, now time.Time) (string, error) {
+	id, err := s.create(subject, now)
+	if err != nil || oldID == "" {
+		return id, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.byID, id)
+	if old, ok := s.byID[oldID]; ok && old.subject == subject && now.Before(old.expires) {
+		for clientID, scope := range old.consents {
+			s.byID[id].consents[clientID] = slices.Clone(scope)
+		}
+	}
+	delete(s.byID, oldID)
+	return id, nil
 }
 
 // consented reports whether the session's user has approved every scope of
@@ -286,10 +300,8 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 			case err != nil:
 				return nil, err
 			}
-			if sid != "" {
-				p.sessions.delete(sid) // a new ID at each sign-in: no session fixation
-			}
-			if sid, err = p.sessions.create(subject, p.now()); err != nil {
+			// A new ID at each sign-in: no session fixation.
+			if sid, err = p.sessions.renew(sid, subject, p.now()); err != nil {
 				return nil, err
 			}
 			p.setCookie(w, p.sessionCookieName(), sid)
