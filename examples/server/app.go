@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/oauthkit/oauthkit"
-	"github.com/oauthkit/oauthkit/grants"
 	"github.com/oauthkit/oauthkit/bearer"
+	"github.com/oauthkit/oauthkit/grants"
 	"github.com/oauthkit/oauthkit/jwt"
 	"github.com/oauthkit/oauthkit/pkce"
 )
