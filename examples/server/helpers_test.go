@@ -25,6 +25,16 @@ type testServer struct {
 	issuer string
 }
 
+// Client returns the HTTP client for the server: the httptest server's, or
+// http.DefaultClient for a server the test did not start itself (a
+// testServer with only an issuer, such as one started by run).
+func (ts *testServer) Client() *http.Client {
+	if ts.Server == nil {
+		return http.DefaultClient
+	}
+	return ts.Server.Client()
+}
+
 // startServer starts the app for cfg (its issuer is set to the server's
 // URL) over http, or over https when tls is set.
 func startServer(t testing.TB, cfg config, tls bool) *testServer {

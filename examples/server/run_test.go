@@ -83,28 +83,41 @@ func (b *syncBuffer) String() string {
 // banner.
 func startRun(t *testing.T, args ...string) string {
 	t.Helper()
+	banner, _ := startStoppableRun(t, args...)
+	return banner
+}
+
+// startStoppableRun runs the program with args and returns its banner and
+// a function that stops it (as Ctrl-C would) and checks that it stopped
+// cleanly. The program is stopped when the test ends at the latest.
+func startStoppableRun(t *testing.T, args ...string) (banner string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, &stdout, &stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v after cancel", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run returned %v after cancel", err)
+				}
+				if !strings.Contains(stderr.String(), "msg=stopped") {
+					t.Errorf("no shutdown in the log:\n%s", stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("run did not stop after cancel")
 			}
-			if !strings.Contains(stderr.String(), "msg=stopped") {
-				t.Errorf("no shutdown in the log:\n%s", stderr.String())
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("run did not stop after cancel")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.After(20 * time.Second)
 	for {
 		if out := stdout.String(); strings.Contains(out, bannerEnd+"\n") {
-			return out
+			return out, stop
 		}
 		select {
 		case err := <-done:
@@ -130,7 +143,7 @@ func bannerLine(t *testing.T, banner, marker string) string {
 	return ""
 }
 
-var urlLineRE = regexp.MustCompile(`(?m)^  (issuer|authorize|token|revoke|introspect|metadata)\s+(\S+)$`)
+var urlLineRE = regexp.MustCompile(`(?m)^  (issuer|authorize|token|revoke|introspect|metadata|discovery|userinfo|jwks|api)\s+(\S+)$`)
 
 func TestRunPrintsAWorkingBanner(t *testing.T) {
 	banner := startRun(t, "-addr", "127.0.0.1:0")
@@ -150,11 +163,17 @@ func TestRunPrintsAWorkingBanner(t *testing.T) {
 		"revoke":     issuer + "/revoke",
 		"introspect": issuer + "/introspect",
 		"metadata":   issuer + "/.well-known/oauth-authorization-server",
+		"discovery":  issuer + "/.well-known/openid-configuration",
+		"userinfo":   issuer + "/userinfo",
+		"jwks":       issuer + "/.well-known/jwks.json",
+		"api":        issuer + "/api/me",
 	}
 	if diff := cmp.Diff(wantURLs, urls); diff != "" {
 		t.Errorf("banner URLs (-want +got):\n%s", diff)
 	}
-	for _, want := range []string{"web ", "spa ", "svc ", "legacy ", "alice / wonderland"} {
+	for _, want := range []string{"web ", "spa ", "svc ", "legacy ", "alice / wonderland",
+		"\nStore: memory (everything is lost when the server stops)\n", "\nAccess tokens: opaque\n",
+		"\nOpenID Connect: on; discovery at " + issuer + "/.well-known/openid-configuration\n"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("the banner does not show %q:\n%s", want, banner)
 		}
@@ -182,6 +201,27 @@ func TestRunPrintsAWorkingBanner(t *testing.T) {
 		}
 		checkTokenResponse(t, "as parsed", doCurl(t, curlLine), "read write")
 		checkTokenResponse(t, "with curl", shellCurl(t, curlLine), "read write")
+	})
+
+	t.Run("API line", func(t *testing.T) {
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal(doCurl(t, curlLine), &tok); err != nil || tok.AccessToken == "" {
+			t.Fatalf("no access token from the curl line: %v", err)
+		}
+		line := bannerLine(t, banner, "Call the demo API")
+		if !strings.Contains(line, tokenPlaceholder) {
+			t.Fatalf("the API line %q has no %s", line, tokenPlaceholder)
+		}
+		line = strings.Replace(line, tokenPlaceholder, tok.AccessToken, 1)
+		want := `{"sub":"svc","client_id":"svc","scope":"read write"}` + "\n"
+		if got := doCurl(t, line); string(got) != want {
+			t.Errorf("as parsed: %s, want %s", got, want)
+		}
+		if got := shellCurl(t, line); got != nil && string(got) != want {
+			t.Errorf("with curl: %s, want %s", got, want)
+		}
 	})
 
 	t.Run("authorization code lines", func(t *testing.T) {
@@ -233,25 +273,28 @@ func shellCurl(t *testing.T, line string) []byte {
 }
 
 // doCurl performs what the curl line asks, as curl would: the words after
-// "curl" are -s, -u user:password, -d data (joined with &, sent as a form)
-// and the URL.
+// "curl" are -s, -u user:password, -H header, -d data (joined with &, sent
+// as a form in a POST; without -d, the request is a GET) and the URL.
 func doCurl(t *testing.T, line string) []byte {
 	t.Helper()
 	words := shellWords(t, line)
 	if len(words) < 2 || words[0] != "curl" {
 		t.Fatalf("not a curl command: %q", line)
 	}
-	var data []string
+	var data, headers []string
 	var userinfo, target string
 	for i := 1; i < len(words); i++ {
 		switch w := words[i]; {
 		case w == "-s":
-		case (w == "-u" || w == "-d") && i+1 < len(words):
+		case (w == "-u" || w == "-d" || w == "-H") && i+1 < len(words):
 			i++
-			if w == "-u" {
+			switch w {
+			case "-u":
 				userinfo = words[i]
-			} else {
+			case "-d":
 				data = append(data, words[i])
+			default:
+				headers = append(headers, words[i])
 			}
 		case !strings.HasPrefix(w, "-") && target == "":
 			target = w
@@ -259,11 +302,23 @@ func doCurl(t *testing.T, line string) []byte {
 			t.Fatalf("unexpected curl argument %q in %q", w, line)
 		}
 	}
-	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(strings.Join(data, "&")))
+	req, err := http.NewRequest(http.MethodGet, target, nil)
+	if len(data) > 0 {
+		req, err = http.NewRequest(http.MethodPost, target, strings.NewReader(strings.Join(data, "&")))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if len(data) > 0 {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ": ")
+		if !ok {
+			t.Fatalf("curl header %q is not Name: value", h)
+		}
+		req.Header.Set(name, value)
+	}
 	if userinfo != "" {
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(userinfo)))
 	}
