@@ -1,13 +1,15 @@
-// Command server is a runnable OAuth 2.0 authorization server built with
-// oauthkit: the library wired into a plain net/http app, with in-memory
-// stores, a login page and a consent page.
+// Command server is a runnable OAuth 2.0 authorization server and OpenID
+// Connect provider built with oauthkit: the library wired into a plain
+// net/http app, with a login page, a consent page and a demo API protected
+// by bearer tokens.
 //
 //	go run ./examples/server                      # demo clients and user on 127.0.0.1:9000
 //	go run ./examples/server -addr 127.0.0.1:9000 -config server.json
+//	go run ./examples/server -store 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 //
 // With no -config it serves the demo clients web, spa, svc and legacy and
-// the user alice (password wonderland), and prints its URLs and a curl
-// command to try. The config file is JSON; every field is optional and
+// the user alice (password wonderland), and prints its URLs and curl
+// commands to try. The config file is JSON; every field is optional and
 // takes the demo default when missing:
 //
 //	{
@@ -15,23 +17,35 @@
 //	  "access_token_format": "opaque",
 //	  "clients": [
 //	    {"id": "web", "secret": "s3cret", "redirect_uris": ["http://127.0.0.1:9999/cb"],
-//	     "grant_types": ["authorization_code", "refresh_token"], "scopes": ["read", "write"]},
+//	     "grant_types": ["authorization_code", "refresh_token"], "scopes": ["openid", "profile", "read", "write"]},
 //	    {"id": "spa", "public": true, "redirect_uris": ["http://127.0.0.1:9999/cb"],
 //	     "grant_types": ["authorization_code", "refresh_token"], "scopes": ["read"]}
 //	  ],
-//	  "users": [{"username": "alice", "password": "wonderland"}]
+//	  "users": [{"username": "alice", "password": "wonderland", "email": "alice@example.com", "name": "Alice Liddell"}]
 //	}
 //
 // A missing issuer is "http://" + the listening address. A client without
 // grant_types gets authorization_code (RFC 7591 §2). Unknown fields, wrong
 // types and invalid values are refused at start with a message naming the
 // field. Secrets and passwords are hashed with Argon2id at start.
+// access_token_format "jwt" issues RFC 9068 JWT access tokens; a user's
+// optional email and name are the OpenID Connect claims of the email and
+// profile scopes.
 //
 // The server mounts /authorize (login and consent pages), /token, /revoke
 // (RFC 7009), /introspect (RFC 7662), the RFC 8414 metadata at
-// /.well-known/oauth-authorization-server, and an index page at /. It is a
-// development server: everything is lost when it stops, and the banner
-// prints the configured secrets.
+// /.well-known/oauth-authorization-server, the demo API GET /api/me (a
+// bearer token with scope read), and an index page at /. When a client may
+// ask for the openid scope, OpenID Connect is on: ID tokens, /userinfo, and
+// the metadata also at /.well-known/openid-configuration. The signing keys,
+// generated at each start, are at /.well-known/jwks.json whenever JWTs are
+// issued.
+//
+// -store memory (the default) keeps everything in memory, lost when the
+// server stops; -store postgres://... keeps clients, codes and tokens in
+// PostgreSQL, migrating its schema and storing the config's clients at
+// start. It is a development server either way: the banner prints the
+// configured secrets.
 package main
 
 import (
