@@ -20,7 +20,6 @@ import (
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/bearer"
-	"github.com/oauthkit/oauthkit/storage/memory"
 )
 
 // apiResponse is a response of the demo API.
@@ -183,92 +182,39 @@ func (f faultyTokens) Token(context.Context, string, time.Time) (*oauthkit.Token
 	return nil, f.err
 }
 
-// serverValidator maps the server's answers to the bearer package's errors,
-// and the middleware those to RFC 6750 responses.
-func TestServerValidator(t *testing.T) {
-	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	tokens := memory.NewTokens()
-	active := &oauthkit.Token{
-		ID: oauthkit.HashToken("active"), Kind: oauthkit.AccessToken, GrantID: "g1", ClientID: "web", Subject: "alice",
-		Scope: []string{"read", "write"}, Audience: []string{"https://api.example"},
-		IssuedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour), AuthTime: now.Add(-2 * time.Minute), ACR: "1",
-	}
-	expired := &oauthkit.Token{
-		ID: oauthkit.HashToken("expired"), Kind: oauthkit.AccessToken, GrantID: "g2", ClientID: "web", Subject: "alice",
-		IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour),
-	}
-	refresh := &oauthkit.Token{
-		ID: oauthkit.HashToken("refresh"), Kind: oauthkit.RefreshToken, GrantID: "g1", ClientID: "web", Subject: "alice",
-		IssuedAt: now.Add(-time.Minute), ExpiresAt: now.Add(24 * time.Hour),
-	}
-	if err := tokens.CreateTokens(t.Context(), active, expired, refresh); err != nil {
-		t.Fatal(err)
-	}
-	newServer := func(t *testing.T, store oauthkit.TokenStore) *oauthkit.Server {
-		srv, err := oauthkit.New(oauthkit.Config{
-			Issuer: "https://auth.example", Clients: memory.NewClients(), Codes: memory.NewCodes(), Tokens: store,
-			Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return srv
-	}
-	good := newServer(t, tokens)
-
+// The demo API validates tokens against the server's token store: when the
+// store fails, it answers 503 (unreachable) or 500 (any other fault), never
+// with detail.
+func TestAPIMeStoreFaults(t *testing.T) {
 	tests := []struct {
 		name       string
-		srv        *oauthkit.Server
-		token      string
-		want       *bearer.Claims
-		wantErr    error
-		wantStatus int // of the middleware
+		err        error
+		wantStatus int
 	}{
-		{name: "active", srv: good, token: "active", wantStatus: 200, want: &bearer.Claims{
-			Subject: "alice", ClientID: "web", Scope: []string{"read", "write"}, Audience: []string{"https://api.example"},
-			Issuer: "https://auth.example", ExpiresAt: active.ExpiresAt, IssuedAt: active.IssuedAt, AuthTime: active.AuthTime, ACR: "1",
-		}},
-		{name: "unknown", srv: good, token: "unknown", wantErr: bearer.ErrInvalidToken, wantStatus: 401},
-		{name: "expired", srv: good, token: "expired", wantErr: bearer.ErrInvalidToken, wantStatus: 401},
-		{name: "refresh token", srv: good, token: "refresh", wantErr: bearer.ErrInvalidToken, wantStatus: 401},
-		{name: "store unavailable", srv: newServer(t, faultyTokens{err: fmt.Errorf("db down: %w", oauthkit.ErrUnavailable)}),
-			token: "active", wantErr: bearer.ErrUnavailable, wantStatus: 503},
-		{name: "store fault", srv: newServer(t, faultyTokens{err: errors.New("disk on fire")}),
-			token: "active", wantStatus: 500},
+		{name: "store unavailable", err: fmt.Errorf("db down: %w", oauthkit.ErrUnavailable), wantStatus: http.StatusServiceUnavailable},
+		{name: "store fault", err: errors.New("disk on fire"), wantStatus: http.StatusInternalServerError},
+		{name: "not found", err: fmt.Errorf("no such token: %w", oauthkit.ErrNotFound), wantStatus: http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := serverValidator(tt.srv)
-			got, err := v.Validate(t.Context(), tt.token)
-			switch {
-			case tt.want != nil:
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				if diff := cmp.Diff(tt.want, got); diff != "" {
-					t.Errorf("claims (-want +got):\n%s", diff)
-				}
-			case err == nil:
-				t.Fatalf("Validate = %+v, want an error", got)
-			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
-				t.Errorf("Validate error = %v, want one wrapping %v", err, tt.wantErr)
-			case tt.wantErr == nil && (errors.Is(err, bearer.ErrInvalidToken) || errors.Is(err, bearer.ErrUnavailable)):
-				t.Errorf("Validate error = %v, want an internal fault", err)
-			}
-
-			mw, err := bearer.New(bearer.Config{Validator: v, Realm: apiRealm, Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
+			st := memoryStores()
+			st.tokens = faultyTokens{TokenStore: st.tokens, err: tt.err}
+			cfg := demoConfig()
+			cfg.Issuer = "http://127.0.0.1:9000"
+			cfg.Clients = cfg.Clients[2:3] // svc
+			a, err := newApp(t.Context(), cfg, st, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(http.MethodGet, pathAPIMe, nil)
-			req.Header.Set("Authorization", "Bearer "+tt.token)
-			mw.Wrap(http.HandlerFunc(apiMe), scopeAPIRead).ServeHTTP(rec, req)
+			req.Header.Set("Authorization", "Bearer "+strings.Repeat("x", 43))
+			a.ServeHTTP(rec, req)
 			if rec.Code != tt.wantStatus {
-				t.Errorf("middleware status %d, want %d (body %q)", rec.Code, tt.wantStatus, rec.Body)
+				t.Errorf("status %d, want %d", rec.Code, tt.wantStatus)
 			}
-			if strings.Contains(rec.Body.String(), "disk") {
-				t.Errorf("the response shows the fault: %q", rec.Body)
+			if body := rec.Body.String(); strings.Contains(body, "disk") || strings.Contains(body, "db down") {
+				t.Errorf("the response shows the fault: %q", body)
 			}
 		})
 	}

@@ -66,7 +66,7 @@ type app struct {
 //     /.well-known/openid-configuration;
 //   - the key set, when there is one, is published at pathJWKS;
 //   - GET /api/me is a resource that the bearer middleware guards, with
-//     tokens validated in process by the oauthkit.Server.
+//     tokens validated in process by the oauthkit.Server (bearer.Local).
 func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*app, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("newApp: the issuer is not set")
@@ -177,7 +177,9 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		return nil, err
 	}
 	api, err := bearer.New(bearer.Config{
-		Validator: serverValidator(a.server),
+		// Tokens are for any resource server of this issuer: they carry
+		// no audience, so none is checked.
+		Validator: bearer.Local(a.server, ""),
 		Realm:     apiRealm,
 		Logger:    logger,
 	})

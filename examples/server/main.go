@@ -138,8 +138,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if st.deleteExpired != nil {
 		sweepCtx, stopSweep := context.WithCancel(ctx)
-		defer stopSweep()
-		go sweep(sweepCtx, sweepInterval, st.deleteExpired, logger)
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			sweep(sweepCtx, sweepInterval, st.deleteExpired, logger)
+		}()
+		defer func() { stopSweep(); <-swept }() // before st.close
 	}
 
 	srv := &http.Server{
