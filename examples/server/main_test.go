@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -62,18 +63,22 @@ func TestNewAppErrors(t *testing.T) {
 		f(&cfg)
 		return cfg
 	}
+	refusing := memoryStores()
+	refusing.putClient = func(context.Context, *oauthkit.Client) error { return errors.New("read-only database") }
 	tests := []struct {
 		name    string
 		cfg     config
+		st      *stores
 		wantErr string
 	}{
 		{name: "no issuer", cfg: demoConfig(), wantErr: "newApp: the issuer is not set"},
 		{name: "invalid config", cfg: withIssuer(func(c *config) { c.Clients[0].RedirectURIs = nil }), wantErr: "config: clients[0].redirect_uris: required for the authorization_code grant"},
 		{name: "invalid issuer", cfg: withIssuer(func(c *config) { c.Issuer = "http://example.com" }), wantErr: `config: issuer: "http://example.com" must use https (http only on a loopback host, for development)`},
+		{name: "store refuses a client", cfg: withIssuer(func(*config) {}), st: refusing, wantErr: `storing client "web": read-only database`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := newApp(t.Context(), tt.cfg, nil, slog.New(slog.DiscardHandler))
+			_, err := newApp(t.Context(), tt.cfg, tt.st, slog.New(slog.DiscardHandler))
 			if err == nil || err.Error() != tt.wantErr {
 				t.Errorf("newApp error = %v, want %q", err, tt.wantErr)
 			}
