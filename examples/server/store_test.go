@@ -351,3 +351,25 @@ func TestMemoryStores(t *testing.T) {
 		t.Errorf("Client(x) = %+v, %v", got, err)
 	}
 }
+
+// A database where the schema cannot be created is refused at start, with
+// the URL's password hidden.
+func TestOpenStoresMigrationFails(t *testing.T) {
+	dbURL, _ := postgresSchema(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", "no_such_schema_"+strings.ToLower(rand.Text()))
+	u.RawQuery = q.Encode()
+	u.User = url.UserPassword(u.User.Username(), "hunter2")
+	st, err := openStores(t.Context(), u.String())
+	if err == nil {
+		st.close()
+		t.Fatal("openStores succeeded on a search_path with no schema")
+	}
+	if want := "-store: migrating " + u.Redacted() + ": "; !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("openStores error = %v, want prefix %q and no password", err, want)
+	}
+}
