@@ -172,7 +172,8 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	case consent == nil || consent.Subject == "":
 		s.redirectError(ctx, w, r, req, ErrServerError.Wrap(errors.New("oauthkit: Authorizer returned no consent and no error")))
 		return
-	case req.MaxAge != nil && (consent.AuthTime.IsZero() || s.now().Sub(consent.AuthTime) > *req.MaxAge):
+	case req.MaxAge != nil && (consent.AuthTime.IsZero() || // max_age and auth_time are whole seconds
+		s.now().Unix()-consent.AuthTime.Unix() > int64(*req.MaxAge/time.Second)):
 		s.redirectError(ctx, w, r, req, ErrLoginRequired.WithDescription("authentication is older than max_age"))
 		return
 	}
