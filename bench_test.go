@@ -1,11 +1,13 @@
 package oauthkit_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/grants"
@@ -42,6 +44,16 @@ const (
 // grants. Its Authorizer consents to every request for "alice".
 func benchServer(b *testing.B) *oauthkit.Server {
 	b.Helper()
+	return benchServerWith(b, nil)
+}
+
+// benchServerWith is benchServer with tokens as the token store; nil means
+// storage/memory's.
+func benchServerWith(b *testing.B, tokens oauthkit.TokenStore) *oauthkit.Server {
+	b.Helper()
+	if tokens == nil {
+		tokens = memory.NewTokens()
+	}
 	hash, err := oauthkit.HashSecret(benchSecret)
 	if err != nil {
 		b.Fatal(err)
@@ -62,7 +74,7 @@ func benchServer(b *testing.B) *oauthkit.Server {
 			},
 		),
 		Codes:  memory.NewCodes(),
-		Tokens: memory.NewTokens(),
+		Tokens: tokens,
 		Grants: []oauthkit.GrantHandler{grants.ClientCredentials{}},
 		Authorizer: oauthkit.AuthorizerFunc(func(http.ResponseWriter, *http.Request, *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
 			return &oauthkit.Consent{Subject: "alice"}, nil
@@ -220,15 +232,45 @@ func BenchmarkBaseline(b *testing.B) {
 }
 
 // BenchmarkClientCredentials is a client_credentials request with an
-// opaque access token, a client secret hashed by HashSecret and the memory
-// stores.
+// opaque access token and a client secret hashed by HashSecret. With
+// "memory" the token goes to storage/memory's store, which keeps every token
+// of the run (they outlive it); "discard" drops it, to tell the library's
+// own cost from the store's.
 func BenchmarkClientCredentials(b *testing.B) {
-	h := benchServer(b).TokenHandler()
-	b.ReportAllocs()
-	for b.Loop() {
-		benchPost(b, h, "svc", benchCCForm)
+	for _, bc := range []struct {
+		name   string
+		tokens oauthkit.TokenStore
+	}{
+		{"memory", nil},
+		{"discard", benchDiscardTokens{}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := benchServerWith(b, bc.tokens).TokenHandler()
+			b.ReportAllocs()
+			for b.Loop() {
+				benchPost(b, h, "svc", benchCCForm)
+			}
+		})
 	}
 }
+
+// benchDiscardTokens is a TokenStore that keeps nothing: it accepts every
+// token and finds none. Only BenchmarkClientCredentials/discard uses it.
+type benchDiscardTokens struct{}
+
+func (benchDiscardTokens) CreateTokens(context.Context, ...*oauthkit.Token) error { return nil }
+
+func (benchDiscardTokens) Token(context.Context, string, time.Time) (*oauthkit.Token, error) {
+	return nil, oauthkit.ErrNotFound
+}
+
+func (benchDiscardTokens) RotateRefreshToken(context.Context, string, time.Time, time.Duration, ...*oauthkit.Token) error {
+	return oauthkit.ErrNotFound
+}
+
+func (benchDiscardTokens) RevokeToken(context.Context, string) error { return nil }
+
+func (benchDiscardTokens) RevokeGrant(context.Context, string) error { return nil }
 
 // BenchmarkClientCredentialsParallel is BenchmarkClientCredentials from
 // GOMAXPROCS goroutines. Beside BenchmarkBaseline/client_credentials_parallel

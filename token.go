@@ -172,28 +172,31 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *
 
 // readBody reads a request body of at most MaxRequestBytes.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (string, *Error) {
-	tooLarge := ErrInvalidRequest.WithDescription("request body too large")
-	unreadable := ErrInvalidRequest.WithDescription("unreadable request body")
 	if r.ContentLength > s.cfg.MaxRequestBytes {
-		return "", tooLarge
+		return "", errBodyTooLarge()
 	}
 	if r.ContentLength < 0 { // length unknown: read up to the limit
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes))
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
-			return "", tooLarge
+			return "", errBodyTooLarge()
 		case err != nil:
-			return "", unreadable
+			return "", errBodyUnreadable()
 		}
 		return string(body), nil
 	}
 	body := make([]byte, r.ContentLength)
 	if _, err := io.ReadFull(r.Body, body); err != nil {
-		return "", unreadable
+		return "", errBodyUnreadable()
 	}
 	return string(body), nil
 }
+
+// errBodyTooLarge and errBodyUnreadable make readBody's errors when they
+// happen, never on the way to success, and a fresh copy each time.
+func errBodyTooLarge() *Error   { return ErrInvalidRequest.WithDescription("request body too large") }
+func errBodyUnreadable() *Error { return ErrInvalidRequest.WithDescription("unreadable request body") }
 
 // repeatedParam returns the name of a parameter that appears more than once
 // and is not allowed to, or "" (RFC 6749 §3.1, §3.2). At the token endpoint
