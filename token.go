@@ -106,35 +106,35 @@ func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, end
 }
 
 // token handles one token request, returning the response or the error.
-func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Request) (*TokenResponse, *Error) {
+func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Request) (TokenResponse, *Error) {
 	form, oerr := s.readTokenForm(w, r)
 	if oerr != nil {
-		return nil, oerr
+		return TokenResponse{}, oerr
 	}
 	grantType := form.Get("grant_type")
 	if name := repeatedParam(form, s.repeatable[grantType]); name != "" {
-		return nil, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
+		return TokenResponse{}, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
 	}
 	client, oerr := s.authenticateClient(ctx, r, form)
 	if oerr != nil {
-		return nil, oerr
+		return TokenResponse{}, oerr
 	}
 	handler, ok := s.grants[grantType]
 	switch {
 	case grantType == "":
-		return nil, ErrInvalidRequest.WithDescription("missing grant_type")
+		return TokenResponse{}, ErrInvalidRequest.WithDescription("missing grant_type")
 	case !ok:
-		return nil, ErrUnsupportedGrantType
+		return TokenResponse{}, ErrUnsupportedGrantType
 	case !client.AllowsGrant(grantType):
-		return nil, ErrUnauthorizedClient.WithDescription("client is not allowed the %s grant", grantType)
+		return TokenResponse{}, ErrUnauthorizedClient.WithDescription("client is not allowed the %s grant", grantType)
 	}
 	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Time: s.now()}
 	grant, err := handler.HandleGrant(ctx, req)
 	if err != nil {
-		return nil, asError(err)
+		return TokenResponse{}, asError(err)
 	}
 	if grant == nil {
-		return nil, ErrServerError.Wrap(errors.New("oauthkit: GrantHandler returned neither grant nor error"))
+		return TokenResponse{}, ErrServerError.Wrap(errors.New("oauthkit: GrantHandler returned neither grant nor error"))
 	}
 	return s.issue(ctx, client, grant, req.Time)
 }
@@ -212,9 +212,9 @@ func repeatedParam(form url.Values, allowed map[string]bool) string {
 }
 
 // issue mints and stores the tokens for grant and returns the response.
-func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now time.Time) (*TokenResponse, *Error) {
+func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now time.Time) (TokenResponse, *Error) {
 	if grant.Subject == "" {
-		return nil, ErrServerError.Wrap(errors.New("oauthkit: grant has no subject"))
+		return TokenResponse{}, ErrServerError.Wrap(errors.New("oauthkit: grant has no subject"))
 	}
 	audience := grant.Audience
 	if audience == nil {
@@ -235,28 +235,29 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 	}
 	issuer, err := s.accessTokenIssuer(client)
 	if err != nil {
-		return nil, ErrServerError.Wrap(err)
+		return TokenResponse{}, ErrServerError.Wrap(err)
 	}
 	accessToken, err := issuer.IssueAccessToken(ctx, access)
 	if err != nil {
-		return nil, ErrServerError.Wrap(err)
+		return TokenResponse{}, ErrServerError.Wrap(err)
 	}
 	if access.GrantID == "" {
 		// A new grant is named after its first token: unique, and one less
 		// random value to draw.
 		access.GrantID = access.ID
 	}
-	resp := &TokenResponse{
+	resp := TokenResponse{ // returned by value: one allocation less per request
 		AccessToken: accessToken,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(s.cfg.AccessTokenLifetime / time.Second),
 		Scope:       strings.Join(grant.Scope, " "),
 	}
-	tokens := []*Token{access}
+	tokens := make([]*Token, 1, 2) // room for a refresh token without growing
+	tokens[0] = access
 	if grant.RefreshToken && client.AllowsGrant(GrantTypeRefreshToken) {
 		raw, err := randomToken(s.cfg.Rand)
 		if err != nil {
-			return nil, ErrServerError.Wrap(err)
+			return TokenResponse{}, ErrServerError.Wrap(err)
 		}
 		refresh := *access
 		refresh.ID = HashToken(raw)
@@ -275,11 +276,11 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 	}
 	switch {
 	case grant.rotate != "" && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrReused)):
-		return nil, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+		return TokenResponse{}, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
 	case errors.Is(err, ErrReused): // the grant was revoked meanwhile, as by a replayed code
-		return nil, ErrInvalidGrant.WithDescription("the authorization grant was revoked")
+		return TokenResponse{}, ErrInvalidGrant.WithDescription("the authorization grant was revoked")
 	case err != nil:
-		return nil, ErrServerError.Wrap(err)
+		return TokenResponse{}, ErrServerError.Wrap(err)
 	}
 	if grant.idToken {
 		resp.IDToken, err = s.issueIDToken(ctx, idTokenInput{
@@ -287,7 +288,7 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 			acr: grant.ACR, accessToken: accessToken, scope: grant.Scope, now: now,
 		})
 		if err != nil {
-			return nil, ErrServerError.Wrap(err)
+			return TokenResponse{}, ErrServerError.Wrap(err)
 		}
 	}
 	return resp, nil
