@@ -271,14 +271,16 @@ func (s *Server) newID() (string, error) { return randomToken(s.cfg.Rand) }
 // characters). Nil r means crypto/rand, read without a heap allocation.
 func randomToken(r io.Reader) (string, error) {
 	var b [32]byte
-	var err error
 	if r == nil {
-		_, err = rand.Read(b[:])
+		rand.Read(b[:]) // never fails, and b stays on the stack
 	} else {
-		_, err = io.ReadFull(r, b[:])
-	}
-	if err != nil {
-		return "", fmt.Errorf("oauthkit: reading randomness: %w", err)
+		// A slice handed to an arbitrary Reader escapes: read into one of
+		// its own, so that b stays on the stack in the default case.
+		buf := make([]byte, len(b))
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", fmt.Errorf("oauthkit: reading randomness: %w", err)
+		}
+		copy(b[:], buf)
 	}
 	var enc [43]byte
 	base64.RawURLEncoding.Encode(enc[:], b[:])
