@@ -80,12 +80,16 @@ func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (s
 		return "", errors.New("jwt: IssueAccessToken: token lacks subject, client ID, issue or expiry time")
 	}
 	var b [jtiBytes]byte
-	r := a.Rand
-	if r == nil {
-		r = rand.Reader
-	}
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("jwt: reading randomness: %w", err)
+	if a.Rand == nil {
+		rand.Read(b[:]) // never fails, and b stays on the stack
+	} else {
+		// A slice handed to an arbitrary Reader escapes: read into one of
+		// its own, so that b stays on the stack in the default case.
+		buf := make([]byte, len(b))
+		if _, err := io.ReadFull(a.Rand, buf); err != nil {
+			return "", fmt.Errorf("jwt: reading randomness: %w", err)
+		}
+		copy(b[:], buf)
 	}
 	jti := base64.RawURLEncoding.EncodeToString(b[:])
 	c := accessTokenClaims{
