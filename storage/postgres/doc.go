@@ -33,7 +33,7 @@
 // # Schema and migrations
 //
 // [Store.Migrate] creates the tables (oauthkit_clients, oauthkit_codes,
-// oauthkit_tokens) in the first schema of the connection's search_path,
+// oauthkit_tokens, oauthkit_revoked_grants) in the first schema of the connection's search_path,
 // which a connection string can set (search_path=auth). It applies the SQL
 // files returned by [Migrations] that the table oauthkit_schema_migrations
 // does not list yet, in one transaction, under an advisory lock: it is
@@ -42,7 +42,9 @@
 //
 // Codes and tokens are stored under oauthkit.HashToken of their value,
 // client secrets only as the hashes oauthkit makes: a copy of the database
-// yields no usable credential. Revoking a token deletes its row.
+// yields no usable credential. Revoking a token deletes its row; revoking a
+// grant deletes its tokens and records the grant for
+// oauthkit.MaxCodeLifetime, during which its tokens are refused.
 //
 // # Single use across instances
 //
@@ -55,12 +57,16 @@
 // or revokes the grant on reuse. Because the lock is held until commit and
 // the statement's snapshot is taken after it, concurrent exchanges in one
 // grant, from any instance, see each other's writes: a reused token revokes
-// the successor that another request stored a moment before.
+// the successor that another request stored a moment before. Storing new
+// tokens and revoking a grant take the same lock, so that a code replayed
+// on one instance while its first redemption on another is still storing
+// its tokens revokes them: they are either deleted or refused.
 //
 // Each request costs one round trip per store call: two for
-// client_credentials (the client, the token insert), three for a code
-// exchange or a refresh (the client, the single-use operation, the insert,
-// which for a refresh is part of the rotation's batch). BENCHMARKS.md has
+// client_credentials (the client; the grant's lock and the token insert, in
+// one batch), three for a code exchange or a refresh (the client, the
+// single-use operation, the insert, which for a refresh is part of the
+// rotation's batch). BENCHMARKS.md has
 // the figures.
 //
 // # Faults and timeouts
@@ -85,7 +91,8 @@
 //
 // Expired codes and tokens are not found, but stay in their tables (used
 // codes and rotated refresh tokens must stay until they expire, to detect
-// reuse) until [Store.DeleteExpired] removes them. Schedule it, for example
+// reuse) until [Store.DeleteExpired] removes them, with the records of
+// grants revoked more than oauthkit.MaxCodeLifetime ago. Schedule it, for example
 // every few minutes on every instance:
 //
 //	go func() {

@@ -52,6 +52,11 @@ func TestDeleteExpired(t *testing.T) {
 	if err := s.RotateRefreshToken(ctx, "refresh-live-rotated", past, 0); err != nil {
 		t.Fatal(err)
 	}
+	// A grant revoked now is remembered; one revoked long ago is not.
+	if err := s.RevokeGrant(ctx, "grant-revoked-now"); err != nil {
+		t.Fatal(err)
+	}
+	db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_revoked_grants VALUES ('grant-revoked-long-ago', now() - interval '1 hour', now() - interval '50 minutes')`)
 	// More expired rows than one DELETE removes.
 	db.exec(t, fmt.Sprintf(`INSERT INTO %s.oauthkit_tokens (id, kind, grant_id, client_id, subject, expires_at, acr)
 		SELECT 'bulk-' || i, 'access_token', 'bulk', '', '', now() - interval '1 minute', ''
@@ -72,7 +77,11 @@ func TestDeleteExpired(t *testing.T) {
 	}
 	conn := db.conn(t)
 	left := func(table string) []string {
-		rows, _ := conn.Query(ctx, "SELECT id FROM "+table+" ORDER BY id")
+		key := "id"
+		if table == "oauthkit_revoked_grants" {
+			key = "grant_id"
+		}
+		rows, _ := conn.Query(ctx, "SELECT "+key+" FROM "+table+" ORDER BY 1")
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			t.Fatal(err)
@@ -85,10 +94,17 @@ func TestDeleteExpired(t *testing.T) {
 	if d := cmp.Diff([]string{"access-live", "refresh-live-rotated"}, left("oauthkit_tokens")); d != "" {
 		t.Errorf("tokens left (-want +got):\n%s", d)
 	}
+	if d := cmp.Diff([]string{"grant-revoked-now"}, left("oauthkit_revoked_grants")); d != "" {
+		t.Errorf("revoked grants left (-want +got):\n%s", d)
+	}
 	// What is left still behaves: the used code is a reuse, the rotated
 	// token a reuse.
 	if _, err := s.ConsumeCode(ctx, "code-live-used", now); !errors.Is(err, oauthkit.ErrReused) {
 		t.Errorf("ConsumeCode of the used code after DeleteExpired: error = %v, want ErrReused", err)
+	}
+	late := &oauthkit.Token{ID: "late", Kind: oauthkit.AccessToken, GrantID: "grant-revoked-now", ExpiresAt: future}
+	if err := s.CreateTokens(ctx, late); !errors.Is(err, oauthkit.ErrReused) {
+		t.Errorf("CreateTokens in the grant revoked now, after DeleteExpired: error = %v, want ErrReused", err)
 	}
 	if err := s.DeleteExpired(ctx); err != nil {
 		t.Errorf("DeleteExpired with nothing to delete: %v", err)

@@ -153,11 +153,11 @@ func newFaultRig(t *testing.T) *faultRig {
 }
 
 // onStatement calls f(pid) before the store sends a statement (or batch)
-// starting with prefix, once; f runs in the request's goroutine.
-func (r *faultRig) onStatement(prefix string, f func(pid uint32)) {
+// containing sql, once; f runs in the request's goroutine.
+func (r *faultRig) onStatement(sql string, f func(pid uint32)) {
 	var once sync.Once
-	hook := func(conn *pgx.Conn, sql string) {
-		if strings.HasPrefix(strings.TrimSpace(sql), prefix) {
+	hook := func(conn *pgx.Conn, sent string) {
+		if strings.Contains(sent, sql) {
 			once.Do(func() { f(conn.PgConn().PID()) })
 		}
 	}
@@ -179,6 +179,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// receive returns the next value of ch, failing the test if none comes.
+func receive[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(15 * time.Second):
+		t.Fatal("timed out waiting for the store's statement")
+		panic("unreachable")
 	}
 }
 
@@ -271,10 +283,10 @@ func TestDatabaseGoesAway(t *testing.T) {
 		done := make(chan *httptest.ResponseRecorder)
 		go func() { done <- serveToken(r.inst, tokenRequest(clientCredentialsForm)) }()
 		defer r.proxy.restore()
-		pid := <-pids
+		pid := receive(t, pids)
 		waitFor(t, "the INSERT waits for its lock", func() bool { return r.blockedOn(t, pid) })
 		r.proxy.cut()
-		wantServerError(t, <-done)
+		wantServerError(t, receive(t, done))
 		waitFor(t, "the server ends the session of the cut connection", func() bool { return r.gone(t, pid) })
 		if err := blocker.Rollback(t.Context()); err != nil {
 			t.Fatal(err)
@@ -311,15 +323,15 @@ func TestDatabaseGoesAway(t *testing.T) {
 			t.Fatal(err)
 		}
 		pids := make(chan uint32, 1)
-		r.onStatement(strings.TrimSpace(lockGrantOf), func(pid uint32) { pids <- pid })
+		r.onStatement(lockGrantOf, func(pid uint32) { pids <- pid })
 		defer r.clearHook()
 		done := make(chan *httptest.ResponseRecorder)
 		go func() { done <- serveToken(r.inst, tokenRequest(refreshForm(refresh))) }()
 		defer r.proxy.restore()
-		pid := <-pids
+		pid := receive(t, pids)
 		waitFor(t, "the rotation waits for the grant's lock", func() bool { return r.blockedOn(t, pid) })
 		r.proxy.cut()
-		wantServerError(t, <-done)
+		wantServerError(t, receive(t, done))
 		waitFor(t, "the server ends the session of the cut connection", func() bool { return r.gone(t, pid) })
 		if err := blocker.Rollback(t.Context()); err != nil {
 			t.Fatal(err)

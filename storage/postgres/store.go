@@ -118,18 +118,21 @@ func (s *Store) Close() {
 const deleteBatch = 5000
 
 // DeleteExpired removes the codes and tokens that expired before the
-// database's current time; until then, used codes and rotated refresh tokens
-// are kept to detect their reuse. It deletes in batches of a few thousand
+// database's current time, and the records of grants revoked more than
+// oauthkit.MaxCodeLifetime ago; until then, used codes and rotated refresh
+// tokens are kept to detect their reuse. It deletes in batches of a few thousand
 // rows and may be called concurrently from several instances.
 //
 // Nothing else removes expired rows, which the store already treats as not
 // found: schedule DeleteExpired, for example every few minutes.
 func (s *Store) DeleteExpired(ctx context.Context) error {
-	for _, table := range []string{"oauthkit_codes", "oauthkit_tokens"} {
+	for _, table := range []struct{ name, key string }{
+		{"oauthkit_codes", "id"}, {"oauthkit_tokens", "id"}, {"oauthkit_revoked_grants", "grant_id"},
+	} {
 		// SKIP LOCKED lets instances running this at the same time share
 		// the work instead of waiting for each other.
-		sql := `DELETE FROM ` + table + ` WHERE id IN (
-			SELECT id FROM ` + table + ` WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`
+		sql := `DELETE FROM ` + table.name + ` WHERE ` + table.key + ` IN (
+			SELECT ` + table.key + ` FROM ` + table.name + ` WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`
 		for {
 			tag, err := s.pool.Exec(ctx, sql, deleteBatch)
 			if err != nil {

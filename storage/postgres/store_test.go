@@ -43,7 +43,7 @@ func TestTokenStore(t *testing.T) {
 	db := newTestDB(t)
 	s := db.store(t)
 	storetest.TestTokenStore(t, func(t *testing.T) oauthkit.TokenStore {
-		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_tokens")
+		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_tokens, "+db.schema+".oauthkit_revoked_grants")
 		return s
 	})
 }
@@ -400,6 +400,11 @@ func TestRotateEdgeCases(t *testing.T) {
 			t.Errorf("reuse with free IDs: error = %v, want ErrReused", err)
 		}
 		gone(t, "g1-a1", "g1-r1", "g1-a2", "g1-a3")
+		// The reuse revoked the grant as RevokeGrant does: late tokens of it
+		// are refused.
+		if err := s.CreateTokens(ctx, tok("g1-a4", "", oauthkit.AccessToken, "g1", t1.Add(time.Hour))); !errors.Is(err, oauthkit.ErrReused) {
+			t.Errorf("CreateTokens in the grant revoked by reuse: error = %v, want ErrReused", err)
+		}
 	})
 
 	t.Run("DuplicateIDsInNext", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,16 @@ const grantLockClass = "1869309745"
 const lockGrantOf = `SELECT pg_advisory_xact_lock(` + grantLockClass + `, hashtext(grant_id))
 	FROM oauthkit_tokens WHERE id = $1`
 
+// lockGrants locks the grants $1 (a text array) until the end of the
+// transaction, in one order, so that two sessions never wait for each
+// other's second lock.
+const lockGrants = `SELECT pg_advisory_xact_lock(` + grantLockClass + `, hashtext(g))
+	FROM (SELECT DISTINCT unnest($1::text[]) AS g ORDER BY 1) AS grants`
+
+// tombstoneLife is how long a revoked grant refuses new tokens: as long as
+// a code of the grant could still be redeemed.
+var tombstoneLife = "make_interval(secs => " + strconv.Itoa(int(oauthkit.MaxCodeLifetime/time.Second)) + ")"
+
 // tokenColumns are the columns of a token, in the order scanToken reads them.
 const tokenColumns = `id, kind, grant_id, coalesce(parent_id, ''), client_id, subject, scope,
 	audience, issued_at, expires_at, auth_time, acr, rotated_at`
@@ -38,18 +49,23 @@ var insertColumns = []struct{ name, typ string }{
 	{"acr", "text"},
 }
 
-// insertTokensSQL returns the INSERT of n tokens whose parameters start
-// after the first offset ones: one statement, whatever n.
-func insertTokensSQL(n, offset int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO oauthkit_tokens (")
-	for i, c := range insertColumns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(c.name)
+// insertNames is the list of the names of insertColumns.
+var insertNames = func() string {
+	var names []string
+	for _, c := range insertColumns {
+		names = append(names, c.name)
 	}
-	b.WriteString(") VALUES ")
+	return strings.Join(names, ", ")
+}()
+
+// insertNext inserts the rows of the CTE next.
+var insertNext = `INSERT INTO oauthkit_tokens (` + insertNames + `) SELECT * FROM next`
+
+// nextCTE returns the CTE "next", with the names of insertColumns, holding n
+// new tokens whose parameters start after the first offset ones.
+func nextCTE(n, offset int) string {
+	var b strings.Builder
+	b.WriteString("next (" + insertNames + ") AS (VALUES ")
 	p := offset
 	for i := range n {
 		if i > 0 {
@@ -65,14 +81,30 @@ func insertTokensSQL(n, offset int) string {
 		}
 		b.WriteByte(')')
 	}
+	b.WriteByte(')')
 	return b.String()
+}
+
+// createTokensSQL returns the statement that stores n tokens, unless one of
+// their grants was revoked, and returns whether that was so. It runs after
+// lockGrants, in the same transaction, so that it sees every revocation of
+// their grants.
+func createTokensSQL(n int) string {
+	return `WITH ` + nextCTE(n, 0) + `,
+	refused AS (
+		SELECT EXISTS (SELECT FROM oauthkit_revoked_grants r JOIN next ON r.grant_id = next.grant_id) AS refused
+	),
+	inserted AS (
+		` + insertNext + ` WHERE NOT (SELECT refused FROM refused)
+	)
+	SELECT refused FROM refused`
 }
 
 // Statements for the usual numbers of tokens issued together (an access
 // token, perhaps with a refresh token), built once.
 var (
-	createTokensSQL = [...]string{1: insertTokensSQL(1, 0), 2: insertTokensSQL(2, 0)}
-	rotateSQL       = [...]string{0: rotateTokenSQL(0), 1: rotateTokenSQL(1), 2: rotateTokenSQL(2)}
+	createSQL = [...]string{1: createTokensSQL(1), 2: createTokensSQL(2)}
+	rotateSQL = [...]string{0: rotateTokenSQL(0), 1: rotateTokenSQL(1), 2: rotateTokenSQL(2)}
 )
 
 // checkTokens refuses tokens the store contract does not allow or the
@@ -104,8 +136,11 @@ func tokenArgs(args []any, t *oauthkit.Token) []any {
 		t.Scope, t.Audience, nullTime(t.IssuedAt), micro(t.ExpiresAt), nullTime(t.AuthTime), t.ACR)
 }
 
-// CreateTokens stores tokens issued together in one INSERT: all or none. It
-// returns an error wrapping oauthkit.ErrExists if an ID is already stored.
+// CreateTokens stores tokens issued together, all or none, in one round
+// trip: a batch that locks their grants and inserts them in one statement.
+// It returns an error wrapping oauthkit.ErrExists if an ID is already stored,
+// and one wrapping oauthkit.ErrReused if a grant of theirs was revoked in the
+// last oauthkit.MaxCodeLifetime.
 func (s *Store) CreateTokens(ctx context.Context, tokens ...*oauthkit.Token) error {
 	if len(tokens) == 0 {
 		return nil
@@ -114,17 +149,38 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*oauthkit.Token) err
 		return err
 	}
 	args := make([]any, 0, len(tokens)*len(insertColumns))
+	grants := make([]string, 0, 1)
 	for _, t := range tokens {
 		args = tokenArgs(args, t)
+		if !slices.Contains(grants, t.GrantID) {
+			grants = append(grants, t.GrantID)
+		}
 	}
 	var sql string
-	if len(tokens) < len(createTokensSQL) {
-		sql = createTokensSQL[len(tokens)]
+	if len(tokens) < len(createSQL) {
+		sql = createSQL[len(tokens)]
 	} else {
-		sql = insertTokensSQL(len(tokens), 0)
+		sql = createTokensSQL(len(tokens))
 	}
-	_, err := s.pool.Exec(ctx, sql, args...)
-	return wrapErr("create tokens", err)
+	b := &pgx.Batch{}
+	b.Queue(lockGrants, grants)
+	b.Queue(sql, args...)
+	br := s.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var refused bool
+	if err == nil {
+		err = br.QueryRow().Scan(&refused)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return wrapErr("create tokens", err)
+	case refused:
+		return errRevokedGrant
+	}
+	return nil
 }
 
 // Token returns the token with the given ID, or an error wrapping
@@ -187,10 +243,8 @@ func rotateTokenSQL(n int) string {
 	sql := "WITH "
 	taken := "false"
 	if n > 0 {
-		values := insertTokensSQL(n, 4)
-		i := strings.Index(values, " VALUES ")
-		sql += "next AS (VALUES " + values[i+len(" VALUES "):] + "),\n\t"
-		taken = "EXISTS (SELECT FROM oauthkit_tokens x JOIN next ON x.id = next.column1)"
+		sql += nextCTE(n, 4) + ",\n\t"
+		taken = "EXISTS (SELECT FROM oauthkit_tokens x JOIN next ON x.id = next.id)"
 	}
 	sql += `old AS (
 		SELECT t.grant_id, CASE
@@ -216,15 +270,16 @@ func rotateTokenSQL(n int) string {
 	revoked AS (
 		DELETE FROM oauthkit_tokens
 		WHERE grant_id = (SELECT grant_id FROM old) AND (SELECT outcome FROM old) = 'reuse'
+	),
+	tombstone AS (
+		` + insertTombstone(`SELECT grant_id, now(), now() + `+tombstoneLife+` FROM old WHERE outcome = 'reuse'`) + `
 	)`
 	if n > 0 {
 		// The new rows go in through a SELECT so that they can be made
 		// conditional on the outcome.
-		values := insertTokensSQL(n, 4)
 		sql += `,
 	inserted AS (
-		` + values[:strings.Index(values, " VALUES ")] + `
-		SELECT * FROM next WHERE (SELECT outcome FROM old) IN ('rotate', 'retry')
+		` + insertNext + ` WHERE (SELECT outcome FROM old) IN ('rotate', 'retry')
 	)`
 	}
 	return sql + `
@@ -284,9 +339,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, id string, now time.Time
 }
 
 var (
-	errReusedToken = fmt.Errorf("postgres: refresh token: %w", oauthkit.ErrReused)
-	errTakenID     = fmt.Errorf("postgres: rotate refresh token: new token: %w", oauthkit.ErrExists)
+	errReusedToken  = fmt.Errorf("postgres: refresh token: %w", oauthkit.ErrReused)
+	errTakenID      = fmt.Errorf("postgres: rotate refresh token: new token: %w", oauthkit.ErrExists)
+	errRevokedGrant = fmt.Errorf("postgres: create tokens: grant revoked: %w", oauthkit.ErrReused)
 )
+
+// insertTombstone returns the INSERT recording the revoked grants that
+// query selects (grant_id, revoked_at, expires_at), or extending their
+// record.
+func insertTombstone(query string) string {
+	return `INSERT INTO oauthkit_revoked_grants (grant_id, revoked_at, expires_at) ` + query + `
+		ON CONFLICT (grant_id) DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = excluded.expires_at`
+}
 
 // RevokeToken revokes (deletes) the token with the given ID. Unknown IDs are
 // not an error.
@@ -298,17 +362,22 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	return wrapErr("revoke token", err)
 }
 
-// RevokeGrant revokes (deletes) every token of the grant. It takes the
-// grant's lock first, in the same round trip, so that a refresh token
-// exchange running at the same time either completes before (and its tokens
-// are revoked too) or runs after (and finds its token gone).
+// RevokeGrant revokes (deletes) every token of the grant, and records the
+// grant so that CreateTokens refuses its tokens for oauthkit.MaxCodeLifetime.
+// It takes the grant's lock first, in the same round trip, so that a token
+// exchange or a token insert in the grant running at the same time either
+// completes before (and its tokens are revoked too) or runs after (and finds
+// its token gone, or its grant revoked).
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	if !storable(grantID) {
 		return nil
 	}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock(`+grantLockClass+`, hashtext($1::text))`, grantID)
-	b.Queue(`DELETE FROM oauthkit_tokens WHERE grant_id = $1`, grantID)
+	b.Queue(revokeGrantSQL, grantID)
 	err := s.pool.SendBatch(ctx, b).Close()
 	return wrapErr("revoke grant", err)
 }
+
+var revokeGrantSQL = `WITH revoked AS (DELETE FROM oauthkit_tokens WHERE grant_id = $1)
+	` + insertTombstone(`VALUES ($1, now(), now() + `+tombstoneLife+`)`)
