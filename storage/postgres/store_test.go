@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"testing"
@@ -224,6 +226,24 @@ func TestUnstorableIDs(t *testing.T) {
 				if err != nil {
 					t.Errorf("%s(%q): %v, want nil (unknown IDs are no error)", name, id, err)
 				}
+			}
+		})
+	}
+}
+
+// TestUnstorableClientIDOverHTTP checks the same through the token
+// endpoint: a client_id with a NUL byte or invalid UTF-8 is an unknown
+// client (401 invalid_client), not a server error.
+func TestUnstorableClientIDOverHTTP(t *testing.T) {
+	db := newTestDB(t)
+	inst := newInstance(t, db.store(t), nil)
+	for name, id := range map[string]string{"NUL": "app\x00", "InvalidUTF8": "app\xff"} {
+		t.Run(name, func(t *testing.T) {
+			r := tokenRequest(clientCredentialsForm)
+			r.SetBasicAuth(url.QueryEscape(id), testSecret)
+			w := serveToken(inst, r)
+			if w.Code != http.StatusUnauthorized || decodeToken(t, w).Error != "invalid_client" {
+				t.Errorf("token request from client_id %q: %d %s, want 401 invalid_client", id, w.Code, w.Body)
 			}
 		})
 	}
