@@ -504,8 +504,11 @@ func cspSource(u string) string {
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, e *Error) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	if e.HTTPStatus() == http.StatusMethodNotAllowed {
+	switch e.HTTPStatus() {
+	case http.StatusMethodNotAllowed:
 		h.Set("Allow", "GET, POST") // RFC 9110 §15.5.6, whoever renders the page
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", "5") // RFC 9110 §10.2.3: a store coming back
 	}
 	if s.cfg.ErrorPage != nil {
 		s.cfg.ErrorPage(w, r, e)

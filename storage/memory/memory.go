@@ -265,7 +265,7 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 		}
 		old.RotatedAt = now
 		return nil
-	case grace > 0 && now.Sub(old.RotatedAt) <= grace && s.successorUnused(id):
+	case grace > 0 && now.Sub(old.RotatedAt) <= grace && s.successorUnused(id, now):
 		if err := s.check(next); err != nil {
 			return err
 		}
@@ -275,17 +275,20 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 		s.insert(next)
 		return nil
 	default:
+		if err := s.check(next); errors.Is(err, oauthkit.ErrExists) {
+			return err // a taken ID changes nothing, not even on reuse
+		}
 		s.revokeGrant(old.GrantID)
 		return fmt.Errorf("refresh token: %w", oauthkit.ErrReused)
 	}
 }
 
 // successorUnused reports whether the refresh token issued in exchange for
-// id is live and has not been rotated itself.
-func (s *Tokens) successorUnused(id string) bool {
+// id is live at now and has not been rotated itself.
+func (s *Tokens) successorUnused(id string, now time.Time) bool {
 	for _, cid := range s.children[id] {
 		if c, ok := s.tokens[cid]; ok && c.Kind == oauthkit.RefreshToken {
-			return c.RotatedAt.IsZero()
+			return c.RotatedAt.IsZero() && now.Before(c.ExpiresAt)
 		}
 	}
 	return false

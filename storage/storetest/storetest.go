@@ -11,9 +11,10 @@
 // [TestClientStore], [TestCodeStore] and [TestTokenStore] each run one
 // subtest per rule of the contract, such as TestTokenStore/Reuse/AfterGrace,
 // so that a failure names the rule broken. Each subtest calls newStore for a
-// store of its own. Subtests run one after another, never in parallel, so
-// newStore may empty shared tables; it need not, since every subtest uses IDs
-// of its own.
+// store of its own. Subtests run one after another, never in parallel.
+// Cases within one subtest reuse IDs, so a store whose instances share tables
+// must start each one empty (the PostgreSQL store's tests use a schema per
+// store; TRUNCATE works too).
 //
 // # What the kit assumes of a store
 //

@@ -49,6 +49,8 @@ func TestTokenStore(t *testing.T, newStore func(t *testing.T) oauthkit.TokenStor
 	t.Run("Reuse", func(t *testing.T) { testReuse(t, newStore) })
 	t.Run("RetryWithinGrace", func(t *testing.T) { testRetry(t, newStore) })
 	t.Run("RetryAfterSuccessorRotated", func(t *testing.T) { testRetryAfterSuccessorRotated(t, newStore) })
+	t.Run("RetryAfterSuccessorExpired", func(t *testing.T) { testRetryAfterSuccessorExpired(t, newStore) })
+	t.Run("ReuseTakenID", func(t *testing.T) { testReuseTakenID(t, newStore) })
 	t.Run("ConcurrentRotate", func(t *testing.T) { testConcurrentRotate(t, newStore) })
 	t.Run("ConcurrentRetry", func(t *testing.T) { testConcurrentRetry(t, newStore) })
 	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, newStore) })
@@ -516,6 +518,47 @@ func testRetryAfterSuccessorRotated(t *testing.T, newStore newTokenStore) {
 			e.wantToken(t, s, e.token("x", "h"), t4, "after reuse in another grant")
 		})
 	}
+}
+
+// testRetryAfterSuccessorExpired: a retry within grace whose successor has
+// expired is a reuse, since the successor is no longer stored.
+func testRetryAfterSuccessorExpired(t *testing.T, newStore newTokenStore) {
+	e := newEnv(t)
+	s := newStore(t)
+	t1 := e.now.Add(time.Minute)
+	r1 := e.token("r1", "g")
+	must(t, "CreateTokens", s.CreateTokens(e.ctx, e.tokens("a1 r1", "g")...))
+	next := e.exchange(r1, "2", t1)
+	for _, tok := range next {
+		tok.ExpiresAt = t1.Add(time.Second)
+	}
+	must(t, "RotateRefreshToken(r1)", s.RotateRefreshToken(e.ctx, r1.ID, t1, grace, next...))
+	t2 := t1.Add(2 * time.Second) // within grace, after the successor expired
+	err := s.RotateRefreshToken(e.ctx, r1.ID, t2, grace, e.exchange(r1, "3", t2)...)
+	wantErr(t, "RotateRefreshToken(r1) within grace after its successor expired", err, oauthkit.ErrReused)
+	for _, tok := range append(e.tokens("a1 r1", "g"), e.exchange(r1, "3", t2)...) {
+		e.wantGone(t, s, tok.ID, t2, "after reuse of r1")
+	}
+}
+
+// testReuseTakenID: a reuse whose new tokens have a taken ID fails with
+// ErrExists and changes nothing: the grant is not revoked.
+func testReuseTakenID(t *testing.T, newStore newTokenStore) {
+	e := newEnv(t)
+	s := newStore(t)
+	t1 := e.now.Add(time.Minute)
+	r1 := e.token("r1", "g")
+	must(t, "CreateTokens", s.CreateTokens(e.ctx, e.tokens("a1 r1", "g")...))
+	must(t, "CreateTokens", s.CreateTokens(e.ctx, e.tokens("x", "h")...))
+	must(t, "RotateRefreshToken(r1)", s.RotateRefreshToken(e.ctx, r1.ID, t1, 0, e.exchange(r1, "2", t1)...))
+	t2 := t1.Add(time.Second)
+	next := e.exchange(r1, "3", t2)
+	next[0].ID = e.id("token/x")
+	wantErr(t, "RotateRefreshToken(r1) again, with a taken ID", s.RotateRefreshToken(e.ctx, r1.ID, t2, 0, next...), oauthkit.ErrExists)
+	for _, tok := range e.exchange(r1, "2", t1) {
+		e.wantToken(t, s, tok, t2, "after a reuse with a taken ID failed")
+	}
+	e.wantToken(t, s, e.token("x", "h"), t2, "after RotateRefreshToken with its ID failed")
 }
 
 func testConcurrentRotate(t *testing.T, newStore newTokenStore) {
