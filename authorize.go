@@ -148,14 +148,14 @@ func (s *Server) AuthorizeHandler() http.Handler {
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	req, oerr := s.parseAuthorizeRequest(ctx, w, r)
-	if oerr != nil {
+	switch {
+	case oerr != nil && req == nil:
 		oerr = authorizeError(oerr)
 		s.logFault(ctx, "authorize", oerr)
-		if req == nil {
-			s.errorPage(w, r, oerr)
-		} else {
-			s.redirectResponse(w, r, req, errorParams(oerr))
-		}
+		s.errorPage(w, r, oerr)
+		return
+	case oerr != nil:
+		s.redirectError(ctx, w, r, req, oerr)
 		return
 	}
 	if s.cfg.Authorizer == nil {
