@@ -163,8 +163,8 @@ func (s *Codes) deleteExpired(now time.Time) {
 // grant and parent.
 type Tokens struct {
 	mu       sync.RWMutex
-	tokens   map[string]*oauthkit.Token
-	grants   map[string][]string  // grant ID → token IDs
+	tokens   map[string]record    // token ID → the token, packed
+	grants   map[string][]string  // grant ID → IDs of its tokens, but the one the grant is named after
 	children map[string][]string  // refresh token ID → IDs issued in exchange for it
 	revoked  map[string]time.Time // revoked grant ID → when, by the wall clock
 	sweep    sweeper
@@ -173,7 +173,7 @@ type Tokens struct {
 // NewTokens returns an empty token store.
 func NewTokens() *Tokens {
 	return &Tokens{
-		tokens:   make(map[string]*oauthkit.Token),
+		tokens:   make(map[string]record),
 		grants:   make(map[string][]string),
 		revoked:  make(map[string]time.Time),
 		children: make(map[string][]string),
@@ -223,10 +223,15 @@ func (s *Tokens) insert(tokens []*oauthkit.Token) {
 		s.deleteExpired(tokens[0].IssuedAt)
 	}
 	for _, t := range tokens {
-		c := clone(t)
+		c := *t
 		c.RotatedAt = time.Time{}
-		s.tokens[c.ID] = c
-		s.grants[c.GrantID] = append(s.grants[c.GrantID], c.ID)
+		s.tokens[c.ID] = encode(&c)
+		if c.GrantID != c.ID {
+			// A grant is often named after its first token (and a
+			// client_credentials grant has no other): that one is found by
+			// its ID, without an index entry.
+			s.grants[c.GrantID] = append(s.grants[c.GrantID], c.ID)
+		}
 		if c.ParentID != "" {
 			s.children[c.ParentID] = append(s.children[c.ParentID], c.ID)
 		}
@@ -236,17 +241,12 @@ func (s *Tokens) insert(tokens []*oauthkit.Token) {
 // Token returns the token with the given ID; see oauthkit.TokenStore.
 func (s *Tokens) Token(_ context.Context, id string, now time.Time) (*oauthkit.Token, error) {
 	s.mu.RLock()
-	t, ok := s.tokens[id]
-	if ok && now.Before(t.ExpiresAt) {
-		t = clone(t)
-	} else {
-		ok = false
-	}
+	r, ok := s.tokens[id]
 	s.mu.RUnlock()
-	if !ok {
+	if !ok || r.expired(now) {
 		return nil, fmt.Errorf("token: %w", oauthkit.ErrNotFound)
 	}
-	return t, nil
+	return r.token(), nil
 }
 
 // RotateRefreshToken exchanges a refresh token for next; see
@@ -255,17 +255,17 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.tokens[id]
-	if !ok || old.Kind != oauthkit.RefreshToken || !now.Before(old.ExpiresAt) {
+	if !ok || old.kind() != oauthkit.RefreshToken || old.expired(now) {
 		return fmt.Errorf("refresh token: %w", oauthkit.ErrNotFound)
 	}
 	switch {
-	case old.RotatedAt.IsZero():
+	case !old.rotated():
 		if err := s.create(next); err != nil {
 			return err
 		}
-		old.RotatedAt = now
+		s.tokens[id] = old.withRotatedAt(now)
 		return nil
-	case grace > 0 && now.Sub(old.RotatedAt) <= grace && s.successorUnused(id, now):
+	case grace > 0 && now.Sub(old.rotatedAt()) <= grace && s.successorUnused(id, now):
 		if err := s.check(next); err != nil {
 			return err
 		}
@@ -278,7 +278,7 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 		if err := s.check(next); errors.Is(err, oauthkit.ErrExists) {
 			return err // a taken ID changes nothing, not even on reuse
 		}
-		s.revokeGrant(old.GrantID)
+		s.revokeGrant(grantOf(old))
 		return fmt.Errorf("refresh token: %w", oauthkit.ErrReused)
 	}
 }
@@ -287,8 +287,8 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 // id is live at now and has not been rotated itself.
 func (s *Tokens) successorUnused(id string, now time.Time) bool {
 	for _, cid := range s.children[id] {
-		if c, ok := s.tokens[cid]; ok && c.Kind == oauthkit.RefreshToken {
-			return c.RotatedAt.IsZero() && now.Before(c.ExpiresAt)
+		if c, ok := s.tokens[cid]; ok && c.kind() == oauthkit.RefreshToken {
+			return !c.rotated() && !c.expired(now)
 		}
 	}
 	return false
@@ -319,36 +319,44 @@ func (s *Tokens) revokeGrant(grantID string) {
 		delete(s.tokens, id)
 	}
 	delete(s.grants, grantID)
+	if r, ok := s.tokens[grantID]; ok && grantOf(r) == grantID {
+		s.removeIndexes(grantID)
+		delete(s.tokens, grantID)
+	}
 }
 
 // remove deletes one token and its index entries.
 func (s *Tokens) remove(id string) {
-	t, ok := s.tokens[id]
+	r, ok := s.tokens[id]
 	if !ok {
 		return
 	}
 	s.removeIndexes(id)
 	delete(s.tokens, id)
-	ids := slices.DeleteFunc(s.grants[t.GrantID], func(g string) bool { return g == id })
+	grantID := grantOf(r)
+	if grantID == id {
+		return // not in the grant index
+	}
+	ids := slices.DeleteFunc(s.grants[grantID], func(g string) bool { return g == id })
 	if len(ids) == 0 {
-		delete(s.grants, t.GrantID)
+		delete(s.grants, grantID)
 	} else {
-		s.grants[t.GrantID] = ids
+		s.grants[grantID] = ids
 	}
 }
 
 func (s *Tokens) removeIndexes(id string) {
-	t, ok := s.tokens[id]
+	r, ok := s.tokens[id]
 	if !ok {
 		return
 	}
 	delete(s.children, id)
-	if t.ParentID != "" {
-		siblings := slices.DeleteFunc(s.children[t.ParentID], func(c string) bool { return c == id })
+	if _, parentID := r.grantAndParent(); parentID != "" {
+		siblings := slices.DeleteFunc(s.children[parentID], func(c string) bool { return c == id })
 		if len(siblings) == 0 {
-			delete(s.children, t.ParentID)
+			delete(s.children, parentID)
 		} else {
-			s.children[t.ParentID] = siblings
+			s.children[parentID] = siblings
 		}
 	}
 }
@@ -361,8 +369,8 @@ func (s *Tokens) DeleteExpired(now time.Time) {
 }
 
 func (s *Tokens) deleteExpired(now time.Time) {
-	for id, t := range s.tokens {
-		if !now.Before(t.ExpiresAt) {
+	for id, r := range s.tokens {
+		if r.expired(now) {
 			s.remove(id)
 		}
 	}
@@ -374,9 +382,8 @@ func (s *Tokens) deleteExpired(now time.Time) {
 	s.sweep.swept(len(s.tokens))
 }
 
-func clone(t *oauthkit.Token) *oauthkit.Token {
-	c := *t
-	c.Scope = slices.Clone(t.Scope)
-	c.Audience = slices.Clone(t.Audience)
-	return &c
+// grantOf returns the GrantID of a stored token.
+func grantOf(r record) string {
+	grantID, _ := r.grantAndParent()
+	return grantID
 }

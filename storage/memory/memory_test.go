@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/storage/storetest"
 )
@@ -464,12 +466,14 @@ func (s *Tokens) checkIndexes() error {
 			return fmt.Errorf("grant %s has an empty index entry", grant)
 		}
 		for i, id := range ids {
-			t, ok := s.tokens[id]
+			r, ok := s.tokens[id]
 			switch {
 			case !ok:
 				return fmt.Errorf("grant %s lists %s, which is not stored", grant, id)
-			case t.GrantID != grant:
-				return fmt.Errorf("grant %s lists %s, of grant %s", grant, id, t.GrantID)
+			case id == grant:
+				return fmt.Errorf("grant %s lists the token it is named after", grant)
+			case grantOf(r) != grant:
+				return fmt.Errorf("grant %s lists %s, of grant %s", grant, id, grantOf(r))
 			case slices.Contains(ids[i+1:], id):
 				return fmt.Errorf("grant %s lists %s twice", grant, id)
 			}
@@ -483,13 +487,14 @@ func (s *Tokens) checkIndexes() error {
 			return fmt.Errorf("parent %s is indexed but not stored", parent)
 		}
 		for _, id := range ids {
-			if t, ok := s.tokens[id]; !ok || t.ParentID != parent {
+			if r, ok := s.tokens[id]; !ok || r.token().ParentID != parent {
 				return fmt.Errorf("parent %s lists %s, which is not its stored child", parent, id)
 			}
 		}
 	}
-	for id, t := range s.tokens {
-		if !slices.Contains(s.grants[t.GrantID], id) {
+	for id, r := range s.tokens {
+		t := r.token()
+		if t.GrantID != id && !slices.Contains(s.grants[t.GrantID], id) {
 			return fmt.Errorf("token %s is missing from the index of grant %s", id, t.GrantID)
 		}
 		if _, ok := s.tokens[t.ParentID]; ok && !slices.Contains(s.children[t.ParentID], id) {
@@ -513,4 +518,46 @@ func errName(err error) string {
 		return "nil"
 	}
 	return "other"
+}
+
+// TestRecordRoundTrip checks that packing a token loses nothing, zero
+// times, empty strings and long values included.
+func TestRecordRoundTrip(t *testing.T) {
+	now := time.Date(2026, 11, 21, 3, 4, 5, 123456789, time.UTC)
+	long := strings.Repeat("x", 300) // a length needing a two-byte uvarint
+	tests := []struct {
+		name string
+		tok  oauthkit.Token
+	}{
+		{"every field", oauthkit.Token{
+			ID: "id", Kind: oauthkit.RefreshToken, GrantID: "g", ParentID: "p", ClientID: "c", Subject: "s-ü",
+			Scope: []string{"openid", "read"}, Audience: []string{"https://api.example", long},
+			IssuedAt: now, ExpiresAt: now.Add(time.Hour), AuthTime: now.Add(-time.Minute), ACR: "mfa", RotatedAt: now.Add(time.Second),
+		}},
+		{"zero values", oauthkit.Token{ID: "id", Kind: oauthkit.AccessToken, GrantID: "id", ExpiresAt: now}},
+		{"long strings", oauthkit.Token{ID: long, Kind: oauthkit.AccessToken, GrantID: long, Subject: long, ExpiresAt: now}},
+		{"before 1970", oauthkit.Token{ID: "id", Kind: oauthkit.AccessToken, GrantID: "g", IssuedAt: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), ExpiresAt: now}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := encode(&tt.tok)
+			got := r.token()
+			if diff := cmp.Diff(&tt.tok, got); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+			if r.expired(tt.tok.ExpiresAt.Add(-time.Nanosecond)) || !r.expired(tt.tok.ExpiresAt) {
+				t.Errorf("expired() disagrees with ExpiresAt %v", tt.tok.ExpiresAt)
+			}
+			if r.rotated() != !tt.tok.RotatedAt.IsZero() || r.kind() != tt.tok.Kind {
+				t.Errorf("rotated() = %t, kind() = %v; want %t, %v", r.rotated(), r.kind(), !tt.tok.RotatedAt.IsZero(), tt.tok.Kind)
+			}
+			if g, p := r.grantAndParent(); g != tt.tok.GrantID || p != tt.tok.ParentID {
+				t.Errorf("grantAndParent() = %q, %q", g, p)
+			}
+			later := now.Add(2 * time.Hour)
+			if got := r.withRotatedAt(later).rotatedAt(); !got.Equal(later) {
+				t.Errorf("withRotatedAt: RotatedAt = %v, want %v", got, later)
+			}
+		})
+	}
 }
