@@ -20,7 +20,7 @@ import (
 )
 
 // config is the example server's configuration, as read from the -config
-// file (see /work/shared/example-server.md for the format). Secrets and
+// file (see README.md for the format). Secrets and
 // passwords are held in plain text only until newApp hashes them.
 type config struct {
 	// Issuer is the issuer identifier. Empty means "http://" + the address

@@ -225,7 +225,8 @@ func (s *Tokens) insert(tokens []*oauthkit.Token) {
 	for _, t := range tokens {
 		c := *t
 		c.RotatedAt = time.Time{}
-		s.tokens[c.ID] = encode(&c)
+		r := encode(&c)
+		s.tokens[r.id()] = r // the key shares the record's memory: one object per token
 		if c.GrantID != c.ID {
 			// A grant is often named after its first token (and a
 			// client_credentials grant has no other): that one is found by
@@ -263,7 +264,9 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 		if err := s.create(next); err != nil {
 			return err
 		}
-		s.tokens[id] = old.withRotatedAt(now)
+		rotated := old.withRotatedAt(now)
+		delete(s.tokens, id) // re-key: the old key would keep the old record alive
+		s.tokens[rotated.id()] = rotated
 		return nil
 	case grace > 0 && now.Sub(old.rotatedAt()) <= grace && s.successorUnused(id, now):
 		if err := s.check(next); err != nil {

@@ -551,6 +551,9 @@ func TestRecordRoundTrip(t *testing.T) {
 			if r.rotated() != !tt.tok.RotatedAt.IsZero() || r.kind() != tt.tok.Kind {
 				t.Errorf("rotated() = %t, kind() = %v; want %t, %v", r.rotated(), r.kind(), !tt.tok.RotatedAt.IsZero(), tt.tok.Kind)
 			}
+			if r.id() != tt.tok.ID {
+				t.Errorf("id() = %q, want %q", r.id(), tt.tok.ID)
+			}
 			if g, p := r.grantAndParent(); g != tt.tok.GrantID || p != tt.tok.ParentID {
 				t.Errorf("grantAndParent() = %q, %q", g, p)
 			}

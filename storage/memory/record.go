@@ -138,6 +138,12 @@ func (r record) token() *oauthkit.Token {
 	return t
 }
 
+// id returns the token's ID, sharing r's memory.
+func (r record) id() string {
+	id, _ := readString(string(r[offStrings:]))
+	return id
+}
+
 // grantAndParent decodes only GrantID and ParentID, for index upkeep.
 func (r record) grantAndParent() (grantID, parentID string) {
 	rest := string(r[offStrings:])
