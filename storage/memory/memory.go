@@ -159,11 +159,13 @@ func (s *Codes) deleteExpired(now time.Time) {
 	s.sweep.swept(len(s.codes))
 }
 
-// Tokens is a TokenStore holding token metadata in maps, indexed by ID,
-// grant and parent.
+// Tokens is a TokenStore. Each token is kept as one packed record in a
+// table that holds no pointers, so that however many tokens are stored, the
+// garbage collector has nothing to mark per token; grants and refresh
+// families are indexed beside it.
 type Tokens struct {
 	mu       sync.RWMutex
-	tokens   map[string]record    // token ID → the token, packed
+	tokens   *table               // token ID → the token, packed
 	grants   map[string][]string  // grant ID → IDs of its tokens, but the one the grant is named after
 	children map[string][]string  // refresh token ID → IDs issued in exchange for it
 	revoked  map[string]time.Time // revoked grant ID → when, by the wall clock
@@ -173,7 +175,7 @@ type Tokens struct {
 // NewTokens returns an empty token store.
 func NewTokens() *Tokens {
 	return &Tokens{
-		tokens:   make(map[string]record),
+		tokens:   newTable(),
 		grants:   make(map[string][]string),
 		revoked:  make(map[string]time.Time),
 		children: make(map[string][]string),
@@ -207,7 +209,7 @@ func (s *Tokens) check(tokens []*oauthkit.Token) error {
 		if t.ID == "" || t.GrantID == "" || t.ExpiresAt.IsZero() || (t.Kind != oauthkit.AccessToken && t.Kind != oauthkit.RefreshToken) {
 			return errors.New("memory: token needs an ID, a grant ID, a kind and an expiry")
 		}
-		if _, ok := s.tokens[t.ID]; ok || slices.ContainsFunc(tokens[:i], func(u *oauthkit.Token) bool { return u.ID == t.ID }) {
+		if s.tokens.has(t.ID) || slices.ContainsFunc(tokens[:i], func(u *oauthkit.Token) bool { return u.ID == t.ID }) {
 			return fmt.Errorf("token: %w", oauthkit.ErrExists)
 		}
 		if _, ok := s.revoked[t.GrantID]; ok {
@@ -225,8 +227,7 @@ func (s *Tokens) insert(tokens []*oauthkit.Token) {
 	for _, t := range tokens {
 		c := *t
 		c.RotatedAt = time.Time{}
-		r := encode(&c)
-		s.tokens[r.id()] = r // the key shares the record's memory: one object per token
+		s.tokens.put(encode(&c))
 		if c.GrantID != c.ID {
 			// A grant is often named after its first token (and a
 			// client_credentials grant has no other): that one is found by
@@ -242,7 +243,7 @@ func (s *Tokens) insert(tokens []*oauthkit.Token) {
 // Token returns the token with the given ID; see oauthkit.TokenStore.
 func (s *Tokens) Token(_ context.Context, id string, now time.Time) (*oauthkit.Token, error) {
 	s.mu.RLock()
-	r, ok := s.tokens[id]
+	r, ok := s.tokens.get(id)
 	s.mu.RUnlock()
 	if !ok || r.expired(now) {
 		return nil, fmt.Errorf("token: %w", oauthkit.ErrNotFound)
@@ -255,7 +256,7 @@ func (s *Tokens) Token(_ context.Context, id string, now time.Time) (*oauthkit.T
 func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time, grace time.Duration, next ...*oauthkit.Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.tokens[id]
+	old, ok := s.tokens.get(id)
 	if !ok || old.kind() != oauthkit.RefreshToken || old.expired(now) {
 		return fmt.Errorf("refresh token: %w", oauthkit.ErrNotFound)
 	}
@@ -264,9 +265,7 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 		if err := s.create(next); err != nil {
 			return err
 		}
-		rotated := old.withRotatedAt(now)
-		delete(s.tokens, id) // re-key: the old key would keep the old record alive
-		s.tokens[rotated.id()] = rotated
+		s.tokens.put(old.withRotatedAt(now))
 		return nil
 	case grace > 0 && now.Sub(old.rotatedAt()) <= grace && s.successorUnused(id, now):
 		if err := s.check(next); err != nil {
@@ -290,7 +289,7 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 // id is live at now and has not been rotated itself.
 func (s *Tokens) successorUnused(id string, now time.Time) bool {
 	for _, cid := range s.children[id] {
-		if c, ok := s.tokens[cid]; ok && c.kind() == oauthkit.RefreshToken {
+		if c, ok := s.tokens.get(cid); ok && c.kind() == oauthkit.RefreshToken {
 			return !c.rotated() && !c.expired(now)
 		}
 	}
@@ -319,23 +318,23 @@ func (s *Tokens) revokeGrant(grantID string) {
 	s.revoked[grantID] = time.Now()
 	for _, id := range s.grants[grantID] {
 		s.removeIndexes(id)
-		delete(s.tokens, id)
+		s.tokens.del(id)
 	}
 	delete(s.grants, grantID)
-	if r, ok := s.tokens[grantID]; ok && grantOf(r) == grantID {
+	if r, ok := s.tokens.get(grantID); ok && grantOf(r) == grantID {
 		s.removeIndexes(grantID)
-		delete(s.tokens, grantID)
+		s.tokens.del(grantID)
 	}
 }
 
 // remove deletes one token and its index entries.
 func (s *Tokens) remove(id string) {
-	r, ok := s.tokens[id]
+	r, ok := s.tokens.get(id)
 	if !ok {
 		return
 	}
 	s.removeIndexes(id)
-	delete(s.tokens, id)
+	s.tokens.del(id)
 	grantID := grantOf(r)
 	if grantID == id {
 		return // not in the grant index
@@ -349,7 +348,7 @@ func (s *Tokens) remove(id string) {
 }
 
 func (s *Tokens) removeIndexes(id string) {
-	r, ok := s.tokens[id]
+	r, ok := s.tokens.get(id)
 	if !ok {
 		return
 	}
@@ -372,17 +371,16 @@ func (s *Tokens) DeleteExpired(now time.Time) {
 }
 
 func (s *Tokens) deleteExpired(now time.Time) {
-	for id, r := range s.tokens {
-		if r.expired(now) {
-			s.remove(id)
-		}
+	for _, id := range s.tokens.expiredIDs(now) {
+		s.remove(id)
 	}
+	s.tokens.compact()
 	for grantID, at := range s.revoked {
 		if time.Since(at) > oauthkit.MaxCodeLifetime {
 			delete(s.revoked, grantID)
 		}
 	}
-	s.sweep.swept(len(s.tokens))
+	s.sweep.swept(s.tokens.len())
 }
 
 // grantOf returns the GrantID of a stored token.

@@ -111,7 +111,7 @@ func TestCreateTokensInvalid(t *testing.T) {
 			if err == nil || errors.Is(err, oauthkit.ErrExists) {
 				t.Errorf("CreateTokens with %s error = %v, want a fault", tc.name, err)
 			}
-			if n := len(s.tokens); n != 0 {
+			if n := s.tokens.len(); n != 0 {
 				t.Errorf("CreateTokens of a batch with an invalid token stored %d tokens, want none", n)
 			}
 		})
@@ -278,7 +278,7 @@ func TestSweepBoundsSize(t *testing.T) {
 		); err != nil {
 			t.Fatal(err)
 		}
-		maxCodes, maxTokens = max(maxCodes, len(codes.codes)), max(maxTokens, len(tokens.tokens))
+		maxCodes, maxTokens = max(maxCodes, len(codes.codes)), max(maxTokens, tokens.tokens.len())
 	}
 	cases := []struct {
 		name      string
@@ -407,7 +407,7 @@ func TestTokensSweep(t *testing.T) {
 			}
 		})
 	}
-	if n, want := len(s.tokens), minSweep-3+2; n != want { // a1, atSweep, a2 gone
+	if n, want := s.tokens.len(), minSweep-3+2; n != want { // a1, atSweep, a2 gone
 		t.Errorf("after the sweep, the store holds %d tokens, want %d", n, want)
 	}
 }
@@ -451,9 +451,9 @@ func TestTokensIndexes(t *testing.T) {
 			t.Fatalf("indexes after %s: %v", step.name, err)
 		}
 	}
-	if len(s.tokens)+len(s.grants)+len(s.children) != 0 {
+	if s.tokens.len()+len(s.grants)+len(s.children) != 0 {
 		t.Errorf("after revoking everything the store holds %d tokens, %d grant and %d parent index entries, want none",
-			len(s.tokens), len(s.grants), len(s.children))
+			s.tokens.len(), len(s.grants), len(s.children))
 	}
 }
 
@@ -466,7 +466,7 @@ func (s *Tokens) checkIndexes() error {
 			return fmt.Errorf("grant %s has an empty index entry", grant)
 		}
 		for i, id := range ids {
-			r, ok := s.tokens[id]
+			r, ok := s.tokens.get(id)
 			switch {
 			case !ok:
 				return fmt.Errorf("grant %s lists %s, which is not stored", grant, id)
@@ -483,21 +483,22 @@ func (s *Tokens) checkIndexes() error {
 		if len(ids) == 0 {
 			return fmt.Errorf("parent %s has an empty index entry", parent)
 		}
-		if _, ok := s.tokens[parent]; !ok {
+		if !s.tokens.has(parent) {
 			return fmt.Errorf("parent %s is indexed but not stored", parent)
 		}
 		for _, id := range ids {
-			if r, ok := s.tokens[id]; !ok || r.token().ParentID != parent {
+			if r, ok := s.tokens.get(id); !ok || r.token().ParentID != parent {
 				return fmt.Errorf("parent %s lists %s, which is not its stored child", parent, id)
 			}
 		}
 	}
-	for id, r := range s.tokens {
+	for r := range s.tokens.records() {
 		t := r.token()
+		id := t.ID
 		if t.GrantID != id && !slices.Contains(s.grants[t.GrantID], id) {
 			return fmt.Errorf("token %s is missing from the index of grant %s", id, t.GrantID)
 		}
-		if _, ok := s.tokens[t.ParentID]; ok && !slices.Contains(s.children[t.ParentID], id) {
+		if s.tokens.has(t.ParentID) && !slices.Contains(s.children[t.ParentID], id) {
 			return fmt.Errorf("token %s is missing from the index of its parent %s", id, t.ParentID)
 		}
 	}
@@ -563,4 +564,89 @@ func TestRecordRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTable checks the slab-backed table under puts, replacements,
+// deletions, oversized records, page reuse and compaction.
+func TestTable(t *testing.T) {
+	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	tok := func(id string, life time.Duration, subject string) record {
+		return encode(&oauthkit.Token{ID: id, Kind: oauthkit.AccessToken, GrantID: id, Subject: subject, ExpiresAt: now.Add(life)})
+	}
+	tb := newTable()
+	// Enough records to fill several pages; every fifth is short-lived.
+	const n = 3000
+	for i := range n {
+		life := time.Hour
+		if i%5 == 0 {
+			life = time.Minute
+		}
+		tb.put(tok(fmt.Sprint("t", i), life, strings.Repeat("s", 50)))
+	}
+	if tb.len() != n || len(tb.pages) < 3 {
+		t.Fatalf("after %d puts: len %d, %d pages; want %d and several pages", n, tb.len(), len(tb.pages), n)
+	}
+	// Replacing a record keeps one entry and the new content.
+	tb.put(tok("t1", time.Hour, "replaced"))
+	if r, ok := tb.get("t1"); !ok || r.token().Subject != "replaced" || tb.len() != n {
+		t.Fatalf("after replacing t1: %v %v, len %d", r.token(), ok, tb.len())
+	}
+	// A record larger than a page gets a page of its own.
+	big := strings.Repeat("b", 2*pageSize)
+	tb.put(tok("big", time.Hour, big))
+	if r, ok := tb.get("big"); !ok || r.token().Subject != big {
+		t.Fatal("oversized record lost")
+	}
+	tb.del("big")
+	if tb.has("big") {
+		t.Fatal("deleted record still there")
+	}
+	// expiredIDs finds exactly the short-lived ones; with the others
+	// deleted, pages are a fifth full, and compaction empties them.
+	later := now.Add(2 * time.Minute)
+	expired := tb.expiredIDs(later)
+	if len(expired) != n/5 {
+		t.Fatalf("expiredIDs = %d IDs, want %d", len(expired), n/5)
+	}
+	for i := range n {
+		if i%5 != 0 {
+			tb.del(fmt.Sprint("t", i)) // make pages sparse
+		}
+	}
+	pagesBefore := livePages(tb)
+	tb.compact()
+	if after := livePages(tb); after >= pagesBefore {
+		t.Errorf("compaction kept %d pages of %d", after, pagesBefore)
+	}
+	for i := 0; i < n; i += 5 {
+		id := fmt.Sprint("t", i)
+		r, ok := tb.get(id)
+		if !ok || r.id() != id || !tb.expired(id, later) || tb.expired(id, now) {
+			t.Fatalf("%s after compaction: found %v, id %q", id, ok, r.id())
+		}
+	}
+	for _, id := range expired {
+		tb.del(id)
+	}
+	if tb.len() != 0 || livePages(tb) > 1 {
+		t.Errorf("after deleting everything: len %d, %d live pages; want 0 and at most the current page", tb.len(), livePages(tb))
+	}
+	// Emptied pages are reused rather than grown.
+	grown := len(tb.pages)
+	for i := range n {
+		tb.put(tok(fmt.Sprint("u", i), time.Hour, strings.Repeat("s", 50)))
+	}
+	if len(tb.pages) > grown+1 {
+		t.Errorf("pages grew from %d to %d although emptied ones were free", grown, len(tb.pages))
+	}
+}
+
+func livePages(tb *table) int {
+	n := 0
+	for _, p := range tb.pages {
+		if p != nil {
+			n++
+		}
+	}
+	return n
 }
