@@ -45,11 +45,11 @@ type keySnapshot struct {
 	keys       map[string]*Key // by kid: active and verify-only
 	jwks       []byte
 
-	// signers holds the active key's go-jose signer per "typ" header, built
-	// when the snapshot is made for the common types and on first use for
-	// others (at most maxLazySigners of them).
-	signers     map[string]jose.Signer
-	lazySigners sync.Map // string → jose.Signer
+	// signers holds the active key's signer per "typ" header, built when
+	// the snapshot is made for the common types and on first use for others
+	// (at most maxLazySigners of them).
+	signers     map[string]*compactSigner
+	lazySigners sync.Map // string → *compactSigner
 	lazyCount   atomic.Int32
 }
 
@@ -97,7 +97,7 @@ func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
 		active:     active,
 		verifyOnly: slices.Clone(verifyOnly), // the caller keeps its slice
 		keys:       make(map[string]*Key, 1+len(verifyOnly)),
-		signers:    make(map[string]jose.Signer, len(prebuiltTypes)),
+		signers:    make(map[string]*compactSigner, len(prebuiltTypes)),
 	}
 	jwks := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, 1+len(verifyOnly))}
 	for _, k := range append([]*Key{active}, verifyOnly...) {
@@ -115,39 +115,22 @@ func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
 		return nil, fmt.Errorf("jwt: encoding JWKS: %w", err)
 	}
 	for _, typ := range prebuiltTypes {
-		if snap.signers[typ], err = newSigner(active, typ); err != nil {
+		if snap.signers[typ], err = newCompactSigner(active, typ); err != nil {
 			return nil, err
 		}
 	}
 	return snap, nil
 }
 
-// newSigner builds a go-jose signer for k that sets the "kid" header and, if
-// typ is not empty, the "typ" header.
-func newSigner(k *Key, typ string) (jose.Signer, error) {
-	opts := new(jose.SignerOptions)
-	if typ != "" {
-		opts.WithType(jose.ContentType(typ))
-	}
-	sig, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: k.alg,
-		Key:       jose.JSONWebKey{Key: k.priv, KeyID: k.kid, Algorithm: string(k.alg)},
-	}, opts)
-	if err != nil {
-		return nil, fmt.Errorf("jwt: making %s signer: %w", k.alg, err)
-	}
-	return sig, nil
-}
-
 // signer returns the active key's signer for typ.
-func (s *keySnapshot) signer(typ string) (jose.Signer, error) {
+func (s *keySnapshot) signer(typ string) (*compactSigner, error) {
 	if sig, ok := s.signers[typ]; ok {
 		return sig, nil
 	}
 	if sig, ok := s.lazySigners.Load(typ); ok {
-		return sig.(jose.Signer), nil
+		return sig.(*compactSigner), nil
 	}
-	sig, err := newSigner(s.active, typ)
+	sig, err := newCompactSigner(s.active, typ)
 	if err != nil {
 		return nil, err
 	}
@@ -166,11 +149,7 @@ func (s *keySnapshot) sign(typ string, payload []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	obj, err := sig.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("jwt: signing: %w", err)
-	}
-	return obj.CompactSerialize()
+	return sig.sign(payload)
 }
 
 // Rotate makes newActive the signing key. The previous active key stays in
