@@ -5,7 +5,6 @@ package oauthkit_test
 // endpoints through the metadata document (RFC 8414) as a real client would.
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -70,7 +69,7 @@ type e2eEnv struct {
 	meta   e2eMetadata
 	// ctx carries the test server's HTTP client to x/oauth2.
 	ctx  context.Context
-	logs *e2eLog
+	logs *syncLog
 	// faultsExpected turns off the check that nothing was logged.
 	faultsExpected bool
 }
@@ -85,7 +84,7 @@ func e2eStart(t *testing.T, cfg oauthkit.Config, clients ...*oauthkit.Client) *e
 	mux := http.NewServeMux()
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	e := &e2eEnv{ts: ts, tokens: memory.NewTokens(), logs: &e2eLog{}}
+	e := &e2eEnv{ts: ts, tokens: memory.NewTokens(), logs: &syncLog{}}
 	cfg.Issuer = ts.URL
 	cfg.Clients = memory.NewClients(clients...)
 	cfg.Codes = memory.NewCodes()
@@ -139,24 +138,6 @@ func e2eConsent(subject string) oauthkit.Authorizer {
 	return oauthkit.AuthorizerFunc(func(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
 		return &oauthkit.Consent{Subject: subject, AuthTime: time.Now()}, nil
 	})
-}
-
-// e2eLog is a log destination safe for concurrent use.
-type e2eLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *e2eLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *e2eLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // e2eUsers is a fake UserAuthenticator knowing e2eUser, or failing every

@@ -58,24 +58,6 @@ func (c *svcClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// svcLog is a goroutine-safe buffer for a test's slog output.
-type svcLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *svcLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *svcLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // svcCreds is how a test request authenticates its client.
 type svcCreds struct {
 	id, secret string
@@ -138,7 +120,7 @@ type svcEnv struct {
 	clock  *svcClock
 	signer *oidcSigner
 	tokens *svcFaultyTokens
-	log    *svcLog
+	log    *syncLog
 }
 
 // svcNewEnv builds the fixture server; mod, if not nil, adjusts the Config
@@ -149,7 +131,7 @@ func svcNewEnv(t *testing.T, mod func(*oauthkit.Config)) *svcEnv {
 		clock:  svcNewClock(),
 		signer: oidcNewSigner(t),
 		tokens: &svcFaultyTokens{TokenStore: memory.NewTokens()},
-		log:    &svcLog{},
+		log:    &syncLog{},
 	}
 	clients := memory.NewClients()
 	for id, spec := range svcClients {

@@ -121,7 +121,7 @@ type oidcEnv struct {
 	clock  *svcClock
 	claims *oidcClaims
 	tokens *svcFaultyTokens
-	log    *svcLog
+	log    *syncLog
 
 	mu       sync.Mutex
 	consent  func(req *oauthkit.AuthorizeRequest, now time.Time) (*oauthkit.Consent, error)
@@ -143,7 +143,7 @@ func oidcNewEnv(t *testing.T, mod func(*oauthkit.Config)) *oidcEnv {
 			svcSubject: {"email": "alice@example.com", "email_verified": true, "name": "Alice Liddell"},
 		}},
 		tokens: &svcFaultyTokens{TokenStore: memory.NewTokens()},
-		log:    &svcLog{},
+		log:    &syncLog{},
 	}
 	hashWeb, err1 := oauthkit.HashSecret(oidcSecretWeb)
 	hashHybrid, err2 := oauthkit.HashSecret(oidcSecretHybrid)
