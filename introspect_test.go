@@ -1,7 +1,6 @@
 package oauthkit_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
