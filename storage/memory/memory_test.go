@@ -621,7 +621,7 @@ func TestTable(t *testing.T) {
 	for i := 0; i < n; i += 5 {
 		id := fmt.Sprint("t", i)
 		r, ok := tb.get(id)
-		if !ok || r.id() != id || !tb.expired(id, later) || tb.expired(id, now) {
+		if !ok || r.id() != id || !r.expired(later) || r.expired(now) {
 			t.Fatalf("%s after compaction: found %v, id %q", id, ok, r.id())
 		}
 	}

@@ -65,13 +65,6 @@ func (t *table) get(id string) (record, bool) {
 	return record(t.bytes(s)), true
 }
 
-// expired reports whether the token id is missing or expired at now,
-// without copying its record.
-func (t *table) expired(id string, now time.Time) bool {
-	s, ok := t.index[key(id)]
-	return !ok || now.UnixNano() >= s.expires
-}
-
 func (t *table) bytes(s slot) []byte {
 	p := t.pages[s.page]
 	n := binary.LittleEndian.Uint32(p[s.off:])
