@@ -18,8 +18,9 @@ import (
 // signature. Tokens are verified with go-jose, which the tests do for every
 // algorithm.
 type compactSigner struct {
-	key    *Key
-	prefix string // BASE64URL(protected header) + "."
+	key     *Key
+	prefix  string // BASE64URL(protected header) + "."
+	sigSize int    // length of the key's signatures
 }
 
 // header is the protected header: alg, kid, and typ when set.
@@ -34,20 +35,17 @@ func newCompactSigner(k *Key, typ string) (*compactSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jwt: encoding header: %w", err)
 	}
-	if _, err := signatureSize(k); err != nil {
+	size, err := signatureSize(k)
+	if err != nil {
 		return nil, err
 	}
-	return &compactSigner{key: k, prefix: base64.RawURLEncoding.EncodeToString(h) + "."}, nil
+	return &compactSigner{key: k, prefix: base64.RawURLEncoding.EncodeToString(h) + ".", sigSize: size}, nil
 }
 
 // sign returns BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature).
 func (c *compactSigner) sign(payload []byte) (string, error) {
-	size, err := signatureSize(c.key)
-	if err != nil {
-		return "", err
-	}
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(c.prefix)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(size))
+	buf := make([]byte, 0, len(c.prefix)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(c.sigSize))
 	buf = append(buf, c.prefix...)
 	buf = enc.AppendEncode(buf, payload)
 	sig, err := signRaw(c.key, buf)
