@@ -198,7 +198,7 @@ func (s *Server) UserInfoHandler() http.Handler {
 			s.bearerChallenge(w, ErrInvalidToken.WithDescription("invalid or expired access token"))
 			return
 		case err != nil:
-			s.log.ErrorContext(ctx, "oauthkit: internal fault", "endpoint", "userinfo", "error", err)
+			s.logFault(ctx, "userinfo", ErrServerError.Wrap(err))
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		case !slices.Contains(t.Scope, ScopeOpenID):
@@ -213,7 +213,7 @@ func (s *Server) UserInfoHandler() http.Handler {
 				s.bearerChallenge(w, ErrInvalidToken.WithDescription("the subject no longer exists"))
 				return
 			case err != nil:
-				s.log.ErrorContext(ctx, "oauthkit: internal fault", "endpoint", "userinfo", "error", err)
+				s.logFault(ctx, "userinfo", ErrServerError.Wrap(err))
 				w.WriteHeader(http.StatusInternalServerError)
 				return
 			}
