@@ -41,11 +41,14 @@ type Client struct {
 	SecretHash string
 	// AuthMethod is how the client authenticates at the token endpoint:
 	// AuthMethodSecretBasic, AuthMethodSecretPost or AuthMethodNone (a public
-	// client). Empty means AuthMethodSecretBasic when SecretHash is set and
-	// AuthMethodNone otherwise. A client may only use its own method.
+	// client). A client whose AuthMethod is set may only use that method.
+	// Empty means: with a SecretHash, either client_secret_basic or
+	// client_secret_post (RFC 6749 §2.3.1 lets the client choose, and most
+	// client libraries try one, then the other); without one, none.
 	AuthMethod string
-	// RedirectURIs are the registered redirection URIs, matched exactly
-	// (see [MatchRedirectURI]).
+	// RedirectURIs are the registered redirection URIs, matched exactly;
+	// for a public client, a loopback IP literal URI matches any port (see
+	// [MatchRedirectURI]).
 	RedirectURIs []string
 	// GrantTypes the client may use, such as GrantTypeAuthorizationCode.
 	// A client with no grant types can do nothing.
@@ -60,7 +63,7 @@ type Client struct {
 	// the tokens' aud. Empty means no audience restriction.
 	Audience []string
 	// AccessTokenFormat selects the access token format for this client:
-	// empty for the server default, or a key of Config.AccessTokenIssuers.
+	// empty for the server default, or a key of Config.AccessTokenFormats.
 	AccessTokenFormat string
 }
 
@@ -76,6 +79,14 @@ func (c *Client) authMethod() string {
 	default:
 		return AuthMethodNone
 	}
+}
+
+// allowsAuthMethod reports whether the client may authenticate with method.
+func (c *Client) allowsAuthMethod(method string) bool {
+	if c.AuthMethod == "" && c.SecretHash != "" {
+		return method == AuthMethodSecretBasic || method == AuthMethodSecretPost
+	}
+	return c.authMethod() == method
 }
 
 // AllowsGrant reports whether the client is registered for grantType.
@@ -176,11 +187,17 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	case err != nil:
 		return nil, ErrServerError.Wrap(err)
 	}
-	if client.authMethod() != creds.method {
+	if !client.allowsAuthMethod(creds.method) {
 		return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
 	}
-	if creds.method != AuthMethodNone && !VerifySecret(client.SecretHash, creds.secret) {
-		return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
+	if creds.method != AuthMethodNone {
+		ok, err := VerifySecret(ctx, client.SecretHash, creds.secret)
+		switch {
+		case err != nil:
+			return nil, ErrServerError.Wrap(err)
+		case !ok:
+			return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
+		}
 	}
 	return client, nil
 }
@@ -242,8 +259,10 @@ func resolveScope(client *Client, param string) ([]string, *Error) {
 
 // Validate checks a client registration against the rules of RFC 6749 and
 // RFC 9700: a known AuthMethod that fits SecretHash, absolute redirect URIs
-// without fragments (https, loopback http, or a private-use scheme for
-// native apps, RFC 8252 §7.1), redirect URIs for every redirect-based grant,
+// without fragments (https, http on a loopback IP literal, or a private-use
+// scheme for native apps, RFC 8252 §7.1; never http://localhost, which
+// RFC 8252 §8.3 advises against, since the name may not resolve to the
+// loopback interface), redirect URIs for every redirect-based grant,
 // and no client_credentials for public clients. Stores may call it before
 // saving a client; the library does not, so that hosts stay free to load
 // legacy registrations.
@@ -289,10 +308,12 @@ func validateRedirectURI(raw string) error {
 		return errors.New("has user information")
 	case u.Scheme == "https" && u.Host != "":
 		return nil
-	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && isLoopbackIP(u.Hostname()):
 		return nil
+	case u.Scheme == "http" && u.Hostname() == "localhost":
+		return errors.New("use http://127.0.0.1 or http://[::1], not localhost (RFC 8252 §8.3)")
 	case u.Scheme == "http":
-		return errors.New("http is allowed only for loopback hosts (RFC 9700 §2.6)")
+		return errors.New("http is allowed only for loopback IP literals (RFC 9700 §2.6, RFC 8252 §7.3)")
 	case strings.Contains(u.Scheme, "."):
 		return nil // a private-use scheme in reverse domain notation (RFC 8252 §7.1)
 	default:

@@ -325,8 +325,8 @@ type concGatedCodes struct {
 	release  chan struct{}
 }
 
-func (g *concGatedCodes) ConsumeCode(ctx context.Context, id string, now time.Time) (*oauthkit.AuthorizationCode, error) {
-	c, err := g.CodeStore.ConsumeCode(ctx, id, now)
+func (g *concGatedCodes) ConsumeCode(ctx context.Context, id, clientID string, now time.Time) (*oauthkit.AuthorizationCode, error) {
+	c, err := g.CodeStore.ConsumeCode(ctx, id, clientID, now)
 	if err == nil {
 		close(g.consumed)
 		<-g.release

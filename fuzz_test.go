@@ -74,7 +74,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 			base = client.RedirectURIs[0]
 		case base == "":
 			t.Fatalf("request %q without redirect_uri sent to %q", raw, target)
-		case !slices.ContainsFunc(client.RedirectURIs, func(reg string) bool { return MatchRedirectURI(reg, base) }):
+		case !slices.ContainsFunc(client.RedirectURIs, func(reg string) bool { return MatchRedirectURI(reg, base, client.Public()) }):
 			t.Fatalf("request %q sent to %q, not registered for %s", raw, target, client.ID)
 		}
 		if loc == "" {
@@ -197,8 +197,11 @@ func FuzzParseBasicAuth(f *testing.F) {
 // same path, query and fragment; only the port may differ.
 func FuzzMatchRedirectURI(f *testing.F) {
 	f.Fuzz(func(t *testing.T, registered, requested string) {
-		match := MatchRedirectURI(registered, requested)
-		if match != MatchRedirectURI(requested, registered) {
+		if MatchRedirectURI(registered, requested, false) != (registered == requested) {
+			t.Fatalf("MatchRedirectURI(%q, %q, false) is not string equality", registered, requested)
+		}
+		match := MatchRedirectURI(registered, requested, true)
+		if match != MatchRedirectURI(requested, registered, true) {
 			t.Fatalf("MatchRedirectURI is not symmetric for %q, %q", registered, requested)
 		}
 		if registered == requested {

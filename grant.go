@@ -63,8 +63,11 @@ func (r *TokenRequest) Scope() ([]string, error) {
 // Grant is what a GrantHandler authorizes: the tokens issued will carry
 // these values.
 type Grant struct {
-	// Subject identifies the resource owner; for client_credentials, the
-	// client ID.
+	// Subject identifies the resource owner. Empty means that no resource
+	// owner is involved (client_credentials): the tokens' subject is then the
+	// client, marked so with Token.SubjectIsClient, so that it is never
+	// taken for a user whose identifier happens to equal the client ID
+	// (RFC 9700 §4.15.1).
 	Subject string
 	// Scope is the granted scope; it must be within the client's Scopes.
 	Scope []string
@@ -80,11 +83,12 @@ type Grant struct {
 	RefreshToken bool
 
 	// Set by the built-in grants only.
-	grantID      string   // continue this grant instead of starting one
-	idToken      bool     // issue an OpenID Connect ID token
-	nonce        string   // the ID token's nonce
-	rotate       string   // ID of the refresh token being exchanged
-	refreshScope []string // scope of the new refresh token, if not Scope
+	grantID      string          // continue this grant instead of starting one
+	idToken      bool            // issue an OpenID Connect ID token
+	nonce        string          // the ID token's nonce
+	rotate       string          // ID of the refresh token being exchanged
+	refreshScope []string        // scope of the new refresh token, if not Scope
+	code         *codeRedemption // the authorization code to redeem
 }
 
 // authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).
@@ -92,32 +96,32 @@ type authorizationCodeGrant struct{ s *Server }
 
 func (authorizationCodeGrant) GrantType() string { return GrantTypeAuthorizationCode }
 
-func (g authorizationCodeGrant) HandleGrant(ctx context.Context, req *TokenRequest) (*Grant, error) {
+func (g authorizationCodeGrant) HandleGrant(_ context.Context, req *TokenRequest) (*Grant, error) {
 	raw := req.Form.Get("code")
 	if raw == "" {
 		return nil, ErrInvalidRequest.WithDescription("missing code")
 	}
-	code, err := g.s.cfg.Codes.ConsumeCode(ctx, HashToken(raw), req.Time)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil, ErrInvalidGrant.WithDescription("invalid or expired code")
-	case err != nil && !errors.Is(err, ErrReused):
-		return nil, ErrServerError.Wrap(err)
-	case code.ClientID != req.Client.ID:
-		// A stranger must learn nothing and revoke nothing (RFC 6749 §4.1.3).
-		return nil, ErrInvalidGrant.WithDescription("invalid or expired code")
-	case err != nil: // reused by its own client: revoke what it issued (RFC 6749 §4.1.2)
-		if rerr := g.s.cfg.Tokens.RevokeGrant(ctx, code.GrantID); rerr != nil {
-			return nil, ErrServerError.Wrap(rerr)
-		}
-		return nil, ErrInvalidGrant.WithDescription("code already used")
-	}
-	redirectURI := req.Form.Get("redirect_uri")
+	// The code is consumed when the tokens are stored (Server.redeemCode),
+	// so that both happen in one transaction where the store allows it.
+	return &Grant{code: &codeRedemption{id: HashToken(raw), req: req}}, nil
+}
+
+// codeRedemption is a code to be redeemed for the token request req.
+type codeRedemption struct {
+	id  string
+	req *TokenRequest
+}
+
+// grant checks the token request against the consumed code (RFC 6749
+// §4.1.3, RFC 7636 §4.6) and returns what to issue tokens for.
+func (c *codeRedemption) grant(s *Server, code *AuthorizationCode) (*Grant, *Error) {
+	form := c.req.Form
+	redirectURI := form.Get("redirect_uri")
 	if code.RedirectURIParam && redirectURI != code.RedirectURI ||
 		!code.RedirectURIParam && redirectURI != "" && redirectURI != code.RedirectURI {
 		return nil, ErrInvalidGrant.WithDescription("redirect_uri does not match the authorization request")
 	}
-	verifier := req.Form.Get("code_verifier")
+	verifier := form.Get("code_verifier")
 	switch {
 	case code.CodeChallenge == "" && verifier != "":
 		// RFC 9700 §4.8.2: PKCE downgrade.
@@ -139,7 +143,7 @@ func (g authorizationCodeGrant) HandleGrant(ctx context.Context, req *TokenReque
 		ACR:          code.ACR,
 		RefreshToken: true,
 		grantID:      code.GrantID,
-		idToken:      g.s.cfg.IDTokens != nil && slices.Contains(code.Scope, ScopeOpenID),
+		idToken:      s.cfg.IDTokens != nil && slices.Contains(code.Scope, ScopeOpenID),
 		nonce:        code.Nonce,
 	}, nil
 }
@@ -178,8 +182,12 @@ func (g refreshTokenGrant) HandleGrant(ctx context.Context, req *TokenRequest) (
 		}
 		scope = requested
 	}
+	subject := old.Subject
+	if old.SubjectIsClient {
+		subject = "" // the client again, and marked so
+	}
 	grant := &Grant{
-		Subject:      old.Subject,
+		Subject:      subject,
 		Scope:        scope,
 		Audience:     old.Audience,
 		AuthTime:     old.AuthTime,

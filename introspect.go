@@ -3,6 +3,7 @@ package oauthkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -46,28 +47,28 @@ func (s *Server) ValidateAccessToken(ctx context.Context, token string) (*Token,
 
 // lookupToken finds the stored token for a presented token: through the
 // TokenVerifier of its issuer for self-contained tokens, by HashToken for
-// opaque ones.
+// opaque ones. The two kinds of ID never meet (SelfContainedTokenID): a
+// JWT's jti presented alone hashes to an ID no JWT is stored under, and a
+// JWT that no verifier accepts (a retired key, a bad signature) is looked up
+// as an opaque string and found by none.
 func (s *Server) lookupToken(ctx context.Context, raw string, now time.Time) (*Token, error) {
 	if raw == "" || len(raw) > 8<<10 {
 		return nil, ErrNotFound
 	}
-	id := ""
 	if strings.Count(raw, ".") == 2 { // a JWS in compact serialization
 		for _, v := range s.verifiers {
-			vid, err := v.VerifyAccessToken(ctx, raw, now)
-			if err == nil {
-				id = vid
-				break
-			}
-			if !errors.Is(err, ErrNotFound) {
+			id, err := v.VerifyAccessToken(ctx, raw, now)
+			switch {
+			case err == nil && !strings.HasPrefix(id, selfContainedPrefix):
+				return nil, fmt.Errorf("oauthkit: TokenVerifier %T returned an ID not made by SelfContainedTokenID", v)
+			case err == nil:
+				return s.cfg.Tokens.Token(ctx, id, now)
+			case !errors.Is(err, ErrNotFound):
 				return nil, err // a fault, not "not this issuer's token"
 			}
 		}
 	}
-	if id == "" {
-		id = HashToken(raw)
-	}
-	return s.cfg.Tokens.Token(ctx, id, now)
+	return s.cfg.Tokens.Token(ctx, HashToken(raw), now)
 }
 
 // IntrospectionHandler returns the token introspection endpoint (RFC 7662).

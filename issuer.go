@@ -14,8 +14,8 @@ type TokenIssuer interface {
 	// other than ID are set (GrantID is empty for the first token of a new
 	// grant: the grant is then named after the token's ID), and sets t.ID to
 	// the key under which t is stored and later found: [HashToken] of an
-	// opaque token, or the hash of a self-contained token's unique
-	// identifier. The ID must be unique.
+	// opaque token, or [SelfContainedTokenID] of a self-contained token's
+	// unique identifier. The ID must be unique.
 	IssueAccessToken(ctx context.Context, t *Token) (string, error)
 }
 
@@ -42,7 +42,9 @@ func (o OpaqueTokens) IssueAccessToken(_ context.Context, t *Token) (string, err
 // alike.
 type TokenVerifier interface {
 	// VerifyAccessToken checks the token's signature, issuer and expiry at
-	// now and returns its store ID (the ID IssueAccessToken set). It returns
+	// now and returns its store ID (the ID IssueAccessToken set, made by
+	// [SelfContainedTokenID]; the server refuses to issue or look up any
+	// other). It returns
 	// an error wrapping ErrNotFound for a token that is not a valid token of
 	// this issuer.
 	VerifyAccessToken(ctx context.Context, token string, now time.Time) (id string, err error)

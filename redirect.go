@@ -8,13 +8,18 @@ import (
 
 // MatchRedirectURI reports whether requested matches the registered
 // redirection URI registered: by simple string comparison (RFC 9700 §4.1.3,
-// RFC 3986 §6.2.1), with one exception: for a registered http URI whose host
-// is a loopback IP literal (127.0.0.1 or [::1]), any port is accepted, since
-// native apps listen on an ephemeral port (RFC 8252 §7.3). The name
-// "localhost" gets no such exception (RFC 8252 §8.3).
-func MatchRedirectURI(registered, requested string) bool {
+// RFC 3986 §6.2.1), with one exception when native is set: for a registered
+// http URI whose host is a loopback IP literal (127.0.0.1 or [::1]), any
+// port is accepted, since native apps listen on an ephemeral port
+// (RFC 8252 §7.3). The name "localhost" gets no such exception
+// (RFC 8252 §8.3). The server sets native for public clients only: a
+// confidential (web) client's loopback URI is matched exactly like any other.
+func MatchRedirectURI(registered, requested string, native bool) bool {
 	if registered == requested {
 		return true
+	}
+	if !native {
+		return false
 	}
 	regHost, _, regRest, ok1 := splitLoopbackURL(registered)
 	reqHost, _, reqRest, ok2 := splitLoopbackURL(requested)
@@ -75,7 +80,7 @@ func resolveRedirectURI(client *Client, requested string) (string, bool) {
 		return "", false
 	}
 	for _, reg := range client.RedirectURIs {
-		if MatchRedirectURI(reg, requested) {
+		if MatchRedirectURI(reg, requested, client.Public()) {
 			return requested, true
 		}
 	}

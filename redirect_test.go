@@ -79,8 +79,13 @@ func TestMatchRedirectURI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := MatchRedirectURI(tt.registered, tt.requested); got != tt.want {
-				t.Errorf("MatchRedirectURI(%q, %q) = %t, want %t", tt.registered, tt.requested, got, tt.want)
+			if got := MatchRedirectURI(tt.registered, tt.requested, true); got != tt.want {
+				t.Errorf("MatchRedirectURI(%q, %q, native) = %t, want %t", tt.registered, tt.requested, got, tt.want)
+			}
+			// A web client's URIs match only exactly (RFC 8252 §7.3 is for
+			// native apps).
+			if got, want := MatchRedirectURI(tt.registered, tt.requested, false), tt.registered == tt.requested; got != want {
+				t.Errorf("MatchRedirectURI(%q, %q, web) = %t, want %t", tt.registered, tt.requested, got, want)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"time"
 )
@@ -140,6 +141,7 @@ type Server struct {
 	log          *slog.Logger
 	grants       map[string]GrantHandler
 	verifiers    []TokenVerifier            // issuers of self-contained tokens
+	redeemer     CodeRedeemer               // Config.Codes, if it is also Config.Tokens and can redeem in one transaction
 	repeatable   map[string]map[string]bool // grant type → parameters allowed to repeat
 	metadataJSON []byte
 }
@@ -205,6 +207,9 @@ func New(cfg Config) (*Server, error) {
 			s.verifiers = append(s.verifiers, v)
 		}
 	}
+	if r, ok := cfg.Codes.(CodeRedeemer); ok && sameValue(cfg.Codes, cfg.Tokens) {
+		s.redeemer = r
+	}
 	builtins := []GrantHandler{authorizationCodeGrant{s}, refreshTokenGrant{s}}
 	for _, g := range append(builtins, cfg.Grants...) {
 		if g == nil || g.GrantType() == "" {
@@ -238,6 +243,13 @@ func mapValues[V any](m map[string]V) []V {
 		vs[i] = m[k]
 	}
 	return vs
+}
+
+// sameValue reports whether a and b are the same comparable value, such as
+// one store passed as two interfaces.
+func sameValue(a, b any) bool {
+	t := reflect.TypeOf(a)
+	return t == reflect.TypeOf(b) && t != nil && t.Comparable() && a == b
 }
 
 // coreTokenParams are token endpoint parameters that must never repeat,

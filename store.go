@@ -51,12 +51,39 @@ type CodeStore interface {
 	// a code with the same ID is stored already.
 	CreateCode(ctx context.Context, code *AuthorizationCode) error
 	// ConsumeCode atomically marks the code with the given ID as used and
-	// returns it. If the code was used before, it returns the stored code
-	// together with an error wrapping ErrReused, so that the caller can
-	// revoke what was issued from it; used codes must be remembered until
-	// they expire. It returns an error wrapping ErrNotFound if the code is
-	// unknown or expired at now. Any other error is an internal fault.
-	ConsumeCode(ctx context.Context, id string, now time.Time) (*AuthorizationCode, error)
+	// returns it, if the code was issued to clientID. If the code was used
+	// before, it returns the stored code together with an error wrapping
+	// ErrReused, so that the caller can revoke what was issued from it; used
+	// codes must be remembered until they expire. It returns an error
+	// wrapping ErrNotFound, and changes nothing, if the code is unknown,
+	// expired at now, or issued to another client: a client that is not the
+	// code's owner can neither redeem it nor make its owner's redemption
+	// look like a replay. Any other error is an internal fault.
+	ConsumeCode(ctx context.Context, id, clientID string, now time.Time) (*AuthorizationCode, error)
+}
+
+// CodeRedeemer is an optional capability of a CodeStore that keeps the
+// tokens too, in one database: it redeems a code and stores the tokens
+// issued for it in one transaction. The token endpoint uses it when
+// Config.Codes implements it and Config.Tokens is the same value; otherwise
+// it calls ConsumeCode and then TokenStore.CreateTokens, and a fault between
+// the two leaves the code used and no token issued (the client must start a
+// new authorization).
+type CodeRedeemer interface {
+	// RedeemCode consumes the code with the given ID as ConsumeCode does and
+	// calls issue with it, only when ConsumeCode would have returned it
+	// without error. It then stores the tokens issue returns, as
+	// TokenStore.CreateTokens does, in the same transaction as the
+	// consumption: the code is used if and only if the tokens are stored.
+	//
+	// If issue returns an error, the code stays used, nothing is stored, and
+	// RedeemCode returns that error. The other errors are those of
+	// ConsumeCode (ErrNotFound; ErrReused, with the code returned) and of
+	// CreateTokens (ErrExists; ErrReused for a revoked grant, with the code
+	// returned too); with any of them but ConsumeCode's ErrReused, the code
+	// is not used afterwards if it was not before.
+	RedeemCode(ctx context.Context, id, clientID string, now time.Time,
+		issue func(*AuthorizationCode) ([]*Token, error)) (*AuthorizationCode, error)
 }
 
 // TokenKind tells access tokens from refresh tokens.
@@ -84,8 +111,10 @@ func (k TokenKind) String() string {
 // Token is an issued access or refresh token as stored: its metadata and a
 // hash of it, never the token itself.
 type Token struct {
-	// ID is the store key: the SHA-256 of an opaque token ([HashToken]), or
-	// of a JWT's jti.
+	// ID is the store key: [HashToken] of an opaque token, or
+	// [SelfContainedTokenID] of a self-contained token's identifier (a JWT's
+	// jti). The two never collide, so no presented string is ever taken for
+	// a token of the other kind.
 	ID string
 	// Kind is AccessToken or RefreshToken.
 	Kind TokenKind
@@ -98,9 +127,13 @@ type Token struct {
 	ParentID string
 	// ClientID is the client the token was issued to.
 	ClientID string
-	// Subject identifies the resource owner, or the client itself for the
-	// client_credentials grant.
+	// Subject identifies the resource owner or, when SubjectIsClient is
+	// set, the client itself.
 	Subject string
+	// SubjectIsClient reports that no resource owner is involved (the
+	// client_credentials grant): Subject is then the client's ID, and the
+	// token must never be taken for a user's (RFC 9700 §4.15.1).
+	SubjectIsClient bool
 	// Scope is the granted scope.
 	Scope []string
 	// Audience lists the intended resource servers.
@@ -146,12 +179,16 @@ type TokenStore interface {
 	//   - if it has not been rotated, it sets its RotatedAt to now and stores
 	//     next;
 	//   - if grace is positive, it was rotated no more than grace before now,
-	//     and the refresh token issued in exchange for it is still stored
-	//     (not revoked, not expired) and has not itself been rotated, it
-	//     revokes the tokens issued in exchange for it and stores next (a
-	//     client retrying a request whose response it lost);
-	//   - otherwise it revokes every token of its grant and returns an error
-	//     wrapping ErrReused (RFC 9700 §4.14.2).
+	//     it has not been retried before, and the refresh token issued in
+	//     exchange for it is still stored (not revoked, not expired) and has
+	//     not itself been rotated, it revokes the tokens issued in exchange
+	//     for it and stores next (a client retrying, once, a request whose
+	//     response it lost); the refresh token so revoked is remembered as
+	//     rotated, so that presenting it later is reuse;
+	//   - otherwise (a second retry, a retry after the successor was used,
+	//     the use of a successor revoked by a retry) it revokes every token
+	//     of its grant and returns an error wrapping ErrReused
+	//     (RFC 9700 §4.14.2).
 	//
 	// If an ID of next is already stored, it returns an error wrapping
 	// ErrExists and changes nothing.
@@ -167,6 +204,18 @@ type TokenStore interface {
 	// the redemption must then fail too.) Unknown grants are not an error.
 	RevokeGrant(ctx context.Context, grantID string) error
 }
+
+// SelfContainedTokenID returns the store ID of a self-contained token (a
+// signed JWT) from its unique identifier, such as its "jti": a prefix that
+// base64url never produces, then [HashToken] of the identifier. The prefix
+// puts such IDs in a space of their own, so that the identifier alone,
+// presented as if it were an opaque token, is never found: a TokenVerifier
+// must set Token.ID with this function.
+func SelfContainedTokenID(identifier string) string {
+	return selfContainedPrefix + HashToken(identifier)
+}
+
+const selfContainedPrefix = "jti:"
 
 // HashToken returns the store ID of an opaque token or code: its SHA-256,
 // base64url-encoded. Tokens are 256-bit random strings, so the hash is

@@ -145,14 +145,14 @@ func (s *fakeCodes) CreateCode(_ context.Context, code *AuthorizationCode) error
 	return nil
 }
 
-func (s *fakeCodes) ConsumeCode(_ context.Context, id string, now time.Time) (*AuthorizationCode, error) {
+func (s *fakeCodes) ConsumeCode(_ context.Context, id, clientID string, now time.Time) (*AuthorizationCode, error) {
 	if err := s.fault("ConsumeCode"); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.codes[id]
-	if !ok || !now.Before(e.code.ExpiresAt) {
+	if !ok || !now.Before(e.code.ExpiresAt) || e.code.ClientID != clientID {
 		return nil, fmt.Errorf("code: %w", ErrNotFound)
 	}
 	c := e.code

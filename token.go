@@ -213,33 +213,126 @@ func repeatedParam(form url.Values, allowed map[string]bool) string {
 
 // issue mints and stores the tokens for grant and returns the response.
 func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now time.Time) (TokenResponse, *Error) {
-	if grant.Subject == "" {
-		return TokenResponse{}, ErrServerError.Wrap(errors.New("oauthkit: grant has no subject"))
+	if grant.code != nil {
+		return s.redeemCode(ctx, client, grant.code, now)
+	}
+	resp, tokens, oerr := s.mint(ctx, client, grant, now)
+	if oerr != nil {
+		return TokenResponse{}, oerr
+	}
+	var err error
+	if grant.rotate != "" {
+		err = s.cfg.Tokens.RotateRefreshToken(ctx, grant.rotate, now, s.cfg.RefreshTokenGracePeriod, tokens...)
+	} else {
+		err = s.cfg.Tokens.CreateTokens(ctx, tokens...)
+	}
+	switch {
+	case grant.rotate != "" && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrReused)):
+		return TokenResponse{}, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+	case errors.Is(err, ErrReused): // the grant was revoked meanwhile
+		return TokenResponse{}, errGrantRevoked()
+	case err != nil:
+		return TokenResponse{}, ErrServerError.Wrap(err)
+	}
+	return s.withIDToken(ctx, client, grant, resp, now)
+}
+
+func errGrantRevoked() *Error {
+	return ErrInvalidGrant.WithDescription("the authorization grant was revoked")
+}
+
+// redeemCode consumes an authorization code issued to client and stores the
+// tokens issued for it: in one transaction if the store is a CodeRedeemer,
+// else one after the other.
+func (s *Server) redeemCode(ctx context.Context, client *Client, c *codeRedemption, now time.Time) (TokenResponse, *Error) {
+	var (
+		grant *Grant
+		resp  TokenResponse
+	)
+	issue := func(code *AuthorizationCode) ([]*Token, error) {
+		var oerr *Error
+		if grant, oerr = c.grant(s, code); oerr != nil {
+			return nil, oerr
+		}
+		var tokens []*Token
+		if resp, tokens, oerr = s.mint(ctx, client, grant, now); oerr != nil {
+			return nil, oerr
+		}
+		return tokens, nil
+	}
+	var (
+		code *AuthorizationCode
+		err  error
+	)
+	if s.redeemer != nil {
+		code, err = s.redeemer.RedeemCode(ctx, c.id, client.ID, now, issue)
+	} else if code, err = s.cfg.Codes.ConsumeCode(ctx, c.id, client.ID, now); err == nil {
+		var tokens []*Token
+		if tokens, err = issue(code); err == nil {
+			err = s.cfg.Tokens.CreateTokens(ctx, tokens...)
+		}
+	}
+	var oerr *Error
+	switch {
+	case errors.As(err, &oerr): // refused by issue: a mismatch, or a fault minting
+		return TokenResponse{}, oerr
+	case errors.Is(err, ErrNotFound):
+		// Unknown, expired, or another client's: a stranger learns nothing
+		// and changes nothing (RFC 6749 §4.1.3).
+		return TokenResponse{}, ErrInvalidGrant.WithDescription("invalid or expired code")
+	case errors.Is(err, ErrReused) && grant == nil && code != nil:
+		// Replayed by its own client: revoke what it issued (RFC 6749 §4.1.2).
+		if rerr := s.cfg.Tokens.RevokeGrant(ctx, code.GrantID); rerr != nil {
+			return TokenResponse{}, ErrServerError.Wrap(rerr)
+		}
+		return TokenResponse{}, ErrInvalidGrant.WithDescription("code already used")
+	case errors.Is(err, ErrReused): // the grant was revoked meanwhile, as by a replay
+		return TokenResponse{}, errGrantRevoked()
+	case err != nil:
+		return TokenResponse{}, ErrServerError.Wrap(err)
+	}
+	return s.withIDToken(ctx, client, grant, resp, now)
+}
+
+// mint makes the tokens for grant: the access token, and a refresh token if
+// the grant asks for one and the client may have it. It returns the response
+// and the records to store.
+func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now time.Time) (TokenResponse, []*Token, *Error) {
+	subject, subjectIsClient := grant.Subject, false
+	if subject == "" {
+		subject, subjectIsClient = client.ID, true
 	}
 	audience := grant.Audience
 	if audience == nil {
 		audience = client.Audience
 	}
 	access := &Token{
-		Kind:      AccessToken,
-		GrantID:   grant.grantID,
-		ParentID:  grant.rotate,
-		ClientID:  client.ID,
-		Subject:   grant.Subject,
-		Scope:     grant.Scope,
-		Audience:  audience,
-		IssuedAt:  now,
-		ExpiresAt: now.Add(s.cfg.AccessTokenLifetime),
-		AuthTime:  grant.AuthTime,
-		ACR:       grant.ACR,
+		Kind:            AccessToken,
+		GrantID:         grant.grantID,
+		ParentID:        grant.rotate,
+		ClientID:        client.ID,
+		Subject:         subject,
+		SubjectIsClient: subjectIsClient,
+		Scope:           grant.Scope,
+		Audience:        audience,
+		IssuedAt:        now,
+		ExpiresAt:       now.Add(s.cfg.AccessTokenLifetime),
+		AuthTime:        grant.AuthTime,
+		ACR:             grant.ACR,
 	}
 	issuer, err := s.accessTokenIssuer(client)
 	if err != nil {
-		return TokenResponse{}, ErrServerError.Wrap(err)
+		return TokenResponse{}, nil, ErrServerError.Wrap(err)
 	}
 	accessToken, err := issuer.IssueAccessToken(ctx, access)
 	if err != nil {
-		return TokenResponse{}, ErrServerError.Wrap(err)
+		return TokenResponse{}, nil, ErrServerError.Wrap(err)
+	}
+	if _, selfContained := issuer.(TokenVerifier); selfContained != strings.HasPrefix(access.ID, selfContainedPrefix) {
+		// A self-contained token's identifier must never be found as if it
+		// were an opaque token, nor the reverse.
+		return TokenResponse{}, nil, ErrServerError.Wrap(fmt.Errorf(
+			"oauthkit: access token issuer %T must set Token.ID with HashToken (opaque) or SelfContainedTokenID (TokenVerifier)", issuer))
 	}
 	if access.GrantID == "" {
 		// A new grant is named after its first token: unique, and one less
@@ -257,7 +350,7 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 	if grant.RefreshToken && client.AllowsGrant(GrantTypeRefreshToken) {
 		raw, err := randomToken(s.cfg.Rand)
 		if err != nil {
-			return TokenResponse{}, ErrServerError.Wrap(err)
+			return TokenResponse{}, nil, ErrServerError.Wrap(err)
 		}
 		refresh := *access
 		refresh.ID = HashToken(raw)
@@ -269,27 +362,21 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 		tokens = append(tokens, &refresh)
 		resp.RefreshToken = raw
 	}
-	if grant.rotate != "" {
-		err = s.cfg.Tokens.RotateRefreshToken(ctx, grant.rotate, now, s.cfg.RefreshTokenGracePeriod, tokens...)
-	} else {
-		err = s.cfg.Tokens.CreateTokens(ctx, tokens...)
+	return resp, tokens, nil
+}
+
+// withIDToken adds an OpenID Connect ID token to resp if grant asks for one.
+func (s *Server) withIDToken(ctx context.Context, client *Client, grant *Grant, resp TokenResponse, now time.Time) (TokenResponse, *Error) {
+	if !grant.idToken {
+		return resp, nil
 	}
-	switch {
-	case grant.rotate != "" && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrReused)):
-		return TokenResponse{}, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
-	case errors.Is(err, ErrReused): // the grant was revoked meanwhile, as by a replayed code
-		return TokenResponse{}, ErrInvalidGrant.WithDescription("the authorization grant was revoked")
-	case err != nil:
+	var err error
+	resp.IDToken, err = s.issueIDToken(ctx, idTokenInput{
+		client: client, subject: grant.Subject, nonce: grant.nonce, authTime: grant.AuthTime,
+		acr: grant.ACR, accessToken: resp.AccessToken, scope: grant.Scope, now: now,
+	})
+	if err != nil {
 		return TokenResponse{}, ErrServerError.Wrap(err)
-	}
-	if grant.idToken {
-		resp.IDToken, err = s.issueIDToken(ctx, idTokenInput{
-			client: client, subject: grant.Subject, nonce: grant.nonce, authTime: grant.AuthTime,
-			acr: grant.ACR, accessToken: accessToken, scope: grant.Scope, now: now,
-		})
-		if err != nil {
-			return TokenResponse{}, ErrServerError.Wrap(err)
-		}
 	}
 	return resp, nil
 }

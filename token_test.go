@@ -320,8 +320,23 @@ func TestTokenEndpoint(t *testing.T) {
 			want:  tokenOK,
 		},
 		{
-			name:  "client_secret_basic client using client_secret_post",
+			name: "client_secret_basic client using client_secret_post",
+			configure: func(c *Config) {
+				c.Clients.(*fakeClients).clients["svc"].AuthMethod = AuthMethodSecretBasic
+			},
 			setup: byForm(url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}, "client_secret": {svcSecret}}),
+			want:  clientRefused,
+		},
+		{
+			// With no method named, a client holding a secret may send it
+			// either way (RFC 6749 §2.3.1).
+			name:  "client without a named method using client_secret_post",
+			setup: byForm(url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}, "client_secret": {svcSecret}}),
+			want:  tokenOK,
+		},
+		{
+			name:  "client without a named method using client_secret_post with a wrong secret",
+			setup: byForm(url.Values{"grant_type": {resourceGrantType}, "client_id": {"svc"}, "client_secret": {postSecret}}),
 			want:  clientRefused,
 		},
 		{
@@ -650,6 +665,7 @@ func TestTokenEndpoint(t *testing.T) {
 			want:  serverFault("neither grant nor error"),
 		},
 		{
+			// No resource owner: the client is the subject (and marked so).
 			name: "grant without a subject",
 			configure: func(c *Config) {
 				c.Grants = append(c.Grants, noSubjectGrant{})
@@ -658,7 +674,7 @@ func TestTokenEndpoint(t *testing.T) {
 			setup: just(func() *http.Request {
 				return asClient("svc", url.Values{"grant_type": {"urn:example:grant:anonymous"}})
 			}),
-			want: serverFault("grant has no subject"),
+			want: tokenOK,
 		},
 	}
 	for _, tt := range tests {

@@ -24,5 +24,5 @@ func (ClientCredentials) HandleGrant(_ context.Context, req *oauthkit.TokenReque
 	if err != nil {
 		return nil, err
 	}
-	return &oauthkit.Grant{Subject: req.Client.ID, Scope: scope}, nil
+	return &oauthkit.Grant{Scope: scope}, nil // no resource owner: the client is the subject
 }

@@ -59,19 +59,19 @@ func TestClientCredentials(t *testing.T) {
 			name:   "requested scope",
 			client: confidentialClient,
 			form:   url.Values{"scope": {"read write"}},
-			want:   &oauthkit.Grant{Subject: "svc", Scope: []string{"read", "write"}},
+			want:   &oauthkit.Grant{Scope: []string{"read", "write"}},
 		},
 		{
 			name:   "scope in any order, repeated, extra spaces",
 			client: confidentialClient,
 			form:   url.Values{"scope": {"write  read write"}},
-			want:   &oauthkit.Grant{Subject: "svc", Scope: []string{"write", "read"}},
+			want:   &oauthkit.Grant{Scope: []string{"write", "read"}},
 		},
 		{
 			name:   "no scope parameter gets the default scopes",
 			client: confidentialClient,
 			form:   url.Values{},
-			want:   &oauthkit.Grant{Subject: "svc", Scope: []string{"read"}},
+			want:   &oauthkit.Grant{Scope: []string{"read"}},
 		},
 		{
 			name: "no scope parameter and no default scopes",
@@ -81,7 +81,7 @@ func TestClientCredentials(t *testing.T) {
 				return c
 			},
 			form: url.Values{},
-			want: &oauthkit.Grant{Subject: "svc"},
+			want: &oauthkit.Grant{},
 		},
 		{
 			name:    "scope the client may not have",

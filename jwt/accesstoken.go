@@ -24,8 +24,9 @@ const jtiBytes = 16
 // Config.AccessTokenFormats for some clients only.
 //
 // It implements [oauthkit.TokenIssuer] and [oauthkit.TokenVerifier]. The
-// store ID of a token is [oauthkit.HashToken] of its "jti", so a JWT access
-// token is revoked, introspected and looked up like an opaque one.
+// store ID of a token is [oauthkit.SelfContainedTokenID] of its "jti", so a
+// JWT access token is revoked, introspected and looked up like an opaque
+// one, while its jti alone is never taken for a token.
 //
 // Its fields must not be modified once it is in use; it is then safe for
 // concurrent use.
@@ -68,7 +69,7 @@ var errNoIssuer = errors.New("jwt: AccessTokens.Issuer is empty")
 // IssueAccessToken returns a JWT access token for t, with the "typ" header
 // "at+jwt" (RFC 9068 §2.1) and the claims of RFC 9068 §2.2: iss, exp, aud,
 // sub, client_id, iat, jti, and scope, auth_time and acr when t has them.
-// It sets t.ID to the hash of the jti. t must have Subject, ClientID,
+// It sets t.ID to [oauthkit.SelfContainedTokenID] of the jti. t must have Subject, ClientID,
 // IssuedAt and ExpiresAt set.
 func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (string, error) {
 	switch {
@@ -114,7 +115,7 @@ func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (s
 	if err != nil {
 		return "", err
 	}
-	t.ID = oauthkit.HashToken(jti)
+	t.ID = oauthkit.SelfContainedTokenID(jti)
 	return token, nil
 }
 
@@ -134,7 +135,8 @@ func (a *AccessTokens) audience(aud []string) any {
 }
 
 // VerifyAccessToken checks that token is a JWT access token of this issuer,
-// valid at now, and returns its store ID, [oauthkit.HashToken] of its jti.
+// valid at now, and returns its store ID, [oauthkit.SelfContainedTokenID] of
+// its jti.
 // It verifies the signature with the key named by "kid" (as
 // [KeySet.Verify] does, with typ "at+jwt"), that "iss" is Issuer, and that
 // "jti" is present. It does not check "aud": the authorization server
@@ -156,7 +158,7 @@ func (a *AccessTokens) VerifyAccessToken(_ context.Context, token string, now ti
 	case c.ID == "":
 		err = fmt.Errorf("%w jti", errClaim)
 	default:
-		return oauthkit.HashToken(c.ID), nil
+		return oauthkit.SelfContainedTokenID(c.ID), nil
 	}
 	return "", fmt.Errorf("%w: %w", oauthkit.ErrNotFound, err)
 }

@@ -125,9 +125,9 @@ func TestIssueAccessTokenClaims(t *testing.T) {
 				if _, err := obj.Verify(key.Public()); err != nil {
 					t.Errorf("signature: %v", err)
 				}
-				// ID is the hash of the jti; nothing else of the token changed.
-				if want := oauthkit.HashToken(firstJTI); tok.ID != want {
-					t.Errorf("t.ID = %q, want HashToken(jti) = %q", tok.ID, want)
+				// ID is SelfContainedTokenID of the jti; nothing else of the token changed.
+				if want := oauthkit.SelfContainedTokenID(firstJTI); tok.ID != want {
+					t.Errorf("t.ID = %q, want SelfContainedTokenID(jti) = %q", tok.ID, want)
 				}
 				before.ID = tok.ID
 				if diff := cmp.Diff(&before, tok); diff != "" {
@@ -203,8 +203,8 @@ func TestVerifyAccessTokenAcceptsTypVariants(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			tok := joseSign(t, jose.ES256, es.priv, es.kid, map[string]any{"typ": typ}, payload)
 			id, err := at.VerifyAccessToken(t.Context(), tok, testNow)
-			if err != nil || id != oauthkit.HashToken("abc") {
-				t.Errorf("VerifyAccessToken = %q, %v; want HashToken(\"abc\")", id, err)
+			if err != nil || id != oauthkit.SelfContainedTokenID("abc") {
+				t.Errorf("VerifyAccessToken = %q, %v; want SelfContainedTokenID(\"abc\")", id, err)
 			}
 		})
 	}

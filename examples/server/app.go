@@ -283,12 +283,15 @@ func newUserStore(users []userConfig) (*userStore, error) {
 // AuthenticateUser checks the password of username; the subject is the
 // username. It returns oauthkit.ErrInvalidCredentials for an unknown user or
 // a wrong password, after the same work in both cases.
-func (s *userStore) AuthenticateUser(_ context.Context, username, password string) (string, error) {
+func (s *userStore) AuthenticateUser(ctx context.Context, username, password string) (string, error) {
 	hash, known := s.hashes[username]
 	if !known {
 		hash = s.dummy
 	}
-	ok := oauthkit.VerifySecret(hash, password) // constant-time compare
+	ok, err := oauthkit.VerifySecret(ctx, hash, password) // constant-time compare
+	if err != nil { // overloaded, or the request was abandoned
+		return "", err
+	}
 	if !known || !ok {
 		return "", oauthkit.ErrInvalidCredentials
 	}

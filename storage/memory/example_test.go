@@ -31,11 +31,11 @@ func ExampleCodes() {
 		log.Fatal(err)
 	}
 
-	code, err := codes.ConsumeCode(ctx, id, now)
+	code, err := codes.ConsumeCode(ctx, id, "web", now)
 	fmt.Println(code.Subject, err)
-	code, err = codes.ConsumeCode(ctx, id, now.Add(time.Second))
+	code, err = codes.ConsumeCode(ctx, id, "web", now.Add(time.Second))
 	fmt.Println(code.GrantID, errors.Is(err, oauthkit.ErrReused))
-	_, err = codes.ConsumeCode(ctx, id, now.Add(time.Minute))
+	_, err = codes.ConsumeCode(ctx, id, "web", now.Add(time.Minute))
 	fmt.Println(errors.Is(err, oauthkit.ErrNotFound))
 	// Output:
 	// alice <nil>

@@ -127,11 +127,11 @@ func (s *Codes) CreateCode(_ context.Context, code *oauthkit.AuthorizationCode) 
 }
 
 // ConsumeCode marks the code used and returns it; see oauthkit.CodeStore.
-func (s *Codes) ConsumeCode(_ context.Context, id string, now time.Time) (*oauthkit.AuthorizationCode, error) {
+func (s *Codes) ConsumeCode(_ context.Context, id, clientID string, now time.Time) (*oauthkit.AuthorizationCode, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.codes[id]
-	if !ok || !now.Before(e.code.ExpiresAt) {
+	if !ok || !now.Before(e.code.ExpiresAt) || e.code.ClientID != clientID {
 		return nil, fmt.Errorf("code: %w", oauthkit.ErrNotFound)
 	}
 	c := e.code

@@ -139,7 +139,7 @@ func TestCodesDeleteExpired(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tc.used {
-			if _, err := s.ConsumeCode(ctx, tc.name, tc.expires.Add(-time.Hour)); err != nil {
+			if _, err := s.ConsumeCode(ctx, tc.name, "", tc.expires.Add(-time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -149,7 +149,7 @@ func TestCodesDeleteExpired(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// A lookup at a time when the code was still live tells
 			// whether the store forgot it.
-			c, err := s.ConsumeCode(ctx, tc.name, tc.expires.Add(-time.Hour))
+			c, err := s.ConsumeCode(ctx, tc.name, "", tc.expires.Add(-time.Hour))
 			want := "ErrNotFound"
 			switch {
 			case tc.kept && tc.used:
@@ -324,7 +324,7 @@ func TestCodesSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.used {
-			if _, err := s.ConsumeCode(ctx, c.id, base); err != nil {
+			if _, err := s.ConsumeCode(ctx, c.id, "", base); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -345,7 +345,7 @@ func TestCodesSweep(t *testing.T) {
 	}
 	for _, c := range codes {
 		t.Run(c.id, func(t *testing.T) {
-			_, err := s.ConsumeCode(ctx, c.id, base)
+			_, err := s.ConsumeCode(ctx, c.id, "", base)
 			if got := errName(err); got != c.want {
 				t.Errorf("ConsumeCode after the sweep: error = %v, want %s", err, c.want)
 			}

@@ -16,7 +16,8 @@ import (
 //
 // Layout: ExpiresAt and RotatedAt as Unix nanoseconds (8 bytes each, at
 // fixed offsets, so that sweeps and rotation checks read them without
-// decoding), Kind (1 byte), IssuedAt and AuthTime (8 bytes each), then the
+// decoding), Kind (1 byte), flags (1 byte: SubjectIsClient), IssuedAt and
+// AuthTime (8 bytes each), then the
 // strings ID, GrantID, ParentID, ClientID, Subject, ACR and the lists Scope
 // and Audience, each length-prefixed with a uvarint.
 type record string
@@ -25,9 +26,12 @@ const (
 	offExpires  = 0
 	offRotated  = 8
 	offKind     = 16
-	offIssued   = 17
-	offAuthTime = 25
-	offStrings  = 33
+	offFlags    = 17
+	offIssued   = 18
+	offAuthTime = 26
+	offStrings  = 34
+
+	flagSubjectIsClient = 1 << 0
 	zeroTime    = uint64(1) << 63 // the encoding of time.Time{}: MinInt64
 )
 
@@ -60,6 +64,9 @@ func encode(t *oauthkit.Token) record {
 	binary.LittleEndian.PutUint64(fixed[offExpires:], encodeTime(t.ExpiresAt))
 	binary.LittleEndian.PutUint64(fixed[offRotated:], encodeTime(t.RotatedAt))
 	fixed[offKind] = byte(t.Kind)
+	if t.SubjectIsClient {
+		fixed[offFlags] |= flagSubjectIsClient
+	}
 	binary.LittleEndian.PutUint64(fixed[offIssued:], encodeTime(t.IssuedAt))
 	binary.LittleEndian.PutUint64(fixed[offAuthTime:], encodeTime(t.AuthTime))
 	b.Write(fixed[:])
@@ -114,11 +121,12 @@ func (r record) withRotatedAt(at time.Time) record {
 // slices are the caller's own.
 func (r record) token() *oauthkit.Token {
 	t := &oauthkit.Token{
-		ExpiresAt: r.expiresAt(),
-		RotatedAt: r.rotatedAt(),
-		Kind:      r.kind(),
-		IssuedAt:  decodeTime(r.uint64At(offIssued)),
-		AuthTime:  decodeTime(r.uint64At(offAuthTime)),
+		ExpiresAt:       r.expiresAt(),
+		RotatedAt:       r.rotatedAt(),
+		Kind:            r.kind(),
+		SubjectIsClient: r[offFlags]&flagSubjectIsClient != 0,
+		IssuedAt:        decodeTime(r.uint64At(offIssued)),
+		AuthTime:        decodeTime(r.uint64At(offAuthTime)),
 	}
 	rest := string(r[offStrings:])
 	for _, f := range [...]*string{&t.ID, &t.GrantID, &t.ParentID, &t.ClientID, &t.Subject, &t.ACR} {

@@ -36,8 +36,8 @@ func (s *Store) CreateCode(ctx context.Context, c *oauthkit.AuthorizationCode) e
 // tells the first (which succeeds) from every later one (which gets the code
 // and an error wrapping oauthkit.ErrReused). An unknown or expired code is
 // oauthkit.ErrNotFound.
-func (s *Store) ConsumeCode(ctx context.Context, id string, now time.Time) (*oauthkit.AuthorizationCode, error) {
-	if !storable(id) {
+func (s *Store) ConsumeCode(ctx context.Context, id, clientID string, now time.Time) (*oauthkit.AuthorizationCode, error) {
+	if !storable(id) || !storable(clientID) {
 		return nil, notFound("code")
 	}
 	var (
@@ -47,10 +47,10 @@ func (s *Store) ConsumeCode(ctx context.Context, id string, now time.Time) (*oau
 	)
 	err := s.pool.QueryRow(ctx, `UPDATE oauthkit_codes
 		SET uses = least(uses, 2147483646) + 1, consumed_at = coalesce(consumed_at, $2)
-		WHERE id = $1 AND expires_at > $2
+		WHERE id = $1 AND expires_at > $2 AND client_id = $3
 		RETURNING id, grant_id, client_id, redirect_uri, redirect_uri_param, subject, scope,
 			auth_time, acr, code_challenge, code_challenge_method, nonce, expires_at, uses`,
-		id, micro(now)).Scan(&c.ID, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.RedirectURIParam,
+		id, micro(now), clientID).Scan(&c.ID, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.RedirectURIParam,
 		&c.Subject, &c.Scope, &authTime, &c.ACR, &c.CodeChallenge, &c.CodeChallengeMethod,
 		&c.Nonce, &c.ExpiresAt, &uses)
 	switch {

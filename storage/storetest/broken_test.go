@@ -130,8 +130,8 @@ func (s bareClients) Client(ctx context.Context, id string) (*oauthkit.Client, e
 // forgetfulCodes reports a used code as unknown.
 type forgetfulCodes struct{ *memory.Codes }
 
-func (s forgetfulCodes) ConsumeCode(ctx context.Context, id string, now time.Time) (*oauthkit.AuthorizationCode, error) {
-	c, err := s.Codes.ConsumeCode(ctx, id, now)
+func (s forgetfulCodes) ConsumeCode(ctx context.Context, id, clientID string, now time.Time) (*oauthkit.AuthorizationCode, error) {
+	c, err := s.Codes.ConsumeCode(ctx, id, clientID, now)
 	if errors.Is(err, oauthkit.ErrReused) {
 		return nil, oauthkit.ErrNotFound
 	}
@@ -141,8 +141,8 @@ func (s forgetfulCodes) ConsumeCode(ctx context.Context, id string, now time.Tim
 // timelessCodes never lets codes expire.
 type timelessCodes struct{ *memory.Codes }
 
-func (s timelessCodes) ConsumeCode(ctx context.Context, id string, _ time.Time) (*oauthkit.AuthorizationCode, error) {
-	return s.Codes.ConsumeCode(ctx, id, time.Time{})
+func (s timelessCodes) ConsumeCode(ctx context.Context, id, clientID string, _ time.Time) (*oauthkit.AuthorizationCode, error) {
+	return s.Codes.ConsumeCode(ctx, id, clientID, time.Time{})
 }
 
 // getThenMarkCodes reads whether a code was used, then marks it: two steps
@@ -153,11 +153,11 @@ type getThenMarkCodes struct {
 	used map[string]bool
 }
 
-func (s *getThenMarkCodes) ConsumeCode(ctx context.Context, id string, now time.Time) (*oauthkit.AuthorizationCode, error) {
+func (s *getThenMarkCodes) ConsumeCode(ctx context.Context, id, clientID string, now time.Time) (*oauthkit.AuthorizationCode, error) {
 	s.mu.Lock()
 	used := s.used[id]
 	s.mu.Unlock()
-	c, err := s.Codes.ConsumeCode(ctx, id, now)
+	c, err := s.Codes.ConsumeCode(ctx, id, clientID, now)
 	if err != nil && !errors.Is(err, oauthkit.ErrReused) {
 		return nil, err
 	}
@@ -181,8 +181,8 @@ type sharingCodes struct {
 	seen map[string]*oauthkit.AuthorizationCode
 }
 
-func (s *sharingCodes) ConsumeCode(ctx context.Context, id string, now time.Time) (*oauthkit.AuthorizationCode, error) {
-	c, err := s.Codes.ConsumeCode(ctx, id, now)
+func (s *sharingCodes) ConsumeCode(ctx context.Context, id, clientID string, now time.Time) (*oauthkit.AuthorizationCode, error) {
+	c, err := s.Codes.ConsumeCode(ctx, id, clientID, now)
 	if c == nil {
 		return c, err
 	}

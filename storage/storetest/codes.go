@@ -41,7 +41,7 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 				s := newStore(t)
 				want := *tc.code
 				must(t, "CreateCode", s.CreateCode(e.ctx, tc.code))
-				got, err := s.ConsumeCode(e.ctx, want.ID, e.now)
+				got, err := s.ConsumeCode(e.ctx, want.ID, e.web(), e.now)
 				if wantOK(t, "ConsumeCode", err) {
 					wantEqual(t, "ConsumeCode", got, &want)
 				}
@@ -57,10 +57,10 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 			t.Run(tc.name, func(t *testing.T) {
 				s := newStore(t)
 				must(t, "CreateCode", s.CreateCode(e.ctx, e.code("stored")))
-				_, err := s.ConsumeCode(e.ctx, tc.id, e.now)
+				_, err := s.ConsumeCode(e.ctx, tc.id, e.web(), e.now)
 				wantErr(t, "ConsumeCode("+format(tc.id)+")", err, oauthkit.ErrNotFound)
 				// The lookalike must not have used the real code.
-				_, err = s.ConsumeCode(e.ctx, stored.ID, e.now)
+				_, err = s.ConsumeCode(e.ctx, stored.ID, e.web(), e.now)
 				wantOK(t, "ConsumeCode of the stored code after a lookalike", err)
 			})
 		}
@@ -83,7 +83,7 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 				s := newStore(t)
 				c := e.code("c")
 				must(t, "CreateCode", s.CreateCode(e.ctx, c))
-				_, err := s.ConsumeCode(e.ctx, c.ID, tc.at)
+				_, err := s.ConsumeCode(e.ctx, c.ID, e.web(), tc.at)
 				call := "ConsumeCode at " + offset("ExpiresAt", tc.at.Sub(expires))
 				if tc.want == nil {
 					wantOK(t, call, err)
@@ -110,14 +110,14 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 				first := e.code("c")
 				must(t, "CreateCode", s.CreateCode(e.ctx, first))
 				if tc.consume {
-					_, err := s.ConsumeCode(e.ctx, first.ID, e.now)
+					_, err := s.ConsumeCode(e.ctx, first.ID, e.web(), e.now)
 					must(t, "ConsumeCode", err)
 				}
 				second := e.bareCode("c")
 				second.Subject = "mallory"
 				wantErr(t, "CreateCode with a stored ID", s.CreateCode(e.ctx, second), oauthkit.ErrExists)
 
-				got, err := s.ConsumeCode(e.ctx, first.ID, e.now)
+				got, err := s.ConsumeCode(e.ctx, first.ID, e.web(), e.now)
 				if tc.want == nil {
 					wantOK(t, "ConsumeCode", err)
 				} else {
@@ -136,10 +136,10 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 		c, other := e.code("c"), e.code("other")
 		must(t, "CreateCode", s.CreateCode(e.ctx, c))
 		must(t, "CreateCode", s.CreateCode(e.ctx, other))
-		_, err := s.ConsumeCode(e.ctx, c.ID, e.now)
+		_, err := s.ConsumeCode(e.ctx, c.ID, e.web(), e.now)
 		wantOK(t, "first ConsumeCode", err)
 		for i, at := range []time.Time{e.now, e.now.Add(time.Second), c.ExpiresAt.Add(-time.Microsecond)} {
-			got, err := s.ConsumeCode(e.ctx, c.ID, at)
+			got, err := s.ConsumeCode(e.ctx, c.ID, e.web(), at)
 			call := fmt.Sprintf("ConsumeCode #%d", i+2)
 			if !wantErr(t, call, err, oauthkit.ErrReused) {
 				continue
@@ -147,7 +147,7 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 			// The caller revokes the code's grant: it needs the code.
 			wantEqual(t, call+" with ErrReused", got, e.code("c"))
 		}
-		_, err = s.ConsumeCode(e.ctx, other.ID, e.now)
+		_, err = s.ConsumeCode(e.ctx, other.ID, e.web(), e.now)
 		wantOK(t, "ConsumeCode of another code", err)
 	})
 
@@ -156,9 +156,9 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 		s := newStore(t)
 		c := e.code("c")
 		must(t, "CreateCode", s.CreateCode(e.ctx, c))
-		_, err := s.ConsumeCode(e.ctx, c.ID, e.now)
+		_, err := s.ConsumeCode(e.ctx, c.ID, e.web(), e.now)
 		must(t, "ConsumeCode", err)
-		_, err = s.ConsumeCode(e.ctx, c.ID, c.ExpiresAt)
+		_, err = s.ConsumeCode(e.ctx, c.ID, e.web(), c.ExpiresAt)
 		wantErr(t, "ConsumeCode of a used code at its ExpiresAt", err, oauthkit.ErrNotFound)
 	})
 
@@ -169,7 +169,7 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 		must(t, "CreateCode", s.CreateCode(e.ctx, c))
 		c.Scope[0] = "admin" // the caller's code is the caller's
 		c.Subject = "mallory"
-		got, err := s.ConsumeCode(e.ctx, c.ID, e.now)
+		got, err := s.ConsumeCode(e.ctx, c.ID, e.web(), e.now)
 		if !wantOK(t, "ConsumeCode", err) {
 			return
 		}
@@ -178,7 +178,7 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 			return // reported by wantEqual
 		}
 		got.Scope[0] = "admin" // and the returned one too
-		got, err = s.ConsumeCode(e.ctx, c.ID, e.now)
+		got, err = s.ConsumeCode(e.ctx, c.ID, e.web(), e.now)
 		if wantErr(t, "second ConsumeCode", err, oauthkit.ErrReused) {
 			wantEqual(t, "ConsumeCode after the caller changed a returned code", got, e.code("c"))
 		}
@@ -192,7 +192,7 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 		got := make([]*oauthkit.AuthorizationCode, goroutines)
 		errs := race(goroutines, func(i int) error {
 			var err error
-			got[i], err = s.ConsumeCode(e.ctx, c.ID, e.now)
+			got[i], err = s.ConsumeCode(e.ctx, c.ID, e.web(), e.now)
 			return err
 		})
 		n := tally(errs)
@@ -219,7 +219,7 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 		}
 		for i := range goroutines {
 			want := e.code(fmt.Sprint(i))
-			got, err := s.ConsumeCode(e.ctx, want.ID, e.now)
+			got, err := s.ConsumeCode(e.ctx, want.ID, e.web(), e.now)
 			if wantOK(t, "ConsumeCode of a concurrently created code", err) {
 				wantEqual(t, "ConsumeCode", got, want)
 			}
@@ -240,7 +240,7 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 				goroutines, n, goroutines-1, firstOther(errs, oauthkit.ErrExists))
 			return
 		}
-		got, err := s.ConsumeCode(e.ctx, e.code("c").ID, e.now)
+		got, err := s.ConsumeCode(e.ctx, e.code("c").ID, e.web(), e.now)
 		if !wantOK(t, "ConsumeCode", err) {
 			return
 		}
@@ -260,7 +260,7 @@ func (e *env) code(name string) *oauthkit.AuthorizationCode {
 	return &oauthkit.AuthorizationCode{
 		ID:                  e.id("code/" + name),
 		GrantID:             e.id("grant/" + name),
-		ClientID:            e.tag + "-web",
+		ClientID:            e.web(),
 		RedirectURI:         "https://app.example.com/cb?x=1&y=ü",
 		RedirectURIParam:    true,
 		Subject:             "248289761001-ü",
@@ -280,9 +280,12 @@ func (e *env) bareCode(name string) *oauthkit.AuthorizationCode {
 	return &oauthkit.AuthorizationCode{
 		ID:          e.id("code/" + name),
 		GrantID:     e.id("grant/" + name),
-		ClientID:    e.tag + "-public",
+		ClientID:    e.web(),
 		RedirectURI: "http://127.0.0.1/callback",
 		Subject:     "alice",
 		ExpiresAt:   e.now.Add(codeLifetime),
 	}
 }
+
+// web is the client ID of the kit's codes.
+func (e *env) web() string { return e.tag + "-web" }

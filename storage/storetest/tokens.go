@@ -663,17 +663,20 @@ func (e *env) token(name, grant string) *oauthkit.Token {
 		kind, life = oauthkit.RefreshToken, refreshLifetime
 	}
 	return &oauthkit.Token{
-		ID:        e.id("token/" + name),
-		Kind:      kind,
-		GrantID:   e.id("grant/" + grant),
-		ClientID:  e.tag + "-web",
-		Subject:   "248289761001-ü",
-		Scope:     []string{"openid", "write", "read"},
-		Audience:  []string{"https://api.example.com", "https://files.example.com"},
-		IssuedAt:  e.now,
-		ExpiresAt: e.now.Add(life),
-		AuthTime:  e.now.Add(-2 * time.Minute),
-		ACR:       "urn:example:acr:mfa",
+		ID:       e.id("token/" + name),
+		Kind:     kind,
+		GrantID:  e.id("grant/" + grant),
+		ClientID: e.tag + "-web",
+		Subject:  "248289761001-ü",
+		// Set so that every field round-trips; the library sets it only
+		// for tokens without a resource owner.
+		SubjectIsClient: true,
+		Scope:           []string{"openid", "write", "read"},
+		Audience:        []string{"https://api.example.com", "https://files.example.com"},
+		IssuedAt:        e.now,
+		ExpiresAt:       e.now.Add(life),
+		AuthTime:        e.now.Add(-2 * time.Minute),
+		ACR:             "urn:example:acr:mfa",
 	}
 }
 
