@@ -51,8 +51,10 @@ func TestSecretsHashedWithArgon2id(t *testing.T) {
 			t.Errorf("%s: hash %q is not Argon2id", name, h)
 		}
 	}
-	if !oauthkit.VerifySecret(c.SecretHash, "svc-secret") || !oauthkit.VerifySecret(users.hashes["alice"], "wonderland") {
-		t.Errorf("the Argon2id hashes do not verify their secrets")
+	for name, hs := range map[string][2]string{"client svc": {c.SecretHash, "svc-secret"}, "user alice": {users.hashes["alice"], "wonderland"}} {
+		if ok, err := oauthkit.VerifySecret(t.Context(), hs[0], hs[1]); !ok || err != nil {
+			t.Errorf("%s: VerifySecret = %v, %v; want true, nil", name, ok, err)
+		}
 	}
 }
 
