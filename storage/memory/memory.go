@@ -84,12 +84,59 @@ func (sw *sweeper) swept(size int) {
 	sw.inserts, sw.left = 0, size
 }
 
+// Store holds clients, codes and tokens together, like a database: pass it
+// as Config.Clients, Config.Codes and Config.Tokens. Besides the three
+// stores it redeems a code and stores the tokens issued for it in one step
+// ([oauthkit.CodeRedeemer]), so that the server takes the same path as with
+// a database store.
+type Store struct {
+	*Clients
+	*Codes
+	*Tokens
+}
+
+// NewStore returns a store holding clients and no codes or tokens.
+func NewStore(clients ...*oauthkit.Client) *Store {
+	return &Store{Clients: NewClients(clients...), Codes: NewCodes(), Tokens: NewTokens()}
+}
+
+// RedeemCode consumes a code and stores the tokens issue returns for it,
+// both or neither; see oauthkit.CodeRedeemer. issue runs while the code
+// store is locked: it must not call the store.
+func (s *Store) RedeemCode(ctx context.Context, id, clientID string, now time.Time,
+	issue func(*oauthkit.AuthorizationCode) ([]*oauthkit.Token, error)) (*oauthkit.AuthorizationCode, error) {
+	s.Codes.mu.Lock()
+	defer s.Codes.mu.Unlock()
+	e, code, err := s.Codes.consume(id, clientID, now)
+	if err != nil {
+		return code, err
+	}
+	tokens, err := issue(code)
+	if err != nil {
+		return code, err // the code stays used
+	}
+	if err := s.Tokens.CreateTokens(ctx, tokens...); err != nil {
+		e.consumed = false // as if never redeemed
+		return code, err
+	}
+	return code, nil
+}
+
+// DeleteExpired forgets the codes, tokens and revoked grants expired at now.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
+	s.Codes.DeleteExpired(ctx, now)
+	return s.Tokens.DeleteExpired(ctx, now)
+}
+
 // Codes is a CodeStore holding authorization codes in a map. Used codes are
 // remembered until they expire, to detect reuse.
 type Codes struct {
 	mu    sync.Mutex
 	codes map[string]*codeEntry
 	sweep sweeper
+	// latest is the latest now a caller has passed, the store's notion of
+	// the current time for sweeps; sweptAt is latest at the last sweep.
+	latest, sweptAt time.Time
 }
 
 type codeEntry struct {
@@ -103,10 +150,15 @@ func NewCodes() *Codes { return &Codes{codes: make(map[string]*codeEntry)} }
 // CreateCode stores a new code; see oauthkit.CodeStore. A code needs an ID
 // and an ExpiresAt.
 //
-// When a sweep is due, CreateCode first drops the codes expired at
-// code.ExpiresAt less oauthkit.MaxCodeLifetime: no later than now for any
-// code that lives at most MaxCodeLifetime, as oauthkit.Server ensures. A
-// caller storing longer-lived codes may lose live ones.
+// When a sweep is due (after as many inserts as the last sweep left, or
+// once a code lifetime has passed since the last sweep), CreateCode first
+// drops the codes expired at the latest time a caller passed to
+// ConsumeCode, or at code.ExpiresAt less oauthkit.MaxCodeLifetime if that
+// is later: no later than now for any code that lives at most
+// MaxCodeLifetime, as oauthkit.Server ensures (a caller storing longer-lived
+// codes may lose live ones). Codes are redeemed within seconds of their
+// creation, so while codes are redeemed, expired ones are dropped within
+// about one code lifetime after they expire.
 func (s *Codes) CreateCode(_ context.Context, code *oauthkit.AuthorizationCode) error {
 	if code.ID == "" || code.ExpiresAt.IsZero() {
 		return errors.New("memory: code needs an ID and an expiry")
@@ -116,9 +168,15 @@ func (s *Codes) CreateCode(_ context.Context, code *oauthkit.AuthorizationCode) 
 	if _, ok := s.codes[code.ID]; ok {
 		return fmt.Errorf("code: %w", oauthkit.ErrExists)
 	}
-	if s.sweep.due() {
-		// Codes live at most MaxCodeLifetime, so this is no later than now.
-		s.deleteExpired(code.ExpiresAt.Add(-oauthkit.MaxCodeLifetime))
+	// Codes live at most MaxCodeLifetime, so this is no later than now.
+	now := later(s.latest, code.ExpiresAt.Add(-oauthkit.MaxCodeLifetime))
+	// Sweep every so many inserts, and at least once per code lifetime.
+	if s.sweptAt.IsZero() {
+		s.sweptAt = now
+	}
+	if due := s.sweep.due(); due || now.Sub(s.sweptAt) >= code.ExpiresAt.Sub(now) {
+		s.deleteExpired(now)
+		s.sweptAt = now
 	}
 	c := *code
 	c.Scope = slices.Clone(code.Scope)
@@ -130,24 +188,35 @@ func (s *Codes) CreateCode(_ context.Context, code *oauthkit.AuthorizationCode) 
 func (s *Codes) ConsumeCode(_ context.Context, id, clientID string, now time.Time) (*oauthkit.AuthorizationCode, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, c, err := s.consume(id, clientID, now)
+	return c, err
+}
+
+// consume is ConsumeCode with s.mu held; it also returns the entry.
+func (s *Codes) consume(id, clientID string, now time.Time) (*codeEntry, *oauthkit.AuthorizationCode, error) {
 	e, ok := s.codes[id]
 	if !ok || !now.Before(e.code.ExpiresAt) || e.code.ClientID != clientID {
-		return nil, fmt.Errorf("code: %w", oauthkit.ErrNotFound)
+		return nil, nil, fmt.Errorf("code: %w", oauthkit.ErrNotFound)
+	}
+	if now.After(s.latest) {
+		s.latest = now
 	}
 	c := e.code
 	c.Scope = slices.Clone(c.Scope)
 	if e.consumed {
-		return &c, fmt.Errorf("code: %w", oauthkit.ErrReused)
+		return e, &c, fmt.Errorf("code: %w", oauthkit.ErrReused)
 	}
 	e.consumed = true
-	return &c, nil
+	return e, &c, nil
 }
 
-// DeleteExpired forgets the codes expired at now, used or not.
-func (s *Codes) DeleteExpired(now time.Time) {
+// DeleteExpired forgets the codes expired at now, used or not. It never
+// fails; the error is for the signature every store shares.
+func (s *Codes) DeleteExpired(_ context.Context, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deleteExpired(now)
+	return nil
 }
 
 func (s *Codes) deleteExpired(now time.Time) {
@@ -267,12 +336,19 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 		}
 		s.tokens.put(old.withRotatedAt(now))
 		return nil
-	case grace > 0 && now.Sub(old.rotatedAt()) <= grace && s.successorUnused(id, now):
+	case grace > 0 && now.Sub(old.rotatedAt()) <= grace && s.retryable(id, now):
 		if err := s.check(next); err != nil {
 			return err
 		}
+		// Replace the first exchange: its access tokens go, its refresh
+		// token stays, rotated, so that presenting it later is reuse; and
+		// with two refresh children, r can be retried no more.
 		for _, cid := range slices.Clone(s.children[id]) {
-			s.remove(cid)
+			if c, _ := s.tokens.get(cid); c.kind() == oauthkit.RefreshToken {
+				s.tokens.put(c.withRotatedAt(now))
+			} else {
+				s.remove(cid)
+			}
 		}
 		s.insert(next)
 		return nil
@@ -285,15 +361,22 @@ func (s *Tokens) RotateRefreshToken(_ context.Context, id string, now time.Time,
 	}
 }
 
-// successorUnused reports whether the refresh token issued in exchange for
-// id is live at now and has not been rotated itself.
-func (s *Tokens) successorUnused(id string, now time.Time) bool {
+// retryable reports whether the rotation of the refresh token id may be
+// retried: it has been exchanged once only (one refresh token was issued in
+// exchange for it), and that successor is live at now and unused.
+func (s *Tokens) retryable(id string, now time.Time) bool {
+	successor := false
 	for _, cid := range s.children[id] {
-		if c, ok := s.tokens.get(cid); ok && c.kind() == oauthkit.RefreshToken {
-			return !c.rotated() && !c.expired(now)
+		c, ok := s.tokens.get(cid)
+		if !ok || c.kind() != oauthkit.RefreshToken {
+			continue
 		}
+		if successor || c.rotated() || c.expired(now) {
+			return false
+		}
+		successor = true
 	}
-	return false
+	return successor
 }
 
 // RevokeToken revokes one token.
@@ -363,11 +446,14 @@ func (s *Tokens) removeIndexes(id string) {
 	}
 }
 
-// DeleteExpired forgets the tokens expired at now, rotated or not.
-func (s *Tokens) DeleteExpired(now time.Time) {
+// DeleteExpired forgets the tokens expired at now, rotated or not, and the
+// revoked grants recorded more than oauthkit.MaxCodeLifetime ago. It never
+// fails; the error is for the signature every store shares.
+func (s *Tokens) DeleteExpired(_ context.Context, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deleteExpired(now)
+	return nil
 }
 
 func (s *Tokens) deleteExpired(now time.Time) {
@@ -381,6 +467,14 @@ func (s *Tokens) deleteExpired(now time.Time) {
 		}
 	}
 	s.sweep.swept(s.tokens.len())
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // grantOf returns the GrantID of a stored token.

@@ -23,6 +23,53 @@ func TestCodes(t *testing.T) {
 	storetest.TestCodeStore(t, func(t *testing.T) oauthkit.CodeStore { return NewCodes() })
 }
 
+func TestStore(t *testing.T) {
+	storetest.TestCodeRedeemer(t, func(t *testing.T) storetest.RedeemingStore {
+		s := NewStore()
+		t.Cleanup(func() {
+			if err := s.Tokens.checkIndexes(); err != nil {
+				t.Errorf("indexes after the subtest: %v", err)
+			}
+		})
+		return s
+	})
+}
+
+// TestCodesReclaimedWithinALifetime runs a server's traffic through the code
+// store by a fake clock, 10 codes a second with a one-minute lifetime, some
+// never redeemed, and checks that expired codes are dropped about one
+// lifetime after they expire, not the ten of oauthkit.MaxCodeLifetime.
+func TestCodesReclaimedWithinALifetime(t *testing.T) {
+	ctx := t.Context()
+	s := NewCodes()
+	const (
+		perSecond = 10
+		lifetime  = time.Minute
+	)
+	now := base
+	oldest := time.Duration(0)           // the most a stored code had expired by
+	for i := range 30 * 60 * perSecond { // half an hour of traffic
+		now = now.Add(time.Second / perSecond)
+		id := fmt.Sprint("code-", i)
+		if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: id, ClientID: "web", ExpiresAt: now.Add(lifetime)}); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 != 0 { // one in ten is never redeemed
+			if _, err := s.ConsumeCode(ctx, id, "web", now.Add(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%100 == 0 {
+			for _, e := range s.codes {
+				oldest = max(oldest, now.Sub(e.code.ExpiresAt))
+			}
+		}
+	}
+	if limit := lifetime + lifetime/2; oldest > limit {
+		t.Errorf("a code was kept %v after it expired, want at most %v (about one code lifetime)", oldest, limit)
+	}
+}
+
 func TestTokens(t *testing.T) {
 	storetest.TestTokenStore(t, func(t *testing.T) oauthkit.TokenStore {
 		s := NewTokens()
@@ -144,7 +191,9 @@ func TestCodesDeleteExpired(t *testing.T) {
 			}
 		}
 	}
-	s.DeleteExpired(base)
+	if err := s.DeleteExpired(ctx, base); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			// A lookup at a time when the code was still live tells
@@ -188,7 +237,9 @@ func TestTokensDeleteExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s.DeleteExpired(base)
+	if err := s.DeleteExpired(ctx, base); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.checkIndexes(); err != nil {
 		t.Errorf("indexes after DeleteExpired: %v", err)
 	}
@@ -319,6 +370,11 @@ func TestCodesSweep(t *testing.T) {
 		{"live", sweepNow.Add(time.Microsecond), false, "nil"},
 		{"usedLive", sweepNow.Add(time.Minute), true, "ErrReused"},
 	}
+	// A first code sets the time of the last sweep to sweepNow, so that
+	// the sweep below is due by count, not by time.
+	if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: "first", ExpiresAt: fillerExpiry}); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range codes {
 		if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: c.id, ExpiresAt: c.expires}); err != nil {
 			t.Fatal(err)
@@ -329,7 +385,7 @@ func TestCodesSweep(t *testing.T) {
 			}
 		}
 	}
-	for i := len(codes); i < minSweep-1; i++ {
+	for i := len(codes) + 1; i < minSweep-1; i++ {
 		if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: fmt.Sprint("filler-", i), ExpiresAt: fillerExpiry}); err != nil {
 			t.Fatal(err)
 		}

@@ -32,7 +32,7 @@ const (
 	offStrings  = 34
 
 	flagSubjectIsClient = 1 << 0
-	zeroTime    = uint64(1) << 63 // the encoding of time.Time{}: MinInt64
+	zeroTime            = uint64(1) << 63 // the encoding of time.Time{}: MinInt64
 )
 
 func encodeTime(t time.Time) uint64 {

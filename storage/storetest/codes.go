@@ -18,7 +18,8 @@ const codeLifetime = oauthkit.MaxCodeLifetime
 // wrapping [oauthkit.ErrExists], even after the code was used; that
 // ConsumeCode succeeds once and afterwards returns the code with an error
 // wrapping [oauthkit.ErrReused], until the code expires; that unknown and
-// expired codes are errors wrapping [oauthkit.ErrNotFound]; that the store
+// expired codes, and codes presented by a client other than their owner,
+// are errors wrapping [oauthkit.ErrNotFound] and change nothing; that the store
 // neither keeps the caller's code nor hands out its own; and that of 100
 // concurrent ConsumeCode calls exactly one succeeds.
 func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore) {
@@ -47,6 +48,27 @@ func TestCodeStore(t *testing.T, newStore func(t *testing.T) oauthkit.CodeStore)
 				}
 			})
 		}
+	})
+
+	t.Run("OtherClient", func(t *testing.T) {
+		// A client that is not the code's owner can neither redeem it nor
+		// use it up: its attempt changes nothing, before or after the
+		// owner's redemption, and it learns nothing (RFC 6749 §4.1.3).
+		e := newEnv(t)
+		s := newStore(t)
+		c := e.code("c")
+		must(t, "CreateCode", s.CreateCode(e.ctx, e.code("c")))
+		stranger := e.tag + "-stranger"
+		_, err := s.ConsumeCode(e.ctx, c.ID, stranger, e.now)
+		wantErr(t, "ConsumeCode by another client", err, oauthkit.ErrNotFound)
+		got, err := s.ConsumeCode(e.ctx, c.ID, e.web(), e.now)
+		if wantOK(t, "ConsumeCode by its owner after another client's attempt", err) {
+			wantEqual(t, "ConsumeCode by its owner", got, c)
+		}
+		_, err = s.ConsumeCode(e.ctx, c.ID, stranger, e.now)
+		wantErr(t, "ConsumeCode of a used code by another client", err, oauthkit.ErrNotFound)
+		_, err = s.ConsumeCode(e.ctx, c.ID, e.web(), e.now)
+		wantErr(t, "ConsumeCode by its owner again", err, oauthkit.ErrReused)
 	})
 
 	t.Run("NotFound", func(t *testing.T) {

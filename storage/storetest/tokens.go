@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,9 @@ const grace = time.Minute
 // RotateRefreshToken, including reuse detection, which must revoke the whole
 // grant, and the grace period, where a grace of zero allows no retry (a
 // rotation whose new tokens have a taken ID must, like CreateTokens, return
-// an error wrapping ErrExists and change nothing);
+// an error wrapping ErrExists and change nothing), which accepts the
+// previous token once more at most: a second retry, or the successor a retry
+// replaced, is reuse;
 // RevokeToken and RevokeGrant; that the store neither keeps the caller's
 // tokens nor hands out its own; and that concurrent calls are atomic: of 100
 // rotations of one refresh token exactly one succeeds.
@@ -48,6 +51,7 @@ func TestTokenStore(t *testing.T, newStore func(t *testing.T) oauthkit.TokenStor
 	t.Run("RotateTakenID", func(t *testing.T) { testRotateTakenID(t, newStore) })
 	t.Run("Reuse", func(t *testing.T) { testReuse(t, newStore) })
 	t.Run("RetryWithinGrace", func(t *testing.T) { testRetry(t, newStore) })
+	t.Run("RetryOnlyOnce", func(t *testing.T) { testRetryOnce(t, newStore) })
 	t.Run("RetryAfterSuccessorRotated", func(t *testing.T) { testRetryAfterSuccessorRotated(t, newStore) })
 	t.Run("RetryAfterSuccessorExpired", func(t *testing.T) { testRetryAfterSuccessorExpired(t, newStore) })
 	t.Run("ReuseTakenID", func(t *testing.T) { testReuseTakenID(t, newStore) })
@@ -438,44 +442,79 @@ func testRetry(t *testing.T, newStore newTokenStore) {
 	t1 := e.now.Add(time.Minute)
 	r1 := e.token("r1", "g")
 	cases := []struct {
-		name    string
-		retries []time.Time // of r1, after its rotation at t1
+		name  string
+		retry time.Time // of r1, after its rotation at t1
 	}{
-		{"Immediately", []time.Time{t1.Add(time.Second)}},
-		{"SameInstant", []time.Time{t1}},
-		{"AtGraceEnd", []time.Time{t1.Add(grace)}},
-		{"Twice", []time.Time{t1.Add(time.Second), t1.Add(2 * time.Second)}},
+		{"Immediately", t1.Add(time.Second)},
+		{"SameInstant", t1},
+		{"AtGraceEnd", t1.Add(grace)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
 			must(t, "CreateTokens", s.CreateTokens(e.ctx, e.tokens("a1 r1", "g")...))
 			must(t, "RotateRefreshToken", s.RotateRefreshToken(e.ctx, r1.ID, t1, grace, e.exchange(r1, "2", t1)...))
-			// Each retry replaces what the one before it stored.
-			prev := e.exchange(r1, "2", t1)
-			for i, at := range tc.retries {
-				name := fmt.Sprint(i + 3)
-				call := fmt.Sprintf("RotateRefreshToken retry #%d at %s", i+1, offset("RotatedAt", at.Sub(t1)))
-				if !wantOK(t, call, s.RotateRefreshToken(e.ctx, r1.ID, at, grace, e.exchange(r1, name, at)...)) {
-					return
-				}
-				for _, tok := range prev {
-					e.wantGone(t, s, tok.ID, at, "after a retry of its parent's rotation")
-				}
-				prev = e.exchange(r1, name, at)
-				for _, tok := range prev {
-					e.wantToken(t, s, tok, at, "stored by a retry")
-				}
+			at := tc.retry
+			call := "RotateRefreshToken retry at " + offset("RotatedAt", at.Sub(t1))
+			if !wantOK(t, call, s.RotateRefreshToken(e.ctx, r1.ID, at, grace, e.exchange(r1, "3", at)...)) {
+				return
 			}
-			last := tc.retries[len(tc.retries)-1]
+			// The retry replaces what the first rotation stored: its access
+			// token is gone, its refresh token no longer active.
+			replaced := e.exchange(r1, "2", t1)
+			e.wantGone(t, s, replaced[0].ID, at, "after a retry of its parent's rotation")
+			e.wantInactive(t, s, replaced[1].ID, at, "after a retry of its parent's rotation")
+			for _, tok := range e.exchange(r1, "3", at) {
+				e.wantToken(t, s, tok, at, "stored by a retry")
+			}
 			// A retry is no reuse: the rest of the grant is intact.
-			e.wantToken(t, s, e.token("a1", "g"), last, "after a retry of a later rotation")
-			if got, err := s.Token(e.ctx, r1.ID, last); err != nil || got == nil || got.RotatedAt.IsZero() {
+			e.wantToken(t, s, e.token("a1", "g"), at, "after a retry of a later rotation")
+			if got, err := s.Token(e.ctx, r1.ID, at); err != nil || got == nil || got.RotatedAt.IsZero() {
 				t.Errorf("Token(r1) after a retry of its rotation: error = %v, want r1 found with RotatedAt set", err)
 			}
 			// The latest refresh token rotates as usual.
-			r, t2 := prev[1], last.Add(time.Minute)
+			r, t2 := e.exchange(r1, "3", at)[1], at.Add(time.Minute)
 			wantOK(t, "RotateRefreshToken of the retry's refresh token", s.RotateRefreshToken(e.ctx, r.ID, t2, grace, e.exchange(r, "9", t2)...))
+		})
+	}
+}
+
+// testRetryOnce: within the grace period the previous refresh token is
+// accepted once more, never twice, and the successor a retry replaced is
+// never valid again: either is reuse and revokes the grant
+// (RFC 9700 §4.14.2), so that a thief replaying a stolen token cannot keep
+// the grant by deleting the legitimate client's successors.
+func testRetryOnce(t *testing.T, newStore newTokenStore) {
+	e := newEnv(t)
+	t1 := e.now.Add(time.Minute)
+	t2 := t1.Add(time.Second)
+	t3 := t1.Add(2 * time.Second) // all within grace
+	r1 := e.token("r1", "g")
+	cases := []struct {
+		name    string
+		present func(s oauthkit.TokenStore) error // at t3, after the retry at t2
+	}{
+		{"SecondRetry", func(s oauthkit.TokenStore) error {
+			return s.RotateRefreshToken(e.ctx, r1.ID, t3, grace, e.exchange(r1, "4", t3)...)
+		}},
+		{"ReplacedSuccessor", func(s oauthkit.TokenStore) error {
+			r2 := e.exchange(r1, "2", t1)[1]
+			return s.RotateRefreshToken(e.ctx, r2.ID, t3, grace, e.exchange(r2, "4", t3)...)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			must(t, "CreateTokens", s.CreateTokens(e.ctx, e.tokens("a1 r1", "g")...))
+			must(t, "CreateTokens", s.CreateTokens(e.ctx, e.tokens("x", "h")...))
+			must(t, "RotateRefreshToken(r1)", s.RotateRefreshToken(e.ctx, r1.ID, t1, grace, e.exchange(r1, "2", t1)...))
+			must(t, "RotateRefreshToken(r1) retry", s.RotateRefreshToken(e.ctx, r1.ID, t2, grace, e.exchange(r1, "3", t2)...))
+			wantErr(t, tc.name, tc.present(s), oauthkit.ErrReused)
+			issued := slices.Concat(e.tokens("a1 r1", "g"), e.exchange(r1, "2", t1), e.exchange(r1, "3", t2), e.exchange(r1, "4", t3))
+			for _, tok := range issued {
+				e.wantGone(t, s, tok.ID, t3, "after reuse: every token of the grant must be revoked")
+			}
+			e.wantToken(t, s, e.token("x", "h"), t3, "after reuse in another grant")
 		})
 	}
 }
@@ -594,27 +633,20 @@ func testConcurrentRetry(t *testing.T, newStore newTokenStore) {
 	errs := race(goroutines, func(i int) error {
 		return s.RotateRefreshToken(e.ctx, r1.ID, t1, grace, e.exchange(r1, fmt.Sprint("-", i), t1)...)
 	})
-	// In any order, the first is a rotation and each later one a retry
-	// within grace that replaces its predecessor's tokens.
-	if n := tally(errs); n["nil"] != goroutines {
-		t.Errorf("%d concurrent RotateRefreshToken of one token within grace: results %v, want all nil (first error: %v)",
-			goroutines, n, firstOther(errs))
+	// In any order, the first is a rotation, the second a retry within
+	// grace, and the third reuse, which revokes the grant; later ones find
+	// the grant revoked.
+	n := tally(errs)
+	if n["nil"] != 2 || n["ErrReused"] < 1 || n["nil"]+n["ErrReused"]+n["ErrNotFound"] != goroutines {
+		t.Errorf("%d concurrent RotateRefreshToken of one token within grace: results %v, want exactly 2 nil, at least 1 ErrReused, the rest ErrReused or ErrNotFound (first other error: %v)",
+			goroutines, n, firstOther(errs, oauthkit.ErrReused, oauthkit.ErrNotFound))
 	}
-	live := 0
 	for i := range goroutines {
-		next := e.exchange(r1, fmt.Sprint("-", i), t1)
-		_, errA := s.Token(e.ctx, next[0].ID, t1)
-		_, errR := s.Token(e.ctx, next[1].ID, t1)
-		if (errA == nil) != (errR == nil) {
-			t.Errorf("of the tokens issued together by concurrent rotation #%d, one is stored (errors %v and %v), want both or neither", i, errA, errR)
-		}
-		if errR == nil {
-			live++
+		for _, tok := range e.exchange(r1, fmt.Sprint("-", i), t1) {
+			e.wantGone(t, s, tok.ID, t1, "after concurrent retries of its parent, one of them reuse")
 		}
 	}
-	if live != 1 {
-		t.Errorf("after %d concurrent rotations of one refresh token within grace, %d successors are live, want 1", goroutines, live)
-	}
+	e.wantGone(t, s, r1.ID, t1, "after reuse")
 }
 
 func testConcurrentCreate(t *testing.T, newStore newTokenStore) {
@@ -740,6 +772,16 @@ func (e *env) wantToken(t *testing.T, s oauthkit.TokenStore, want *oauthkit.Toke
 	}
 	wantEqual(t, call, got, want)
 	return got
+}
+
+// wantInactive checks that the token id is not active at at: gone (an
+// error wrapping ErrNotFound) or found with RotatedAt set.
+func (e *env) wantInactive(t *testing.T, s oauthkit.TokenStore, id string, at time.Time, why string) {
+	t.Helper()
+	got, err := s.Token(e.ctx, id, at)
+	if !errors.Is(err, oauthkit.ErrNotFound) && (err != nil || got.RotatedAt.IsZero()) {
+		t.Errorf("Token(%s) %s: error = %v, want an error wrapping oauthkit.ErrNotFound, or the token with RotatedAt set", e.name(id), why, err)
+	}
 }
 
 // wantGone checks that Token(id) at at is an error wrapping ErrNotFound.
