@@ -28,9 +28,6 @@ func TestBrowser(t *testing.T) {
 		t.Skip("chromium not found on PATH; install it (apt-get install chromium) to run the browser test")
 	}
 
-	ts := startServer(t, demoConfig(), false)
-	t.Cleanup(ts.Close)
-
 	// The client: its redirect URI records what the browser brings.
 	responses := make(chan url.Values, 8)
 	client := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +43,15 @@ func TestBrowser(t *testing.T) {
 		io.WriteString(w, "<!DOCTYPE html><title>client</title><p>back at the client</p>")
 	}))
 	t.Cleanup(client.Close)
+
+	// The demo client "web" is registered with the test client's redirect
+	// URI: web is a confidential client, whose loopback redirect URIs match
+	// exactly, port included (the any-port rule of RFC 8252 §7.3 is for
+	// native apps, which are public clients).
+	cfg := demoConfig()
+	cfg.Clients[0].RedirectURIs = []string{client.URL + "/cb"}
+	ts := startServer(t, cfg, false)
+	t.Cleanup(ts.Close)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
@@ -63,9 +69,6 @@ func TestBrowser(t *testing.T) {
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancelBrowser)
 
-	// The demo client "web" is registered with http://127.0.0.1:9999/cb; a
-	// loopback redirect URI matches on any port (RFC 8252 §7.3), so the
-	// test client's address is accepted.
 	conf := oauthConfig(ts, "web", "s3cret", "openid", "read")
 	conf.RedirectURL = client.URL + "/cb"
 
