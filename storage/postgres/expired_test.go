@@ -29,11 +29,11 @@ func TestDeleteExpired(t *testing.T) {
 		{"code-live-used", future, true}, // kept to detect its reuse
 	}
 	for _, c := range codes {
-		if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: c.id, GrantID: "g", ExpiresAt: c.expires}); err != nil {
+		if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: c.id, GrantID: "g", ClientID: "app", ExpiresAt: c.expires}); err != nil {
 			t.Fatal(err)
 		}
 		if c.consume {
-			if _, err := s.ConsumeCode(ctx, c.id, past.Add(-time.Second)); err != nil {
+			if _, err := s.ConsumeCode(ctx, c.id, "app", past.Add(-time.Second)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -99,7 +99,7 @@ func TestDeleteExpired(t *testing.T) {
 	}
 	// What is left still behaves: the used code is a reuse, the rotated
 	// token a reuse.
-	if _, err := s.ConsumeCode(ctx, "code-live-used", now); !errors.Is(err, oauthkit.ErrReused) {
+	if _, err := s.ConsumeCode(ctx, "code-live-used", "app", now); !errors.Is(err, oauthkit.ErrReused) {
 		t.Errorf("ConsumeCode of the used code after DeleteExpired: error = %v, want ErrReused", err)
 	}
 	late := &oauthkit.Token{ID: "late", Kind: oauthkit.AccessToken, GrantID: "grant-revoked-now", ExpiresAt: future}

@@ -131,10 +131,10 @@ func TestMultiInstance(t *testing.T) {
 		if err := a.store.CreateCode(t.Context(), code); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.store.ConsumeCode(t.Context(), code.ID, now); err != nil {
+		if _, err := a.store.ConsumeCode(t.Context(), code.ID, code.ClientID, now); err != nil {
 			t.Fatalf("first redemption at A: %v", err)
 		}
-		if _, err := b.store.ConsumeCode(t.Context(), code.ID, now); !errors.Is(err, oauthkit.ErrReused) {
+		if _, err := b.store.ConsumeCode(t.Context(), code.ID, code.ClientID, now); !errors.Is(err, oauthkit.ErrReused) {
 			t.Fatalf("replay at B: error = %v, want ErrReused", err)
 		}
 		if err := b.store.RevokeGrant(t.Context(), code.GrantID); err != nil {

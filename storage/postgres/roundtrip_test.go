@@ -70,11 +70,14 @@ func TestRoundTrips(t *testing.T) {
 	}{
 		{"Client", func(int) error { _, err := s.Client(ctx, testClientID); return err }},
 		{"CreateCode", func(run int) error {
-			return s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: "code" + string(rune('0'+run)), GrantID: "g", ExpiresAt: now.Add(time.Minute)})
+			return s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: "code" + string(rune('0'+run)), GrantID: "g", ClientID: "app", ExpiresAt: now.Add(time.Minute)})
 		}},
-		{"ConsumeCode", func(run int) error { _, err := s.ConsumeCode(ctx, "code"+string(rune('0'+run)), now); return err }},
+		{"ConsumeCode", func(run int) error {
+			_, err := s.ConsumeCode(ctx, "code"+string(rune('0'+run)), "app", now)
+			return err
+		}},
 		{"ConsumeCodeReused", func(run int) error {
-			_, err := s.ConsumeCode(ctx, "code"+string(rune('0'+run)), now)
+			_, err := s.ConsumeCode(ctx, "code"+string(rune('0'+run)), "app", now)
 			return expect(err, oauthkit.ErrReused)
 		}},
 		{"CreateTokens", func(run int) error { return s.CreateTokens(ctx, pair("create", run, "", "g")...) }},

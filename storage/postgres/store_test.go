@@ -209,7 +209,7 @@ func TestUnstorableIDs(t *testing.T) {
 				err  error
 			}{
 				{"Client", func() error { _, err := s.Client(ctx, id); return err }()},
-				{"ConsumeCode", func() error { _, err := s.ConsumeCode(ctx, id, now); return err }()},
+				{"ConsumeCode", func() error { _, err := s.ConsumeCode(ctx, id, id, now); return err }()},
 				{"Token", func() error { _, err := s.Token(ctx, id, now); return err }()},
 				{"RotateRefreshToken", s.RotateRefreshToken(ctx, id, now, 0)},
 			}
@@ -300,7 +300,7 @@ func TestCreateRefusesBadValues(t *testing.T) {
 			if err == nil || errors.Is(err, oauthkit.ErrExists) || errors.Is(err, oauthkit.ErrUnavailable) {
 				t.Errorf("CreateCode: error = %v, want a plain refusal", err)
 			}
-			if _, err := s.ConsumeCode(t.Context(), "c", now); !errors.Is(err, oauthkit.ErrNotFound) {
+			if _, err := s.ConsumeCode(t.Context(), "c", "", now); !errors.Is(err, oauthkit.ErrNotFound) {
 				t.Errorf("ConsumeCode after a refused CreateCode: error = %v, want ErrNotFound", err)
 			}
 		})
@@ -353,7 +353,7 @@ func TestCancelledContext(t *testing.T) {
 	now := time.Now()
 	calls := map[string]error{
 		"Client":        func() error { _, err := s.Client(ctx, "c"); return err }(),
-		"ConsumeCode":   func() error { _, err := s.ConsumeCode(ctx, "c", now); return err }(),
+		"ConsumeCode":   func() error { _, err := s.ConsumeCode(ctx, "c", "app", now); return err }(),
 		"Token":         func() error { _, err := s.Token(ctx, "t", now); return err }(),
 		"RotateRefresh": s.RotateRefreshToken(ctx, "r", now, 0),
 		"RevokeGrant":   s.RevokeGrant(ctx, "g"),

@@ -90,20 +90,20 @@ func TestTimeouts(t *testing.T) {
 
 	t.Run("ConsumeCode", func(t *testing.T) {
 		for _, id := range []string{"c0", "c1"} {
-			if err := s.CreateCode(t.Context(), &oauthkit.AuthorizationCode{ID: id, GrantID: "g2", ExpiresAt: now.Add(time.Minute)}); err != nil {
+			if err := s.CreateCode(t.Context(), &oauthkit.AuthorizationCode{ID: id, GrantID: "g2", ClientID: "app", ExpiresAt: now.Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := s.ConsumeCode(t.Context(), "c0", now); err != nil {
+		if _, err := s.ConsumeCode(t.Context(), "c0", "app", now); err != nil {
 			t.Fatal(err)
 		}
 		tx := blocker(t, "SELECT FROM oauthkit_codes WHERE id = 'c1' FOR UPDATE")
-		timedOut(t, func(ctx context.Context) error { _, err := s.ConsumeCode(ctx, "c1", now); return err })
+		timedOut(t, func(ctx context.Context) error { _, err := s.ConsumeCode(ctx, "c1", "app", now); return err })
 		if err := tx.Rollback(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		settle(t, "SELECT FROM oauthkit_codes WHERE id = 'c1' FOR UPDATE")
-		if _, err := s.ConsumeCode(t.Context(), "c1", now); err != nil {
+		if _, err := s.ConsumeCode(t.Context(), "c1", "app", now); err != nil {
 			t.Errorf("ConsumeCode after the timed-out one: %v, want a first use", err)
 		}
 	})
