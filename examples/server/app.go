@@ -282,14 +282,21 @@ func newUserStore(users []userConfig) (*userStore, error) {
 
 // AuthenticateUser checks the password of username; the subject is the
 // username. It returns oauthkit.ErrInvalidCredentials for an unknown user or
-// a wrong password, after the same work in both cases.
+// a wrong password, after the same work in both cases; an error wrapping
+// oauthkit.ErrUnavailable when the password could not be checked because
+// too many checks are waiting; and ctx's error when ctx ended first.
 func (s *userStore) AuthenticateUser(ctx context.Context, username, password string) (string, error) {
 	hash, known := s.hashes[username]
 	if !known {
 		hash = s.dummy
 	}
-	ok, err := oauthkit.VerifySecret(ctx, hash, password) // constant-time compare
-	if err != nil { // overloaded, or the request was abandoned
+	// A constant-time compare. It fails, without checking anything, when
+	// too many slow checks are waiting (an error wrapping
+	// oauthkit.ErrUnavailable) or when ctx ends first (ctx's error): the
+	// login page and the password grant answer those as "try again", never
+	// as a wrong password.
+	ok, err := oauthkit.VerifySecret(ctx, hash, password)
+	if err != nil {
 		return "", err
 	}
 	if !known || !ok {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"html"
@@ -748,8 +749,11 @@ func TestUserStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
 	tests := []struct {
 		name, username, password string
+		ctx                      context.Context // nil means the test's
 		wantSubject              string
 		wantErr                  error
 	}{
@@ -757,10 +761,18 @@ func TestUserStore(t *testing.T) {
 		{name: "wrong password", username: "alice", password: "Wonderland", wantErr: oauthkit.ErrInvalidCredentials},
 		{name: "unknown user", username: "bob", password: "wonderland", wantErr: oauthkit.ErrInvalidCredentials},
 		{name: "empty", username: "", password: "", wantErr: oauthkit.ErrInvalidCredentials},
+		// A request that has ended is not checked, and never told that
+		// its password is wrong.
+		{name: "cancelled, right password", username: "alice", password: "wonderland", ctx: cancelled, wantErr: context.Canceled},
+		{name: "cancelled, unknown user", username: "bob", password: "wonderland", ctx: cancelled, wantErr: context.Canceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := users.AuthenticateUser(t.Context(), tt.username, tt.password)
+			ctx := tt.ctx
+			if ctx == nil {
+				ctx = t.Context()
+			}
+			got, err := users.AuthenticateUser(ctx, tt.username, tt.password)
 			if !errors.Is(err, tt.wantErr) || got != tt.wantSubject {
 				t.Errorf("AuthenticateUser = %q, %v; want %q, %v", got, err, tt.wantSubject, tt.wantErr)
 			}

@@ -39,16 +39,26 @@ func (ts *testServer) Client() *http.Client {
 // URL) over http, or over https when tls is set.
 func startServer(t testing.TB, cfg config, tls bool) *testServer {
 	t.Helper()
+	return startCustomServer(t, cfg, tls, slog.New(slog.DiscardHandler), nil)
+}
+
+// startCustomServer is startServer with the app logging to logger and, when
+// edit is not nil, edited by edit before it serves its first request.
+func startCustomServer(t testing.TB, cfg config, tls bool, logger *slog.Logger, edit func(*app)) *testServer {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	scheme := "http://"
 	if tls {
 		scheme = "https://"
 	}
 	cfg.Issuer = scheme + ts.Listener.Addr().String()
-	a, err := newApp(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	a, err := newApp(context.Background(), cfg, nil, logger)
 	if err != nil {
 		ts.Close()
 		t.Fatalf("newApp: %v", err)
+	}
+	if edit != nil {
+		edit(a)
 	}
 	ts.Config.Handler = a
 	if tls {

@@ -280,6 +280,11 @@ func (p *pages) checkCSRF(r *http.Request, form url.Values, sessionID string) bo
 // show the login page even to a signed-in user; "consent" shows the consent
 // page even when the user approved before; "none" never shows a page but
 // answers login_required or consent_required.
+//
+// A password that could not be checked because too many checks are waiting
+// gets the login page again, with 503 and Retry-After, and the form ready
+// to resubmit; a sign-in abandoned by the browser before its password was
+// checked gets no answer and leaves nothing behind.
 func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
 	sid, ss, signedIn := p.currentSession(r)
 	justSignedIn := false
@@ -296,7 +301,22 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 			subject, err := p.users.AuthenticateUser(r.Context(), username, req.Form.Get(fieldPassword))
 			switch {
 			case errors.Is(err, oauthkit.ErrInvalidCredentials):
-				return p.login(w, r, req, sid, username, "Wrong username or password.")
+				return p.login(w, r, req, sid, username, http.StatusOK, msgWrongPassword)
+			case err != nil && r.Context().Err() != nil:
+				// The browser has gone (or the request was cut short)
+				// before the password was checked: nobody is there to
+				// answer, and nothing is recorded. Not a fault worth a
+				// log line: a flood of abandoned sign-ins must not
+				// become a flood of errors in the log.
+				p.log.DebugContext(r.Context(), "sign-in abandoned before the password was checked", "error", err)
+				return nil, oauthkit.ErrResponseWritten
+			case errors.Is(err, oauthkit.ErrUnavailable):
+				// Too many password checks are waiting (see
+				// oauthkit.VerifySecret): the password was not checked,
+				// so the user is told to try again, with the form
+				// ready, rather than that it was wrong.
+				w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter/time.Second)))
+				return p.login(w, r, req, sid, username, http.StatusServiceUnavailable, msgBusy)
 			case err != nil:
 				return nil, err
 			}
@@ -321,7 +341,7 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 		if promptNone {
 			return nil, oauthkit.ErrLoginRequired.WithDescription("the user is not signed in")
 		}
-		return p.login(w, r, req, sid, "", "")
+		return p.login(w, r, req, sid, "", http.StatusOK, "")
 	}
 	if !slices.Contains(req.Prompt, promptConsent) && p.sessions.consented(sid, req.Client.ID, req.Scope) {
 		return &oauthkit.Consent{Subject: ss.subject, AuthTime: ss.authTime}, nil
@@ -331,6 +351,17 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 	}
 	return p.consent(w, r, req, sid, ss)
 }
+
+// Messages of the login page.
+const (
+	msgWrongPassword = "Wrong username or password."
+	msgBusy          = "Too many sign-ins are being checked right now, so your password was not checked. Please try again in a moment."
+)
+
+// busyRetryAfter is the Retry-After of the login page when the password
+// could not be checked: a full queue of checks drains in about half a
+// second (see oauthkit.VerifySecret).
+const busyRetryAfter = 2 * time.Second
 
 // OpenID Connect prompt values (OIDC Core §3.1.2.1).
 const (
@@ -374,12 +405,14 @@ type clientView struct {
 	GrantTypes []string
 }
 
-func (p *pages) login(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest, sid, username, msg string) (*oauthkit.Consent, error) {
+// login renders the login page with the given status, the username filled
+// in and msg, an error message, if any.
+func (p *pages) login(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest, sid, username string, status int, msg string) (*oauthkit.Consent, error) {
 	cookie, err := p.csrfCookie(w, r)
 	if err != nil {
 		return nil, err
 	}
-	p.render(w, req.RedirectURI, http.StatusOK, loginTemplate, pageData{
+	p.render(w, req.RedirectURI, status, loginTemplate, pageData{
 		Title:    "Sign in",
 		ClientID: req.Client.ID,
 		Username: username,

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/oauthkit/oauthkit"
+)
+
+// recorderAgent drives an app in process, with httptest.ResponseRecorder: a
+// browser that keeps its cookies and can send a request with a context of
+// the test's choosing (one already cancelled: a browser that has gone).
+type recorderAgent struct {
+	t       *testing.T
+	app     *app
+	cookies map[string]*http.Cookie
+}
+
+func newRecorderAgent(t *testing.T, a *app) *recorderAgent {
+	return &recorderAgent{t: t, app: a, cookies: make(map[string]*http.Cookie)}
+}
+
+// serve sends req with the agent's cookies, keeps the cookies of the
+// response, and returns the response as a page.
+func (ra *recorderAgent) serve(req *http.Request) *page {
+	ra.t.Helper()
+	for _, c := range ra.cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	ra.app.ServeHTTP(rec, req)
+	resp := rec.Result()
+	for _, c := range resp.Cookies() {
+		ra.cookies[c.Name] = c
+	}
+	body, _ := io.ReadAll(resp.Body)
+	p := &page{status: resp.StatusCode, header: resp.Header, body: string(body)}
+	if loc, err := resp.Location(); err == nil {
+		p.location = loc
+	}
+	return p
+}
+
+func (ra *recorderAgent) get(u string) *page {
+	ra.t.Helper()
+	return ra.serve(httptest.NewRequest(http.MethodGet, u, nil))
+}
+
+// postForm submits form to the authorization endpoint with ctx.
+func (ra *recorderAgent) postForm(ctx context.Context, form url.Values) *page {
+	ra.t.Helper()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, ra.app.issuer+pathAuthorize, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return ra.serve(req)
+}
+
+// loginForm returns the login form's fields, filled in for username and
+// password with the login button pressed.
+func loginForm(t *testing.T, p *page, username, password string) url.Values {
+	t.Helper()
+	if !strings.Contains(p.body, `name="password"`) {
+		t.Fatalf("want the login page, got status %d:\n%s", p.status, p.body)
+	}
+	form := parseForm(t, p).fields
+	form.Set(fieldUsername, username)
+	form.Set(fieldPassword, password)
+	form.Set(fieldAction, actionLogin)
+	return form
+}
+
+// busyUsers is a UserAuthenticator that answers like oauthkit.VerifySecret
+// with a full queue while busy is set, and is users otherwise.
+type busyUsers struct {
+	users oauthkit.UserAuthenticator
+	busy  atomic.Bool
+}
+
+func (b *busyUsers) AuthenticateUser(ctx context.Context, username, password string) (string, error) {
+	if b.busy.Load() {
+		return "", fmt.Errorf("checking the password: %w", fmt.Errorf("oauthkit: too many secret verifications waiting: %w", oauthkit.ErrUnavailable))
+	}
+	return b.users.AuthenticateUser(ctx, username, password)
+}
+
+// sessionCount returns the number of sessions the pages hold.
+func (p *pages) sessionCount() int {
+	p.sessions.mu.Lock()
+	defer p.sessions.mu.Unlock()
+	return len(p.sessions.byID)
+}
+
+// A password that cannot be checked (the verifier is overloaded, or the
+// browser has gone) is never answered as a wrong password nor as a server
+// error: an overloaded verifier gets the login page again with 503 and
+// Retry-After, an abandoned request nothing at all; neither signs anyone in
+// or logs an error.
+func TestLoginPasswordNotChecked(t *testing.T) {
+	tests := []struct {
+		name string
+		// busy makes the password check fail as oauthkit.VerifySecret
+		// does with a full queue.
+		busy bool
+		// cancel cancels the POST's context before it is served, as when
+		// the browser closes the connection; the real password check
+		// (with its real VerifySecret) runs.
+		cancel bool
+		// wantStatus, wantRetryAfter and wantText describe the answer;
+		// wantNothing says no page, cookie or redirect is written.
+		wantStatus     int
+		wantRetryAfter string
+		wantText       string
+		wantNothing    bool
+	}{
+		{name: "verifier overloaded", busy: true, wantStatus: http.StatusServiceUnavailable, wantRetryAfter: "2", wantText: msgBusy},
+		{name: "request abandoned", cancel: true, wantNothing: true},
+		{name: "control: wrong password", wantStatus: http.StatusOK, wantText: msgWrongPassword},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs syncBuffer
+			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			cfg := demoConfig()
+			cfg.Issuer = "http://127.0.0.1:9000"
+			a, err := newApp(t.Context(), cfg, nil, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			users := &busyUsers{users: a.pages.users}
+			users.busy.Store(tt.busy)
+			a.pages.users = users
+
+			ra := newRecorderAgent(t, a)
+			conf := &oauth2.Config{
+				ClientID: "web", Scopes: []string{"read"}, RedirectURL: "http://127.0.0.1:9999/cb",
+				Endpoint: oauth2.Endpoint{AuthURL: a.issuer + pathAuthorize},
+			}
+			login := ra.get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+			password := "wonderland"
+			if !tt.busy && !tt.cancel {
+				password = "not-wonderland"
+			}
+			form := loginForm(t, login, "alice", password)
+			cookiesBefore := len(ra.cookies)
+
+			ctx, cancel := context.WithCancel(t.Context())
+			if tt.cancel {
+				cancel()
+			}
+			defer cancel()
+			p := ra.postForm(ctx, form)
+
+			if n := a.pages.sessionCount(); n != 0 {
+				t.Errorf("%d sessions after the sign-in, want none", n)
+			}
+			if _, ok := ra.cookies[a.pages.sessionCookieName()]; ok {
+				t.Errorf("a session cookie was set")
+			}
+			if got := logs.String(); got != "" {
+				t.Errorf("logged at warning level or above:\n%s", got)
+			}
+			if p.location != nil {
+				t.Errorf("redirected to %s, want no redirect to the client", p.location)
+			}
+			if tt.wantNothing {
+				if p.body != "" || len(ra.cookies) != cookiesBefore || p.header.Get("Set-Cookie") != "" {
+					t.Errorf("wrote a response (status %d, headers %v):\n%s", p.status, p.header, p.body)
+				}
+				return
+			}
+			if p.status != tt.wantStatus || !strings.Contains(p.body, `name="password"`) {
+				t.Fatalf("status %d, want the login page with %d:\n%s", p.status, tt.wantStatus, p.body)
+			}
+			if got := p.header.Get("Retry-After"); got != tt.wantRetryAfter {
+				t.Errorf("Retry-After = %q, want %q", got, tt.wantRetryAfter)
+			}
+			if !strings.Contains(p.body, tt.wantText) {
+				t.Errorf("the page does not say %q:\n%s", tt.wantText, p.body)
+			}
+			if tt.busy && strings.Contains(p.body, msgWrongPassword) {
+				t.Errorf("an unchecked password is called wrong")
+			}
+			if !strings.Contains(p.body, `value="alice"`) || strings.Contains(p.body, password) {
+				t.Errorf("the page should keep the username and never repeat the password:\n%s", p.body)
+			}
+			checkPageHeaders(t, p, "'self' http://127.0.0.1:9999")
+
+			// Once the checks are no longer queued, the same form signs in.
+			users.busy.Store(false)
+			if p := ra.postForm(t.Context(), loginForm(t, p, "alice", "wonderland")); !isConsentPage(p) {
+				t.Errorf("resubmitting the form: status %d, want the consent page:\n%s", p.status, p.body)
+			}
+		})
+	}
+}
