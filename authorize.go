@@ -262,6 +262,11 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 			// Tokens must never appear in a query string.
 			return req, ErrInvalidRequest.WithDescription("response_mode query is not allowed with this response_type")
 		}
+		if mode == ResponseModeFormPost && !strings.HasPrefix(redirectURI, "https://") && !strings.HasPrefix(redirectURI, "http://") {
+			// A page can post only to http(s); the form_post page's CSP
+			// would block anything else, leaving the user on a blank page.
+			return req, ErrInvalidRequest.WithDescription("response_mode form_post needs an http or https redirect_uri")
+		}
 		req.ResponseMode = mode
 	default:
 		return req, ErrInvalidRequest.WithDescription("unsupported response_mode")
@@ -508,7 +513,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, e *Error) {
 	case http.StatusMethodNotAllowed:
 		h.Set("Allow", "GET, POST") // RFC 9110 §15.5.6, whoever renders the page
 	case http.StatusServiceUnavailable:
-		h.Set("Retry-After", "5") // RFC 9110 §10.2.3: a store coming back
+		h.Set("Retry-After", retryAfter)
 	}
 	if s.cfg.ErrorPage != nil {
 		s.cfg.ErrorPage(w, r, e)

@@ -109,6 +109,34 @@ func TestAuthorizeEndpoint(t *testing.T) {
 		{name: "localhost redirect_uri on another port", params: codeRequest("localhost", url.Values{"redirect_uri": {"http://localhost:9999/cb"}}), want: shownError(400, "invalid_request")},
 		{name: "https loopback redirect_uri", params: codeRequest("native", url.Values{"redirect_uri": {"https://127.0.0.1:9999/cb"}}), want: shownError(400, "invalid_request")},
 		{name: "loopback redirect_uri with another path", params: codeRequest("native", url.Values{"redirect_uri": {"http://127.0.0.1:9999/other"}}), want: shownError(400, "invalid_request")},
+		{
+			// RFC 8252 §7.3's any-port rule is for native apps only: a
+			// confidential web client's loopback URI is matched exactly.
+			name: "confidential client's loopback redirect_uri on another port",
+			configure: func(c *Config) {
+				c.Clients.(*fakeClients).clients["web"].RedirectURIs = []string{"http://127.0.0.1:9999/cb"}
+			},
+			params: codeRequest("web", url.Values{"redirect_uri": {"http://127.0.0.1:31337/cb"}}),
+			want:   shownError(400, "invalid_request"),
+		},
+		{
+			name: "confidential client's loopback redirect_uri on its port",
+			configure: func(c *Config) {
+				c.Clients.(*fakeClients).clients["web"].RedirectURIs = []string{"http://127.0.0.1:9999/cb"}
+			},
+			params: codeRequest("web", url.Values{"redirect_uri": {"http://127.0.0.1:9999/cb"}}),
+			want:   codeSent("http://127.0.0.1:9999/cb"),
+		},
+		{
+			// A page cannot post to a private-use scheme: refuse, redirected
+			// in the default mode, which can reach the app.
+			name: "form_post to a private-use-scheme redirect_uri",
+			configure: func(c *Config) {
+				c.Clients.(*fakeClients).clients["spa"].RedirectURIs = []string{"com.example.app:/cb"}
+			},
+			params: codeRequest("spa", url.Values{"redirect_uri": {"com.example.app:/cb"}, "response_mode": {ResponseModeFormPost}}),
+			want:   redirectedError("invalid_request", "com.example.app:/cb", ResponseModeQuery),
+		},
 		{name: "invalid redirect_uri and invalid response_type", params: codeRequest("web", url.Values{"redirect_uri": {"https://evil.example.com/cb"}, "response_type": {"bogus"}}), want: shownError(400, "invalid_request")},
 		{name: "malformed escape in query", raw: "client_id=web&response_type=code&%zz", want: shownError(400, "invalid_request")},
 		{name: "semicolon in query", raw: "client_id=web;response_type=code", want: shownError(400, "invalid_request")},

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,4 +317,64 @@ func BenchmarkRefreshRotation(b *testing.B) {
 	if refresh == "" {
 		b.Fatal("no refresh token in the last response")
 	}
+}
+
+// BenchmarkSlowSecretUnderAbandonedFlood measures what an attacker who knows
+// the ID of a client with a low-entropy (Argon2id) secret can do to the
+// client's legitimate requests: each iteration sends 300 token requests with
+// a wrong secret, abandons them (their contexts end, as when the sockets
+// close), and times one request with the right secret; it also times the
+// same request with no flood. It reports both latencies and their ratio:
+// abandoned requests must leave the queue without hashing, so the ratio
+// stays near 1 and below 2 (issue 7, item 2).
+func BenchmarkSlowSecretUnderAbandonedFlood(b *testing.B) {
+	const flood = 300
+	hash, err := oauthkit.HashLowEntropySecret("s3cret")
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := memory.NewStore(&oauthkit.Client{
+		ID: "legacy", SecretHash: hash,
+		GrantTypes: []string{oauthkit.GrantTypeClientCredentials}, Scopes: []string{"read"},
+	})
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer: benchIssuer, Clients: store, Codes: store, Tokens: store,
+		Grants: []oauthkit.GrantHandler{grants.ClientCredentials{}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.TokenHandler()
+	request := func(ctx context.Context, secret string) int {
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/token", strings.NewReader(benchCCForm))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("legacy", secret)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	timed := func() time.Duration {
+		start := time.Now()
+		if code := request(b.Context(), "s3cret"); code != http.StatusOK {
+			b.Fatalf("legitimate request: status %d", code)
+		}
+		return time.Since(start)
+	}
+	var unloaded, flooded time.Duration
+	for b.Loop() {
+		unloaded += timed()
+		ctx, abandon := context.WithCancel(b.Context())
+		var wg sync.WaitGroup
+		for range flood {
+			wg.Go(func() { request(ctx, "wrong") })
+		}
+		time.Sleep(5 * time.Millisecond) // let the flood reach the queue
+		abandon()
+		flooded += timed()
+		wg.Wait() // hashes already running finish before the next round
+	}
+	n := float64(b.N)
+	b.ReportMetric(unloaded.Seconds()*1000/n, "unloaded-ms/op")
+	b.ReportMetric(flooded.Seconds()*1000/n, "flooded-ms/op")
+	b.ReportMetric(float64(flooded)/float64(unloaded), "ratio")
 }

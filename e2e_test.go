@@ -83,11 +83,12 @@ func e2eStart(t *testing.T, cfg oauthkit.Config, clients ...*oauthkit.Client) *e
 	mux := http.NewServeMux()
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	e := &e2eEnv{ts: ts, tokens: memory.NewTokens(), logs: &syncLog{}}
+	// One store for clients, codes and tokens, as a database would be: the
+	// code exchange takes the one-transaction path (CodeRedeemer).
+	store := memory.NewStore(clients...)
+	e := &e2eEnv{ts: ts, tokens: store.Tokens, logs: &syncLog{}}
 	cfg.Issuer = ts.URL
-	cfg.Clients = memory.NewClients(clients...)
-	cfg.Codes = memory.NewCodes()
-	cfg.Tokens = e.tokens
+	cfg.Clients, cfg.Codes, cfg.Tokens = store, store, store
 	if cfg.Authorizer == nil {
 		cfg.Authorizer = e2eConsent("alice")
 	}
@@ -518,6 +519,7 @@ func TestE2EAuthStyleAutoDetect(t *testing.T) {
 	}{
 		{"client_secret_basic", e2eConfidentialClient(hash, oauthkit.AuthMethodSecretBasic), secret},
 		{"client_secret_post", e2eConfidentialClient(hash, oauthkit.AuthMethodSecretPost), secret},
+		{"no named method", e2eConfidentialClient(hash, ""), secret},
 		{"public client", public, ""},
 	}
 	for _, tt := range tests {
@@ -536,6 +538,40 @@ func TestE2EAuthStyleAutoDetect(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestE2ENoNamedAuthMethod checks that a client registered with a secret
+// and no token_endpoint_auth_method may send its secret either way
+// (RFC 6749 §2.3.1), as x/oauth2's AuthStyleInParams and AuthStyleInHeader
+// do, through every grant it has; and that naming a method restricts it.
+func TestE2ENoNamedAuthMethod(t *testing.T) {
+	secret, hash, err := oauthkit.GenerateSecret(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, style := range []struct {
+		name  string
+		style oauth2.AuthStyle
+	}{{"InParams", oauth2.AuthStyleInParams}, {"InHeader", oauth2.AuthStyleInHeader}} {
+		t.Run(style.name, func(t *testing.T) {
+			e := e2eStart(t, oauthkit.Config{Grants: e2eGrants(nil)}, e2eConfidentialClient(hash, ""))
+			conf := e.config("app", secret, style.style, "read")
+			tok := e.codeFlow(t, conf)
+			if _, err := e2eRefresh(e, conf, tok.RefreshToken); err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+			cc := clientcredentials.Config{ClientID: "app", ClientSecret: secret, TokenURL: e.meta.TokenEndpoint, AuthStyle: style.style}
+			if _, err := cc.Token(e.ctx); err != nil {
+				t.Fatalf("client_credentials: %v", err)
+			}
+		})
+	}
+	t.Run("NamedMethodRestricts", func(t *testing.T) {
+		e := e2eStart(t, oauthkit.Config{Grants: e2eGrants(nil)}, e2eConfidentialClient(hash, oauthkit.AuthMethodSecretBasic))
+		cc := clientcredentials.Config{ClientID: "app", ClientSecret: secret, TokenURL: e.meta.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams}
+		_, err := cc.Token(e.ctx)
+		e2eCheckRetrieveError(t, err, "invalid_client", http.StatusBadRequest)
+	})
 }
 
 // TestE2EPublicClient runs the code flow of a public client (no secret,

@@ -70,9 +70,11 @@ var (
 	// ErrExists means an item with the same ID is already stored.
 	ErrExists = errors.New("oauthkit: already exists")
 	// ErrUnavailable means the store cannot be reached for now (a database
-	// restarting, a timeout). The authorization endpoint answers
-	// temporarily_unavailable (RFC 6749 §4.1.2.1); the token endpoint, which
-	// has no such code, answers server_error.
+	// restarting, a timeout), or that too many slow secret verifications
+	// are waiting (VerifySecret). The authorization endpoint answers
+	// temporarily_unavailable (RFC 6749 §4.1.2.1); the token, introspection
+	// and revocation endpoints, for which RFC 6749 has no such code, answer
+	// server_error with status 503 and Retry-After.
 	ErrUnavailable = errors.New("oauthkit: store unavailable")
 )
 

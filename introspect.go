@@ -181,7 +181,7 @@ func (s *Server) serveTokenService(w http.ResponseWriter, r *http.Request, endpo
 	h["Cache-Control"] = []string{"no-store"}
 	h["Pragma"] = []string{"no-cache"}
 	body, oerr := func() (any, *Error) {
-		form, oerr := s.readTokenForm(w, r)
+		form, oerr := s.readTokenForm(w, r, endpoint)
 		if oerr != nil {
 			return nil, oerr
 		}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -30,14 +31,15 @@ const (
 // A Config must not be modified after it has been passed to New.
 type Config struct {
 	// Issuer is the server's issuer identifier (RFC 8414 §2): an https URL
-	// with no query or fragment; http is accepted only for loopback hosts,
-	// for development. Required.
+	// with no query or fragment and no trailing slash (endpoint URLs and the
+	// metadata's location are the issuer with a path appended); http is
+	// accepted only for loopback hosts, for development. Required.
 	Issuer string
 
 	// Endpoints are the absolute URLs at which the host mounts the handlers,
-	// published in the metadata document. An empty AuthorizationEndpoint or
-	// TokenEndpoint defaults to Issuer + "/authorize" or Issuer + "/token";
-	// the others are published only when set.
+	// published in the metadata document. An empty Authorization or Token
+	// defaults to Issuer + "/authorize" or Issuer + "/token"; the others are
+	// published only when set.
 	Endpoints Endpoints
 
 	// Clients finds registered clients. Required.
@@ -262,8 +264,10 @@ func validateIssuer(issuer string) error {
 	switch {
 	case issuer == "":
 		return errors.New("oauthkit: Config.Issuer is required")
-	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.ContainsAny(issuer, "?#"):
 		return fmt.Errorf("oauthkit: Config.Issuer %q must be an absolute URL with no query, fragment or user info", issuer)
+	case strings.HasSuffix(issuer, "/"):
+		return fmt.Errorf("oauthkit: Config.Issuer %q must not end with a slash: write %q (RFC 8414 §3 appends the metadata path to it)", issuer, strings.TrimRight(issuer, "/"))
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
@@ -299,9 +303,15 @@ func randomToken(r io.Reader) (string, error) {
 	return string(enc[:]), nil
 }
 
-// logFault logs the internal cause of a server_error.
+// retryAfter is the Retry-After value (RFC 9110 §10.2.3) of a 503
+// response: a store coming back, a queue of slow verifications draining.
+const retryAfter = "5"
+
+// logFault logs the internal cause of a server_error. A request whose
+// client went away is no fault (and, logged, would let anyone flood the
+// log).
 func (s *Server) logFault(ctx context.Context, endpoint string, e *Error) {
-	if e.Code != ErrServerError.Code && e.Code != ErrTemporarilyUnavailable.Code {
+	if e.Code != ErrServerError.Code && e.Code != ErrTemporarilyUnavailable.Code || errors.Is(e, context.Canceled) {
 		return
 	}
 	s.log.ErrorContext(ctx, "oauthkit: internal fault", "endpoint", endpoint, "error", e.Unwrap())

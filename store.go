@@ -161,6 +161,16 @@ func (t *Token) Active(now time.Time) bool {
 //
 // Implementations must be safe for concurrent use. Returned tokens belong to
 // the caller.
+//
+// What is atomic with what: every method is one atomic operation, and each
+// token request writes through exactly one of them. A code exchange
+// consumes the code and stores its tokens in one CodeRedeemer.RedeemCode
+// where the store implements it, and otherwise in CodeStore.ConsumeCode
+// followed by CreateTokens; a refresh consumes the presented token and
+// stores its successors in one RotateRefreshToken; the other grants store
+// their tokens in one CreateTokens. A refresh also reads the presented token
+// with Token first, which decides nothing: RotateRefreshToken decides again
+// under its own atomicity.
 type TokenStore interface {
 	// CreateTokens stores tokens issued together, atomically: all or none.
 	// It returns an error wrapping ErrExists if an ID is already stored, and

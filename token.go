@@ -96,6 +96,14 @@ func appendJSONString(b []byte, s string) []byte {
 func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, endpoint string, oerr *Error) {
 	s.logFault(ctx, endpoint, oerr)
 	h := w.Header()
+	if oerr.Code == ErrServerError.Code && errors.Is(oerr, ErrUnavailable) {
+		// A store coming back, or too many slow secret verifications
+		// waiting: RFC 6749 §5.2 has no code for it, HTTP has a status.
+		c := *oerr
+		c.Status = http.StatusServiceUnavailable
+		oerr = &c
+		h.Set("Retry-After", retryAfter)
+	}
 	if oerr.HTTPStatus() == http.StatusMethodNotAllowed {
 		h.Set("Allow", http.MethodPost)
 	}
@@ -107,7 +115,7 @@ func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, end
 
 // token handles one token request, returning the response or the error.
 func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Request) (TokenResponse, *Error) {
-	form, oerr := s.readTokenForm(w, r)
+	form, oerr := s.readTokenForm(w, r, "token")
 	if oerr != nil {
 		return TokenResponse{}, oerr
 	}
@@ -141,9 +149,10 @@ func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Reque
 
 // readTokenForm checks the method and content type and parses the body,
 // bounded by MaxRequestBytes. Query parameters are ignored (RFC 6749 §3.2).
-func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+// endpoint names the endpoint in errors.
+func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint string) (url.Values, *Error) {
 	if r.Method != http.MethodPost {
-		e := ErrInvalidRequest.WithDescription("the token endpoint accepts only POST")
+		e := ErrInvalidRequest.WithDescription("the %s endpoint accepts only POST", endpoint)
 		e.Status = http.StatusMethodNotAllowed
 		return nil, e
 	}

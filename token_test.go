@@ -32,6 +32,8 @@ type tokenWant struct {
 	// logged is a substring of the expected log output; "" means nothing
 	// may be logged.
 	logged string
+	// retryAfter is the expected Retry-After header.
+	retryAfter string
 }
 
 func tokenError(status int, code string) tokenWant { return tokenWant{status: status, code: code} }
@@ -49,6 +51,12 @@ var (
 
 func serverFault(logged string) tokenWant {
 	return tokenWant{status: 500, code: "server_error", logged: logged}
+}
+
+// storeUnavailable is the answer to a store that cannot be reached for now:
+// server_error (RFC 6749 §5.2 has no better code), with 503 and Retry-After.
+func storeUnavailable(logged string) tokenWant {
+	return tokenWant{status: 503, code: "server_error", logged: logged, retryAfter: "5"}
 }
 
 // codeForm is the body of a code redemption, changed by extra as in
@@ -570,7 +578,7 @@ func TestTokenEndpoint(t *testing.T) {
 			configure: func(c *Config) {
 				c.Clients.(*fakeClients).failOn("Client", fmt.Errorf("clients: %w", ErrUnavailable))
 			},
-			want: serverFault("clients: oauthkit: store unavailable"),
+			want: storeUnavailable("clients: oauthkit: store unavailable"),
 		},
 		{
 			name: "code store failure",
@@ -623,7 +631,7 @@ func TestTokenEndpoint(t *testing.T) {
 				e.tokens.failOn("RotateRefreshToken", fmt.Errorf("tokens: %w", ErrUnavailable))
 				return asClient("web", refreshForm(rt, nil)), nil
 			},
-			want: serverFault("tokens: oauthkit: store unavailable"),
+			want: storeUnavailable("tokens: oauthkit: store unavailable"),
 		},
 		{
 			name:      "broken randomness",
@@ -715,6 +723,9 @@ func checkTokenResponse(t *testing.T, e *testEnv, w *httptest.ResponseRecorder, 
 	}
 	if got := h.Get("Allow"); got != want.allow {
 		t.Errorf("Allow = %q, want %q", got, want.allow)
+	}
+	if got := h.Get("Retry-After"); got != want.retryAfter {
+		t.Errorf("Retry-After = %q, want %q", got, want.retryAfter)
 	}
 	logs := e.logs.String()
 	switch {
