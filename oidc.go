@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/authheader"
 )
 
 // ScopeOpenID is the scope that makes a request an OpenID Connect request.
@@ -177,7 +179,11 @@ func parseNonNegative(s string) (int64, error) {
 // §5.3). It accepts an access token with the openid scope in the
 // Authorization header (RFC 6750 §2.1) and answers the claims that
 // Config.Claims returns for the token's subject and scope, with "sub".
-// Errors are RFC 6750 §3 challenges.
+// Errors are RFC 6750 §3 challenges whose realm is the issuer: 401 with no
+// error code for a request without a bearer token, 400 invalid_request for
+// a malformed Authorization header, 401 invalid_token for a token that is
+// unknown, expired or revoked, 403 insufficient_scope for a token without
+// the openid scope.
 func (s *Server) UserInfoHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -187,22 +193,33 @@ func (s *Server) UserInfoHandler() http.Handler {
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
 		}
-		raw, ok := bearerToken(r.Header.Get("Authorization"))
-		if !ok {
-			s.bearerChallenge(w, nil)
+		refuse := func(code, description string) {
+			c := authheader.Challenge{Realm: s.cfg.Issuer, Error: code, Description: description}
+			if code == authheader.InsufficientScope {
+				c.Scope = ScopeOpenID
+			}
+			c.Write(w)
+		}
+		raw, err := authheader.Token(r.Header)
+		switch {
+		case err != nil:
+			refuse(authheader.InvalidRequest, err.Error())
+			return
+		case raw == "":
+			refuse("", "")
 			return
 		}
 		t, err := s.ValidateAccessToken(ctx, raw)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			s.bearerChallenge(w, ErrInvalidToken.WithDescription("invalid or expired access token"))
+			refuse(authheader.InvalidToken, "invalid or expired access token")
 			return
 		case err != nil:
 			s.logFault(ctx, "userinfo", ErrServerError.Wrap(err))
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		case !slices.Contains(t.Scope, ScopeOpenID):
-			s.bearerChallenge(w, ErrInsufficientScope.WithDescription("the openid scope is required"))
+			refuse(authheader.InsufficientScope, "the openid scope is required")
 			return
 		}
 		claims := map[string]any{}
@@ -210,7 +227,7 @@ func (s *Server) UserInfoHandler() http.Handler {
 			c, err := s.cfg.Claims.Claims(ctx, t.Subject, t.Scope)
 			switch {
 			case errors.Is(err, ErrNotFound):
-				s.bearerChallenge(w, ErrInvalidToken.WithDescription("the subject no longer exists"))
+				refuse(authheader.InvalidToken, "the subject no longer exists")
 				return
 			case err != nil:
 				s.logFault(ctx, "userinfo", ErrServerError.Wrap(err))
@@ -222,38 +239,4 @@ func (s *Server) UserInfoHandler() http.Handler {
 		claims["sub"] = t.Subject
 		writeJSON(w, http.StatusOK, claims)
 	})
-}
-
-// bearerToken extracts the token of an "Authorization: Bearer" header value
-// (RFC 6750 §2.1): the scheme case-insensitively, one space, a token68.
-func bearerToken(header string) (string, bool) {
-	const prefix = "bearer "
-	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
-		return "", false
-	}
-	tok := header[len(prefix):]
-	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte("-._~+/", c) >= 0 || c == '=' && strings.Trim(tok[i:], "=") == "") {
-			return "", false
-		}
-	}
-	return tok, true
-}
-
-// bearerChallenge answers an RFC 6750 §3 challenge; a nil e means no token
-// was presented.
-func (s *Server) bearerChallenge(w http.ResponseWriter, e *Error) {
-	challenge := `Bearer realm="` + s.cfg.Issuer + `"`
-	status := http.StatusUnauthorized
-	if e != nil {
-		challenge += `, error="` + e.Code + `", error_description="` + sanitizeDescription(e.Description) + `"`
-		status = e.HTTPStatus()
-		if e.Code == ErrInsufficientScope.Code {
-			challenge += `, scope="openid"`
-		}
-	}
-	w.Header().Set("WWW-Authenticate", challenge)
-	w.WriteHeader(status)
 }

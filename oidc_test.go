@@ -26,6 +26,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 
+	"github.com/oauthkit/oauthkit/bearer"
+
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/jwt"
 	"github.com/oauthkit/oauthkit/storage/memory"
@@ -852,6 +854,7 @@ func TestUserInfo(t *testing.T) {
 		name       string
 		method     string
 		auth       func(tk tokens) string // the Authorization header
+		repeat     bool                   // send the Authorization header twice
 		setup      func(t *testing.T, e *oidcEnv, tk tokens)
 		wantStatus int
 		wantError  string // error auth-param; "" for a challenge without one
@@ -865,7 +868,15 @@ func TestUserInfo(t *testing.T) {
 			wantStatus: 200, wantBody: map[string]any{"sub": svcSubject, "email": "alice@example.com", "email_verified": true}},
 		{name: "no token", method: "GET", auth: func(tokens) string { return "" }, wantStatus: 401},
 		{name: "Basic credentials", method: "GET", auth: func(tokens) string { return "Basic d2ViOnNlY3JldA==" }, wantStatus: 401},
-		{name: "Bearer without token", method: "GET", auth: func(tokens) string { return "Bearer " }, wantStatus: 401},
+		{name: "Bearer without token", method: "GET", auth: func(tokens) string { return "Bearer " }, wantStatus: 400, wantError: "invalid_request"},
+		{name: "two tokens in one header", method: "GET", auth: func(tk tokens) string { return "Bearer " + tk.openid.AccessToken + " " + tk.openid.AccessToken },
+			wantStatus: 400, wantError: "invalid_request"},
+		{name: "token with auth-params", method: "GET", auth: func(tk tokens) string { return `Bearer token="` + tk.openid.AccessToken + `"` },
+			wantStatus: 400, wantError: "invalid_request"},
+		{name: "malformed scheme", method: "GET", auth: func(tk tokens) string { return "Bearer: " + tk.openid.AccessToken },
+			wantStatus: 400, wantError: "invalid_request"},
+		{name: "two Authorization headers", method: "GET", auth: func(tk tokens) string { return "Bearer " + tk.openid.AccessToken }, repeat: true,
+			wantStatus: 400, wantError: "invalid_request"},
 		{name: "garbage token", method: "GET", auth: func(tokens) string { return "Bearer garbage" }, wantStatus: 401, wantError: "invalid_token"},
 		{name: "refresh token", method: "GET", auth: func(tk tokens) string { return "Bearer " + tk.openid.RefreshToken }, wantStatus: 401, wantError: "invalid_token"},
 		{name: "ID token", method: "GET", auth: func(tk tokens) string { return "Bearer " + tk.openid.Extra("id_token").(string) }, wantStatus: 401, wantError: "invalid_token"},
@@ -923,6 +934,9 @@ func TestUserInfo(t *testing.T) {
 			}
 			if a := tt.auth(tk); a != "" {
 				r.Header.Set("Authorization", a)
+				if tt.repeat {
+					r.Header.Add("Authorization", a)
+				}
 			}
 			resp, err := http.DefaultClient.Do(r)
 			if err != nil {
@@ -951,7 +965,7 @@ func TestUserInfo(t *testing.T) {
 				t.Errorf("body (-want +got):\n%s", diff)
 			}
 			switch tt.wantStatus {
-			case 401, 403:
+			case 400, 401, 403:
 				scheme, params := oidcChallenge(t, resp.Header.Get("WWW-Authenticate"))
 				want := map[string]string{"realm": e.ts.URL}
 				if tt.wantError != "" {
@@ -974,6 +988,71 @@ func TestUserInfo(t *testing.T) {
 			case 500:
 				if !strings.Contains(e.log.String(), "10.0.0") {
 					t.Errorf("internal fault not logged; log:\n%s", e.log)
+				}
+			}
+		})
+	}
+}
+
+// The userinfo endpoint and package bearer parse the Authorization header
+// and write their challenges with the same code (internal/authheader): the
+// same request gets the same status and error code from both (RFC 6750 §3).
+func TestUserInfoAndBearerAgree(t *testing.T) {
+	e := oidcNewEnv(t, nil)
+	conf := &oauth2.Config{
+		ClientID: "web", ClientSecret: oidcSecretWeb, RedirectURL: svcRedirect, Scopes: []string{"openid"},
+		Endpoint: oauth2.Endpoint{AuthURL: e.ts.URL + "/authorize", TokenURL: e.ts.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader},
+	}
+	verifier := oauth2.GenerateVerifier()
+	resp := e.authorize(t, conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
+	tok, err := conf.Exchange(t.Context(), resp.params.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := bearer.New(bearer.Config{Validator: bearer.Local(e.srv, ""), Realm: e.ts.URL, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	protected := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+
+	type answer struct {
+		Status int
+		Scheme string
+		Realm  string
+		Error  string
+	}
+	tests := []struct {
+		name   string
+		header []string // Authorization header fields
+		want   answer
+	}{
+		{name: "no header", want: answer{Status: 401, Scheme: "Bearer", Realm: e.ts.URL}},
+		{name: "other scheme", header: []string{"Basic d2ViOnNlY3JldA=="}, want: answer{Status: 401, Scheme: "Bearer", Realm: e.ts.URL}},
+		{name: "Bearer without token", header: []string{"Bearer"}, want: answer{Status: 400, Scheme: "Bearer", Realm: e.ts.URL, Error: "invalid_request"}},
+		{name: "two tokens", header: []string{"Bearer a b"}, want: answer{Status: 400, Scheme: "Bearer", Realm: e.ts.URL, Error: "invalid_request"}},
+		{name: "not a b64token", header: []string{`Bearer "abc"`}, want: answer{Status: 400, Scheme: "Bearer", Realm: e.ts.URL, Error: "invalid_request"}},
+		{name: "two headers", header: []string{"Bearer " + tok.AccessToken, "Bearer " + tok.AccessToken},
+			want: answer{Status: 400, Scheme: "Bearer", Realm: e.ts.URL, Error: "invalid_request"}},
+		{name: "unknown token", header: []string{"Bearer garbage"}, want: answer{Status: 401, Scheme: "Bearer", Realm: e.ts.URL, Error: "invalid_token"}},
+		{name: "valid token", header: []string{"Bearer " + tok.AccessToken}, want: answer{Status: 200}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for name, h := range map[string]http.Handler{"userinfo": e.srv.UserInfoHandler(), "bearer": protected} {
+				r := httptest.NewRequest("GET", "/", nil)
+				for _, v := range tt.header {
+					r.Header.Add("Authorization", v)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				got := answer{Status: rec.Code}
+				if c := rec.Header().Get("WWW-Authenticate"); c != "" {
+					var params map[string]string
+					got.Scheme, params = oidcChallenge(t, c)
+					got.Realm, got.Error = params["realm"], params["error"]
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", name, diff)
 				}
 			}
 		})

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/authheader"
 )
 
 // DefaultMaxBodyBytes bounds a form body read for its access_token when
@@ -61,7 +63,8 @@ type Middleware struct {
 	log           *slog.Logger
 	noToken       *refusal // for requests without a token
 	malformedAuth *refusal // for a malformed Authorization header
-	invalidToken  string   // the challenge for invalid_token
+	repeatedAuth  *refusal // for more than one Authorization header
+	invalidToken  *refusal // for an invalid token
 }
 
 // New validates cfg and returns a Middleware.
@@ -69,7 +72,7 @@ func New(cfg Config) (*Middleware, error) {
 	switch {
 	case cfg.Validator == nil:
 		return nil, errors.New("bearer: Config.Validator is required")
-	case !validQuotedText(cfg.Realm):
+	case !authheader.ValidRealm(cfg.Realm):
 		return nil, errors.New("bearer: Config.Realm must be printable ASCII")
 	case cfg.MaxBodyBytes < 0:
 		return nil, errors.New("bearer: Config.MaxBodyBytes must not be negative")
@@ -91,9 +94,14 @@ func New(cfg Config) (*Middleware, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	m.noToken = &refusal{http.StatusUnauthorized, challenge{realm: m.realm}.String()}
-	m.invalidToken = challenge{realm: m.realm, code: "invalid_token", description: "the access token is invalid, expired or revoked"}.String()
-	m.malformedAuth = m.invalidRequest("malformed Authorization header")
+	m.noToken = newRefusal(authheader.Challenge{Realm: m.realm})
+	m.invalidToken = newRefusal(authheader.Challenge{
+		Realm:       m.realm,
+		Error:       authheader.InvalidToken,
+		Description: "the access token is invalid, expired or revoked",
+	})
+	m.malformedAuth = m.invalidRequest(authheader.ErrMalformed.Error())
+	m.repeatedAuth = m.invalidRequest(authheader.ErrRepeated.Error())
 	return m, nil
 }
 
@@ -118,12 +126,12 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 			panic(fmt.Sprintf("bearer: Require: invalid scope %q", s))
 		}
 	}
-	insufficient := challenge{
-		realm:       m.realm,
-		code:        "insufficient_scope",
-		description: "the access token lacks a required scope",
-		scope:       strings.Join(scopes, " "),
-	}.String()
+	insufficient := newRefusal(authheader.Challenge{
+		Realm:       m.realm,
+		Error:       authheader.InsufficientScope,
+		Description: "the access token lacks a required scope",
+		Scope:       strings.Join(scopes, " "),
+	})
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			claims, r, ok := m.authenticate(w, r)
@@ -131,8 +139,7 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 				return
 			}
 			if !claims.HasScope(scopes...) {
-				w.Header().Set("WWW-Authenticate", insufficient)
-				w.WriteHeader(http.StatusForbidden)
+				insufficient.write(w)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -145,10 +152,20 @@ func (m *Middleware) Wrap(next http.Handler, scopes ...string) http.Handler {
 	return m.Require(scopes...)(next)
 }
 
-// refusal is a response refusing a request before its token is validated.
+// refusal is a challenge response, formatted once.
 type refusal struct {
 	status    int
 	challenge string
+}
+
+func newRefusal(c authheader.Challenge) *refusal {
+	return &refusal{status: c.Status(), challenge: c.String()}
+}
+
+// write answers the request with r.
+func (r *refusal) write(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", r.challenge)
+	w.WriteHeader(r.status)
 }
 
 // authenticate finds and validates the request's token. On success it
@@ -157,8 +174,7 @@ type refusal struct {
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *http.Request, bool) {
 	token, r, refused := m.token(w, r)
 	if refused != nil {
-		w.Header().Set("WWW-Authenticate", refused.challenge)
-		w.WriteHeader(refused.status)
+		refused.write(w)
 		return nil, nil, false
 	}
 	ctx := r.Context()
@@ -174,8 +190,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*Clai
 		return claims, r.WithContext(NewContext(ctx, claims)), true
 	case errors.Is(err, ErrInvalidToken):
 		m.log.DebugContext(ctx, "bearer: token refused", "reason", err)
-		w.Header().Set("WWW-Authenticate", m.invalidToken)
-		w.WriteHeader(http.StatusUnauthorized)
+		m.invalidToken.write(w)
 	case ctx.Err() != nil: // the client went away
 		m.log.DebugContext(ctx, "bearer: token validation abandoned", "error", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -194,16 +209,12 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*Clai
 // request. The request returned carries the parsed form body, if one was
 // read.
 func (m *Middleware) token(w http.ResponseWriter, r *http.Request) (string, *http.Request, *refusal) {
-	var headerToken string
-	switch values := r.Header["Authorization"]; len(values) {
-	case 0:
-	case 1:
-		var err error
-		if headerToken, err = ParseAuthorization(values[0]); err != nil {
-			return "", r, m.malformedAuth
-		}
-	default:
-		return "", r, m.invalidRequest("more than one Authorization header")
+	headerToken, err := authheader.Token(r.Header)
+	switch {
+	case errors.Is(err, authheader.ErrRepeated):
+		return "", r, m.repeatedAuth
+	case err != nil:
+		return "", r, m.malformedAuth
 	}
 	if !m.allowForm || !isFormRequest(r) {
 		if headerToken == "" {
@@ -225,7 +236,7 @@ func (m *Middleware) token(w http.ResponseWriter, r *http.Request) (string, *htt
 	case len(bodyTokens) == 1 && headerToken != "":
 		return "", r2, m.invalidRequest("access token in both the Authorization header and the body")
 	case len(bodyTokens) == 1:
-		if !isB64Token(bodyTokens[0]) {
+		if !authheader.IsB64Token(bodyTokens[0]) {
 			return "", r2, m.invalidRequest("malformed access_token parameter")
 		}
 		return bodyTokens[0], r2, nil
@@ -281,8 +292,5 @@ func (m *Middleware) readForm(w http.ResponseWriter, r *http.Request) (url.Value
 
 // invalidRequest returns a 400 invalid_request refusal.
 func (m *Middleware) invalidRequest(description string) *refusal {
-	return &refusal{
-		status:    http.StatusBadRequest,
-		challenge: challenge{realm: m.realm, code: "invalid_request", description: description}.String(),
-	}
+	return newRefusal(authheader.Challenge{Realm: m.realm, Error: authheader.InvalidRequest, Description: description})
 }

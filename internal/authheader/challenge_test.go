@@ -1,0 +1,115 @@
+package authheader_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/oauthkit/oauthkit/internal/authheader"
+)
+
+func TestChallenge(t *testing.T) {
+	tests := []struct {
+		name       string
+		c          authheader.Challenge
+		want       string
+		wantStatus int
+	}{
+		{name: "no token", c: authheader.Challenge{Realm: "api"},
+			want: `Bearer realm="api"`, wantStatus: 401},
+		{name: "no token, no realm", c: authheader.Challenge{},
+			want: `Bearer`, wantStatus: 401},
+		{name: "malformed request",
+			c:    authheader.Challenge{Realm: "api", Error: authheader.InvalidRequest, Description: "malformed Authorization header"},
+			want: `Bearer realm="api", error="invalid_request", error_description="malformed Authorization header"`, wantStatus: 400},
+		{name: "invalid token",
+			c:    authheader.Challenge{Realm: "https://as.example.com", Error: authheader.InvalidToken, Description: "expired"},
+			want: `Bearer realm="https://as.example.com", error="invalid_token", error_description="expired"`, wantStatus: 401},
+		{name: "insufficient scope",
+			c:    authheader.Challenge{Error: authheader.InsufficientScope, Description: "needs more", Scope: "openid profile"},
+			want: `Bearer error="insufficient_scope", error_description="needs more", scope="openid profile"`, wantStatus: 403},
+		{name: "realm escaped", c: authheader.Challenge{Realm: `my "api" \ v2`},
+			want: `Bearer realm="my \"api\" \\ v2"`, wantStatus: 401},
+		{name: "realm with CR LF and non-ASCII",
+			c:    authheader.Challenge{Realm: "a\r\nSet-Cookie: x=1\tcafé"},
+			want: `Bearer realm="aSet-Cookie: x=1caf"`, wantStatus: 401},
+		{name: "description outside the RFC 6750 set",
+			c:    authheader.Challenge{Error: authheader.InvalidToken, Description: "say \"hi\" \\ \x00\nnow é"},
+			want: `Bearer error="invalid_token", error_description="say hi  now "`, wantStatus: 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.String(); got != tt.want {
+				t.Errorf("String() = %s\nwant       %s", got, tt.want)
+			}
+			rec := httptest.NewRecorder()
+			tt.c.Write(rec)
+			got := struct {
+				Status    int
+				Challenge []string
+				Body      string
+			}{rec.Code, rec.Header().Values("WWW-Authenticate"), rec.Body.String()}
+			want := got
+			want.Status, want.Challenge, want.Body = tt.wantStatus, []string{tt.want}, ""
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Write (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestValidRealm(t *testing.T) {
+	for realm, want := range map[string]bool{
+		"": true, "api": true, `a "b" \c`: true, "https://as.example.com": true,
+		"a\tb": false, "a\r\nb": false, "café": false, "\x7f": false,
+	} {
+		if got := authheader.ValidRealm(realm); got != want {
+			t.Errorf("ValidRealm(%q) = %v, want %v", realm, got, want)
+		}
+	}
+}
+
+// challengeRe is RFC 6750 §3 as a regular expression: "Bearer", then
+// optionally its four parameters in the order String writes them, realm a
+// quoted-string of printable ASCII, the others of %x20-21 / %x23-5B /
+// %x5D-7E.
+var challengeRe = regexp.MustCompile(`^Bearer(?: realm="((?:[ !#-\[\]-~]|\\["\\])*)")?` +
+	`(?:(?:, | )error="([ !#-\[\]-~]*)")?(?:(?:, | )error_description="([ !#-\[\]-~]*)")?(?:(?:, | )scope="([ !#-\[\]-~]*)")?$`)
+
+// FuzzChallenge checks that String always writes a valid challenge, one
+// that net/http sends as it is, and that it keeps every character the
+// grammar allows. Its seed corpus is in testdata/fuzz/FuzzChallenge.
+func FuzzChallenge(f *testing.F) {
+	keep := func(s string, realm bool) string {
+		return strings.Map(func(r rune) rune {
+			if r < 0x20 || r > 0x7e || !realm && (r == '"' || r == '\\') {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	f.Fuzz(func(t *testing.T, realm, code, description, scope string) {
+		c := authheader.Challenge{Realm: realm, Error: code, Description: description, Scope: scope}
+		s := c.String()
+		m := challengeRe.FindStringSubmatch(s)
+		if m == nil {
+			t.Fatalf("String() = %q: not a valid challenge", s)
+		}
+		unescaped := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[1])
+		got := []string{unescaped, m[2], m[3], m[4]}
+		want := []string{keep(realm, true), keep(code, false), keep(description, false), keep(scope, false)}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("String() = %q; parameters (-want +got):\n%s", s, diff)
+		}
+		h := http.Header{}
+		h.Set("WWW-Authenticate", s)
+		var b strings.Builder
+		if err := h.Write(&b); err != nil || b.String() != "Www-Authenticate: "+s+"\r\n" {
+			t.Fatalf("net/http writes %q, %v; want the challenge unchanged", b.String(), err)
+		}
+	})
+}
