@@ -100,7 +100,9 @@ type Config struct {
 	DisableRefreshTokenRotation bool
 	// RefreshTokenGracePeriod lets a client retry, for this long, a refresh
 	// whose response it lost: the immediately previous refresh token is then
-	// accepted once more. Zero means no retries.
+	// accepted once more, and never twice; the successor that retry replaced
+	// stays known, and presenting it later is reuse, which revokes the family
+	// (RFC 9700 §4.14.2). Zero means no retries.
 	RefreshTokenGracePeriod time.Duration
 
 	// CodeLifetime is how long an authorization code is redeemable. Zero
