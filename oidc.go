@@ -182,8 +182,9 @@ func parseNonNegative(s string) (int64, error) {
 // Errors are RFC 6750 §3 challenges whose realm is the issuer: 401 with no
 // error code for a request without a bearer token, 400 invalid_request for
 // a malformed Authorization header, 401 invalid_token for a token that is
-// unknown, expired or revoked, 403 insufficient_scope for a token without
-// the openid scope.
+// unknown, expired or revoked or that has no end-user (Token.SubjectIsClient:
+// Config.Claims is never called for it), 403 insufficient_scope for a token
+// without the openid scope.
 func (s *Server) UserInfoHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -217,6 +218,12 @@ func (s *Server) UserInfoHandler() http.Handler {
 		case err != nil:
 			s.logFault(ctx, "userinfo", ErrServerError.Wrap(err))
 			w.WriteHeader(http.StatusInternalServerError)
+			return
+		case t.SubjectIsClient:
+			// The client's own token (client_credentials): its subject is
+			// a client ID, which must never be taken for a user's, even
+			// one spelled the same (RFC 9700 §4.15.1).
+			refuse(authheader.InvalidToken, "the access token has no end-user")
 			return
 		case !slices.Contains(t.Scope, ScopeOpenID):
 			refuse(authheader.InsufficientScope, "the openid scope is required")

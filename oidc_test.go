@@ -25,10 +25,11 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
-
-	"github.com/oauthkit/oauthkit/bearer"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/bearer"
+	"github.com/oauthkit/oauthkit/grants"
 	"github.com/oauthkit/oauthkit/jwt"
 	"github.com/oauthkit/oauthkit/storage/memory"
 )
@@ -1056,5 +1057,51 @@ func TestUserInfoAndBearerAgree(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A client's own token (client_credentials) has no end-user: userinfo
+// refuses it with invalid_token and never asks Config.Claims, even when the
+// client ID is spelled like a user's subject (RFC 9700 §4.15.1).
+func TestUserInfoRefusesClientToken(t *testing.T) {
+	const secret = "svc-secret-0123456789abcdefghijklmnopqrstuvw"
+	hash, err := oauthkit.HashSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := oidcNewEnv(t, func(c *oauthkit.Config) {
+		c.Clients = memory.NewClients(&oauthkit.Client{
+			ID: svcSubject, SecretHash: hash, Scopes: []string{"openid", "email"},
+			GrantTypes: []string{oauthkit.GrantTypeClientCredentials},
+		})
+		c.Grants = append(c.Grants, grants.ClientCredentials{})
+	})
+	cc := clientcredentials.Config{
+		ClientID: svcSubject, ClientSecret: secret, TokenURL: e.ts.URL + "/token",
+		Scopes: []string{"openid", "email"}, AuthStyle: oauth2.AuthStyleInHeader,
+	}
+	tok, err := cc.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := e.srv.ValidateAccessToken(t.Context(), tok.AccessToken)
+	if err != nil || stored.Subject != svcSubject || !stored.SubjectIsClient {
+		t.Fatalf("token as stored: %+v, %v; want subject %q marked as the client's", stored, err, svcSubject)
+	}
+
+	r := httptest.NewRequest("GET", "/userinfo", nil)
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	rec := httptest.NewRecorder()
+	e.srv.UserInfoHandler().ServeHTTP(rec, r)
+	scheme, params := oidcChallenge(t, rec.Header().Get("WWW-Authenticate"))
+	got := map[string]any{"status": rec.Code, "scheme": scheme, "params": params, "body": rec.Body.String()}
+	want := map[string]any{"status": 401, "scheme": "Bearer", "body": "", "params": map[string]string{
+		"realm": e.ts.URL, "error": "invalid_token", "error_description": "the access token has no end-user",
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("userinfo with a client's token (-want +got):\n%s", diff)
+	}
+	if calls := e.claims.calls(); len(calls) != 0 {
+		t.Errorf("Config.Claims called for a client's token: %q", calls)
 	}
 }
