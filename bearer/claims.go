@@ -21,12 +21,32 @@ import (
 // Handlers find them with [FromContext]. A Validator returns Claims that
 // belong to the caller; a handler may read them but should not modify them.
 //
+// A handler acting for a user gets the user with [Claims.ResourceOwner],
+// not from Subject: a token the client obtained for itself (client
+// credentials) has the client's ID as its subject, which may be spelled like
+// a user's ([RFC 9700 §4.15.1]).
+//
 // [RFC 9068 §2.2]: https://www.rfc-editor.org/rfc/rfc9068#section-2.2
 // [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+// [RFC 9700 §4.15.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15.1
 type Claims struct {
-	// Subject is the resource owner ("sub"); for the client credentials
-	// grant, the client itself.
+	// Subject is the token's subject ("sub"): the resource owner, or the
+	// client itself when SubjectIsClient is set. Use ResourceOwner to get
+	// the user.
 	Subject string
+	// SubjectIsClient reports that no resource owner is involved: the
+	// client obtained the token for itself (the client credentials grant)
+	// and Subject is its client ID ([RFC 9068 §2.2]).
+	//
+	// [Local] copies it from the authorization server's record. JWT access
+	// tokens and introspection responses carry no such flag, so [JWKS] and
+	// [Introspection] set it when "sub" equals "client_id", as RFC 9068
+	// §2.2 prescribes for tokens without a resource owner. That is sound
+	// only if the authorization server never lets a client ID equal a
+	// user's subject ([RFC 9700 §4.15.1]); oauthkit marks client tokens
+	// itself, and its example server refuses such clients. A ValidatorFunc
+	// must set it itself.
+	SubjectIsClient bool
 	// ClientID is the client the token was issued to ("client_id").
 	ClientID string
 	// Scope is the granted scope ("scope"), split on spaces.
@@ -51,6 +71,24 @@ type Claims struct {
 	// "username" or a host's own claims, as raw JSON to unmarshal into the
 	// type the host expects. Nil when there are none.
 	Extra map[string]json.RawMessage
+}
+
+// ResourceOwner returns the subject of the user (the resource owner) the
+// token was issued for, and false if it was issued for no user: when
+// SubjectIsClient is set, or when the subject is unknown. Handlers that act
+// for a user should use it rather than read Subject.
+func (c *Claims) ResourceOwner() (string, bool) {
+	if c.SubjectIsClient || c.Subject == "" {
+		return "", false
+	}
+	return c.Subject, true
+}
+
+// subjectIsClient reports whether c, from a JWT or an introspection
+// response, is a client's own token: one whose "sub" is its "client_id"
+// (RFC 9068 §2.2).
+func (c *Claims) subjectIsClient() bool {
+	return c.Subject != "" && c.Subject == c.ClientID
 }
 
 // HasScope reports whether the claims grant every one of scopes.

@@ -19,8 +19,17 @@
 //
 //	func listPhotos(w http.ResponseWriter, r *http.Request) {
 //		claims, _ := bearer.FromContext(r.Context())
-//		... claims.Subject ...
+//		user, ok := claims.ResourceOwner()
+//		if !ok { // the client's own token (client credentials): no user
+//			http.Error(w, "a user's token is required", http.StatusForbidden)
+//			return
+//		}
+//		... user ...
 //	}
+//
+// Read the user with [Claims.ResourceOwner], never from Claims.Subject
+// alone: the subject of a token a client obtained for itself is the
+// client's ID, which may be spelled like a user's ([RFC 9700 §4.15.1]).
 //
 // # Token transmission
 //
@@ -65,6 +74,7 @@
 // [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
 // [RFC 6750 §5.3]: https://www.rfc-editor.org/rfc/rfc6750#section-5.3
 // [RFC 9700 §4.3.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.3.2
+// [RFC 9700 §4.15.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15.1
 // [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
 // [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
 package bearer

@@ -119,6 +119,10 @@ func TestIntrospectionAgainstOauthkit(t *testing.T) {
 			if tt.wantSubject != "" && (got.Claims == nil || got.Claims.Subject != tt.wantSubject || got.Claims.ClientID != "svc") {
 				t.Errorf("claims %+v, want subject and client %q", got.Claims, tt.wantSubject)
 			}
+			// A client_credentials token is the client's own, not a user's.
+			if tt.wantSubject != "" && got.Claims != nil && !got.Claims.SubjectIsClient {
+				t.Errorf("claims %+v of a client_credentials token: SubjectIsClient not set", got.Claims)
+			}
 		})
 	}
 

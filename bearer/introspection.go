@@ -69,7 +69,9 @@ type IntrospectionConfig struct {
 // any, is in the future; its token_type, if any, is Bearer; it carries no
 // "cnf" (a token bound to a key, RFC 9449, RFC 8705, needs proof of
 // possession); and "iss" and "aud" match Issuer and Audience when those are
-// set. Concurrent requests with the same token share one introspection call.
+// set. A response whose "sub" equals its "client_id" is the client's own
+// token: its claims have SubjectIsClient set (see [Claims]). Concurrent
+// requests with the same token share one introspection call.
 // The cache is keyed by the SHA-256 of the token; it never holds tokens.
 //
 // [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
@@ -273,6 +275,7 @@ func (v *Introspection) check(c *Claims) error {
 	case v.audience != "" && !slices.Contains(c.Audience, v.audience):
 		return invalid("wrong audience")
 	}
+	c.SubjectIsClient = c.subjectIsClient()
 	return nil
 }
 

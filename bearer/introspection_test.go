@@ -161,6 +161,8 @@ func TestIntrospection(t *testing.T) {
 			m["acr"] = "2"
 		}),
 		"minimal":       `{"active":true,"aud":"` + testAudience + `","iss":"` + testIssuer + `"}`,
+		"client-own":    `{"active":true,"aud":"` + testAudience + `","iss":"` + testIssuer + `","sub":"svc","client_id":"svc"}`,
+		"no-sub":        `{"active":true,"aud":"` + testAudience + `","iss":"` + testIssuer + `","client_id":"svc"}`,
 		"bearer-lower":  activeResponse(func(m map[string]any) { m["token_type"] = "bearer" }),
 		"inactive":      `{"active":false}`,
 		"no-active":     `{"scope":"read"}`,
@@ -205,6 +207,8 @@ func TestIntrospection(t *testing.T) {
 			wantCalls: 1,
 		},
 		{token: "minimal", want: &bearer.Claims{Audience: []string{testAudience}, Issuer: testIssuer}, wantCalls: 1},
+		{token: "client-own", want: &bearer.Claims{Subject: "svc", SubjectIsClient: true, ClientID: "svc", Audience: []string{testAudience}, Issuer: testIssuer}, wantCalls: 1},
+		{token: "no-sub", want: &bearer.Claims{ClientID: "svc", Audience: []string{testAudience}, Issuer: testIssuer}, wantCalls: 1},
 		{token: "bearer-lower", want: &bearer.Claims{
 			Subject: "alice", ClientID: "web", Scope: []string{"read", "write"}, Audience: []string{testAudience}, Issuer: testIssuer,
 			ExpiresAt: t0.Add(time.Hour), IssuedAt: t0, ID: "j1",

@@ -101,7 +101,9 @@ type JWKSConfig struct {
 // containing the Audience, an "exp" in the future, "iat" and "nbf" (if any)
 // not in the future beyond the leeway, and "sub", "client_id" and "jti".
 // Tokens bound to a key ("cnf", RFC 9449, RFC 8705) are refused, since a
-// bearer token is used without proof of possession.
+// bearer token is used without proof of possession. A token whose "sub"
+// equals its "client_id" is the client's own: its claims have
+// SubjectIsClient set (see [Claims]).
 //
 // Anything that is not three dot-separated parts is refused with
 // ErrUnrecognizedToken, so that [Fallback] can pass opaque tokens on.
@@ -239,6 +241,7 @@ func (v *JWKS) Validate(ctx context.Context, token string) (*Claims, error) {
 	if err := v.checkClaims(claims); err != nil {
 		return nil, err
 	}
+	claims.SubjectIsClient = claims.subjectIsClient()
 	return claims, nil
 }
 

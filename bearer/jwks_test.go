@@ -134,6 +134,17 @@ func TestJWKSValidate(t *testing.T) {
 			token: sign(t, ec, "at+jwt", with(func(c map[string]any) { delete(c, "scope") })),
 			want:  validWith(func(c *bearer.Claims) { c.Scope = nil }),
 		},
+		{
+			// RFC 9068 §2.2: with no resource owner, sub is the client.
+			name:  "client's own token",
+			token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["sub"] = "web" })),
+			want:  validWith(func(c *bearer.Claims) { c.Subject, c.SubjectIsClient = "web", true }),
+		},
+		{
+			name:  "sub differs from client_id only in case",
+			token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["sub"] = "WEB" })),
+			want:  validWith(func(c *bearer.Claims) { c.Subject = "WEB" }),
+		},
 		{name: "nbf within leeway", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["nbf"] = t0.Add(20 * time.Second).Unix() })),
 			want: validWith(func(c *bearer.Claims) {
 				c.Extra = map[string]json.RawMessage{"nbf": json.RawMessage(fmt.Sprint(t0.Add(20 * time.Second).Unix()))}

@@ -13,7 +13,9 @@ import (
 // stores (opaque and JWT access tokens alike, with revocation seen at once)
 // instead of fetching keys or calling introspection. A non-empty audience
 // refuses tokens issued for other resource servers: a token with an
-// audience must name it; a token without one is accepted.
+// audience must name it; a token without one is accepted. The claims'
+// SubjectIsClient comes from the token's record (oauthkit.Token), so a
+// client's own token is never taken for a user's.
 func Local(srv *oauthkit.Server, audience string) Validator {
 	return ValidatorFunc(func(ctx context.Context, token string) (*Claims, error) {
 		t, err := srv.ValidateAccessToken(ctx, token)
@@ -28,15 +30,16 @@ func Local(srv *oauthkit.Server, audience string) Validator {
 			return nil, invalid("token is for another audience")
 		}
 		return &Claims{
-			Subject:   t.Subject,
-			ClientID:  t.ClientID,
-			Scope:     t.Scope,
-			Audience:  t.Audience,
-			Issuer:    srv.Issuer(),
-			ExpiresAt: t.ExpiresAt,
-			IssuedAt:  t.IssuedAt,
-			AuthTime:  t.AuthTime,
-			ACR:       t.ACR,
+			Subject:         t.Subject,
+			SubjectIsClient: t.SubjectIsClient,
+			ClientID:        t.ClientID,
+			Scope:           t.Scope,
+			Audience:        t.Audience,
+			Issuer:          srv.Issuer(),
+			ExpiresAt:       t.ExpiresAt,
+			IssuedAt:        t.IssuedAt,
+			AuthTime:        t.AuthTime,
+			ACR:             t.ACR,
 		}, nil
 	})
 }

@@ -1,6 +1,7 @@
 package bearer_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -31,7 +32,7 @@ func newLocalEnv(t *testing.T) *localEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := []string{oauthkit.GrantTypeClientCredentials}
+	cc := []string{oauthkit.GrantTypeClientCredentials, userGrantType}
 	srv, err := oauthkit.New(oauthkit.Config{
 		Issuer: "https://as.example",
 		Clients: memory.NewClients(
@@ -40,7 +41,7 @@ func newLocalEnv(t *testing.T) *localEnv {
 		),
 		Codes:  memory.NewCodes(),
 		Tokens: memory.NewTokens(),
-		Grants: []oauthkit.GrantHandler{grants.ClientCredentials{}},
+		Grants: []oauthkit.GrantHandler{grants.ClientCredentials{}, userGrant{}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,9 +73,40 @@ func (e *localEnv) token(t *testing.T, id string) string {
 	return resp.AccessToken
 }
 
+// userGrant is an extension grant that issues tokens to the resource owner
+// named in its "user" parameter, so that tests get users' tokens without an
+// authorization code flow.
+type userGrant struct{}
+
+const userGrantType = "urn:example:test:user"
+
+func (userGrant) GrantType() string { return userGrantType }
+
+func (userGrant) HandleGrant(_ context.Context, req *oauthkit.TokenRequest) (*oauthkit.Grant, error) {
+	scope, err := req.Scope()
+	if err != nil {
+		return nil, err
+	}
+	return &oauthkit.Grant{Subject: req.Form.Get("user"), Scope: scope}, nil
+}
+
+// userToken returns an access token issued to client id for user.
+func (e *localEnv) userToken(t *testing.T, id, user string) string {
+	t.Helper()
+	rec := e.call(t, e.srv.TokenHandler(), id, url.Values{"grant_type": {userGrantType}, "user": {user}, "scope": {"read"}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("token request: %d %s", rec.Code, rec.Body)
+	}
+	var resp oauthkit.TokenResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp.AccessToken
+}
+
 func TestLocal(t *testing.T) {
 	e := newLocalEnv(t)
-	svcToken, otherToken := e.token(t, "svc"), e.token(t, "other")
+	svcToken, otherToken, userToken := e.token(t, "svc"), e.token(t, "other"), e.userToken(t, "svc", "svc")
 	revoked := e.token(t, "svc")
 	if rec := e.call(t, e.srv.RevocationHandler(), "svc", url.Values{"token": {revoked}}); rec.Code != http.StatusOK {
 		t.Fatalf("revocation: %d %s", rec.Code, rec.Body)
@@ -85,10 +117,13 @@ func TestLocal(t *testing.T) {
 		token    string
 		want     *bearer.Claims // nil: refused with ErrInvalidToken
 	}{
-		{"live token, no audience required", "", svcToken, &bearer.Claims{Subject: "svc", ClientID: "svc", Scope: []string{"read"}, Issuer: "https://as.example"}},
-		{"token without audience, audience required", "https://api.example", svcToken, &bearer.Claims{Subject: "svc", ClientID: "svc", Scope: []string{"read"}, Issuer: "https://as.example"}},
+		{"live token, no audience required", "", svcToken, &bearer.Claims{Subject: "svc", SubjectIsClient: true, ClientID: "svc", Scope: []string{"read"}, Issuer: "https://as.example"}},
+		{"token without audience, audience required", "https://api.example", svcToken, &bearer.Claims{Subject: "svc", SubjectIsClient: true, ClientID: "svc", Scope: []string{"read"}, Issuer: "https://as.example"}},
 		{"token for another audience", "https://api.example", otherToken, nil},
-		{"token for this audience", "https://other.example", otherToken, &bearer.Claims{Subject: "other", ClientID: "other", Scope: []string{"read"}, Audience: []string{"https://other.example"}, Issuer: "https://as.example"}},
+		{"token for this audience", "https://other.example", otherToken, &bearer.Claims{Subject: "other", SubjectIsClient: true, ClientID: "other", Scope: []string{"read"}, Audience: []string{"https://other.example"}, Issuer: "https://as.example"}},
+		// A user whose subject is spelled like the client's ID: the token's
+		// record, not the spelling, says whose token it is.
+		{"user's token, subject equal to the client ID", "", userToken, &bearer.Claims{Subject: "svc", ClientID: "svc", Scope: []string{"read"}, Issuer: "https://as.example"}},
 		{"revoked token", "", revoked, nil},
 		{"unknown token", "", "not-a-token", nil},
 	}
