@@ -38,14 +38,29 @@ func concServer(t *testing.T) (*oauthkit.Server, *memory.Tokens, string) {
 	return concServerWithCodes(t, memory.NewCodes())
 }
 
+// concServerOneStore is concServer with codes and tokens in one
+// memory.Store, which redeems a code and stores its tokens in one step.
+func concServerOneStore(t *testing.T) (*oauthkit.Server, *memory.Tokens, string) {
+	t.Helper()
+	store := memory.NewStore()
+	return concServerWith(t, store, store, store.Tokens)
+}
+
 // concServerWithCodes is concServer with the given code store.
 func concServerWithCodes(t *testing.T, codes oauthkit.CodeStore) (*oauthkit.Server, *memory.Tokens, string) {
+	t.Helper()
+	tokens := memory.NewTokens()
+	return concServerWith(t, codes, tokens, tokens)
+}
+
+// concServerWith is concServer with the given code and token stores;
+// stored is where tokens keeps its tokens, returned for inspection.
+func concServerWith(t *testing.T, codes oauthkit.CodeStore, tokens oauthkit.TokenStore, stored *memory.Tokens) (*oauthkit.Server, *memory.Tokens, string) {
 	t.Helper()
 	secret, hash, err := oauthkit.GenerateSecret(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := memory.NewTokens()
 	srv, err := oauthkit.New(oauthkit.Config{
 		Issuer: "https://auth.example.com",
 		Clients: memory.NewClients(&oauthkit.Client{
@@ -64,7 +79,7 @@ func concServerWithCodes(t *testing.T, codes oauthkit.CodeStore) (*oauthkit.Serv
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return srv, tokens, secret
+	return srv, stored, secret
 }
 
 // concCode runs an authorization request through srv and returns the code
@@ -169,6 +184,9 @@ func concTally(outcomes []concOutcome) (map[string]int, oauthkit.TokenResponse) 
 func TestConcurrentRedemption(t *testing.T) {
 	tests := []struct {
 		name string
+		// oneStore: codes and tokens in one memory.Store, which redeems a
+		// code and stores its tokens in one step.
+		oneStore bool
 		// mayAllLose: whether the race may end with no winner.
 		mayAllLose bool
 		// form returns the request body all racers send.
@@ -177,15 +195,15 @@ func TestConcurrentRedemption(t *testing.T) {
 		{
 			name:       "authorization code",
 			mayAllLose: true,
-			form: func(t *testing.T, srv *oauthkit.Server, _ string) url.Values {
-				code, verifier := concCode(t, srv)
-				return url.Values{
-					"grant_type":    {oauthkit.GrantTypeAuthorizationCode},
-					"code":          {code},
-					"redirect_uri":  {concRedirectURI},
-					"code_verifier": {verifier},
-				}
-			},
+			form:       concCodeForm,
+		},
+		{
+			// The winner's code is used if and only if its tokens are
+			// stored, so there is always a winner (whose tokens the
+			// replays then revoke).
+			name:     "authorization code, one store",
+			oneStore: true,
+			form:     concCodeForm,
 		},
 		{
 			name: "refresh token",
@@ -211,7 +229,11 @@ func TestConcurrentRedemption(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, tokens, secret := concServer(t)
+			newServer := concServer
+			if tt.oneStore {
+				newServer = concServerOneStore
+			}
+			srv, tokens, secret := newServer(t)
 			form := tt.form(t, srv, secret)
 			counts, win := concTally(concRace(srv.TokenHandler(), concRacers, form, secret))
 			want := map[string]int{"200": 1, "400 invalid_grant": concRacers - 1}
@@ -235,6 +257,17 @@ func TestConcurrentRedemption(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// concCodeForm is the body of a code redemption for a new code of srv.
+func concCodeForm(t *testing.T, srv *oauthkit.Server, _ string) url.Values {
+	code, verifier := concCode(t, srv)
+	return url.Values{
+		"grant_type":    {oauthkit.GrantTypeAuthorizationCode},
+		"code":          {code},
+		"redirect_uri":  {concRedirectURI},
+		"code_verifier": {verifier},
 	}
 }
 
