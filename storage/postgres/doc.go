@@ -96,8 +96,8 @@
 // every few minutes on every instance:
 //
 //	go func() {
-//		for range time.Tick(5 * time.Minute) {
-//			if err := store.DeleteExpired(ctx); err != nil {
+//		for now := range time.Tick(5 * time.Minute) {
+//			if err := store.DeleteExpired(ctx, now); err != nil {
 //				slog.Error("deleting expired oauthkit rows", "error", err)
 //			}
 //		}

@@ -54,8 +54,8 @@ func Example() {
 
 	// Expired codes and tokens are removed in the background.
 	go func() {
-		for range time.Tick(5 * time.Minute) {
-			if err := store.DeleteExpired(ctx); err != nil {
+		for now := range time.Tick(5 * time.Minute) {
+			if err := store.DeleteExpired(ctx, now); err != nil {
 				slog.Error("deleting expired oauthkit rows", "error", err)
 			}
 		}

@@ -67,7 +67,7 @@ func TestDeleteExpired(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, st := range []*Store{s, other} {
-		wg.Go(func() { errs[i] = st.DeleteExpired(ctx) })
+		wg.Go(func() { errs[i] = st.DeleteExpired(ctx, now) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -106,7 +106,7 @@ func TestDeleteExpired(t *testing.T) {
 	if err := s.CreateTokens(ctx, late); !errors.Is(err, oauthkit.ErrReused) {
 		t.Errorf("CreateTokens in the grant revoked now, after DeleteExpired: error = %v, want ErrReused", err)
 	}
-	if err := s.DeleteExpired(ctx); err != nil {
+	if err := s.DeleteExpired(ctx, now); err != nil {
 		t.Errorf("DeleteExpired with nothing to delete: %v", err)
 	}
 }

@@ -208,12 +208,16 @@ func (r *faultRig) waitEvent(t *testing.T, pid uint32) string {
 	return ev
 }
 
-// wantServerError checks a token endpoint answer to a database fault: 500
-// and nothing but server_error, with no detail (RFC 6749 §5.2).
+// wantServerError checks a token endpoint answer to a database fault: 503
+// with Retry-After, and nothing but server_error, with no detail
+// (RFC 6749 §5.2).
 func wantServerError(t *testing.T, w *httptest.ResponseRecorder) {
 	t.Helper()
-	if w.Code != http.StatusInternalServerError || strings.TrimSpace(w.Body.String()) != `{"error":"server_error"}` {
-		t.Errorf("token endpoint with the database gone: %d %s, want 500 {\"error\":\"server_error\"}", w.Code, w.Body)
+	if w.Code != http.StatusServiceUnavailable || strings.TrimSpace(w.Body.String()) != `{"error":"server_error"}` {
+		t.Errorf("token endpoint with the database gone: %d %s, want 503 {\"error\":\"server_error\"}", w.Code, w.Body)
+	}
+	if got := w.Header().Get("Retry-After"); got == "" {
+		t.Errorf("no Retry-After with the 503 (RFC 9110 §10.2.3)")
 	}
 	if got := w.Header().Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control %q, want no-store", got)

@@ -16,7 +16,8 @@ import (
 // Store keeps oauthkit's clients, authorization codes and tokens in
 // PostgreSQL. It implements [oauthkit.ClientStore], [oauthkit.CodeStore] and
 // [oauthkit.TokenStore], so one value fills Config.Clients, Config.Codes and
-// Config.Tokens.
+// Config.Tokens; and [oauthkit.CodeRedeemer], so that the token endpoint
+// consumes a code and stores its tokens in one transaction.
 //
 // A Store is safe for concurrent use, and any number of Stores, in any
 // number of processes, may share one database: every single-use operation
@@ -27,9 +28,10 @@ type Store struct {
 }
 
 var (
-	_ oauthkit.ClientStore = (*Store)(nil)
-	_ oauthkit.CodeStore   = (*Store)(nil)
-	_ oauthkit.TokenStore  = (*Store)(nil)
+	_ oauthkit.ClientStore  = (*Store)(nil)
+	_ oauthkit.CodeStore    = (*Store)(nil)
+	_ oauthkit.TokenStore   = (*Store)(nil)
+	_ oauthkit.CodeRedeemer = (*Store)(nil)
 )
 
 // Open connects to the database at url, a PostgreSQL connection string such
@@ -40,8 +42,8 @@ var (
 //
 // The pool is set up by [ConfigurePool], so that a request that gives up
 // (its context is cancelled or times out) also stops its statement in the
-// database, and a token exchange that timed out for its client is not
-// committed later.
+// database, and so that requests under light load do not wait for a ping
+// before their statements.
 //
 // If the database cannot be reached, the error wraps
 // oauthkit.ErrUnavailable.
@@ -66,16 +68,37 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // acknowledge the cancel request before its connection is closed.
 const cancelWait = time.Second
 
+// pingAfterIdle is how long a connection must have been idle before the
+// pool pings it when handing it out; pgxpool's default is a second.
+const pingAfterIdle = time.Minute
+
 // ConfigurePool applies to cfg the settings [Open] gives its own pool, for a
-// host that builds its pool itself and passes it to [New]: a statement whose
-// context ends is cancelled in the server (the connection is dropped if the
-// server does not answer the cancel within a second), and on PostgreSQL 14
-// and later the server checks every second that the client of a running
-// statement is still connected (client_connection_check_interval), unless
-// cfg sets that parameter already. It wraps cfg.AfterConnect.
+// host that builds its pool itself and passes it to [New]:
+//
+//   - a statement whose context ends is cancelled in the server (the
+//     connection is dropped if the server does not answer the cancel within
+//     a second);
+//   - on PostgreSQL 14 and later the server checks every second that the
+//     client of a running statement is still connected
+//     (client_connection_check_interval), unless cfg sets that parameter
+//     already;
+//   - unless cfg.ShouldPing is set, a connection is pinged before it is
+//     handed out only if it has been idle for more than a minute, not a
+//     second as pgxpool does by default: under light load that ping is one
+//     more round trip before nearly every request. A connection that broke
+//     less than a minute ago (a database restart, a failover) then fails
+//     the one request that uses it, with an error wrapping
+//     oauthkit.ErrUnavailable, and the pool drops it.
+//
+// It wraps cfg.AfterConnect.
 func ConfigurePool(cfg *pgxpool.Config) {
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelWait}
+	}
+	if cfg.ShouldPing == nil {
+		cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool {
+			return p.IdleDuration > pingAfterIdle
+		}
 	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["client_connection_check_interval"]; ok {
 		return
@@ -117,24 +140,25 @@ func (s *Store) Close() {
 // cleaning a large backlog never holds locks for long.
 const deleteBatch = 5000
 
-// DeleteExpired removes the codes and tokens that expired before the
-// database's current time, and the records of grants revoked more than
-// oauthkit.MaxCodeLifetime ago; until then, used codes and rotated refresh
-// tokens are kept to detect their reuse. It deletes in batches of a few thousand
-// rows and may be called concurrently from several instances.
+// DeleteExpired removes the codes, tokens and records of revoked grants
+// expired at now: until then, used codes and rotated refresh tokens are kept
+// to detect their reuse, and revoked grants (kept for
+// oauthkit.MaxCodeLifetime) to refuse their late tokens. It deletes in
+// batches of a few thousand rows and may be called concurrently from
+// several instances.
 //
 // Nothing else removes expired rows, which the store already treats as not
 // found: schedule DeleteExpired, for example every few minutes.
-func (s *Store) DeleteExpired(ctx context.Context) error {
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	for _, table := range []struct{ name, key string }{
 		{"oauthkit_codes", "id"}, {"oauthkit_tokens", "id"}, {"oauthkit_revoked_grants", "grant_id"},
 	} {
 		// SKIP LOCKED lets instances running this at the same time share
 		// the work instead of waiting for each other.
 		sql := `DELETE FROM ` + table.name + ` WHERE ` + table.key + ` IN (
-			SELECT ` + table.key + ` FROM ` + table.name + ` WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`
+			SELECT ` + table.key + ` FROM ` + table.name + ` WHERE expires_at <= $2 LIMIT $1 FOR UPDATE SKIP LOCKED)`
 		for {
-			tag, err := s.pool.Exec(ctx, sql, deleteBatch)
+			tag, err := s.pool.Exec(ctx, sql, deleteBatch, micro(now))
 			if err != nil {
 				return wrapErr("delete expired", err)
 			}
@@ -145,6 +169,31 @@ func (s *Store) DeleteExpired(ctx context.Context) error {
 	}
 	return nil
 }
+
+// defaultTimeout bounds a write whose context has no deadline.
+const defaultTimeout = 10 * time.Second
+
+// withDeadline returns ctx, given a deadline defaultTimeout away if it has
+// none, and that deadline. Every transaction that writes codes or tokens
+// passes the deadline to checkDeadline.
+func withDeadline(ctx context.Context) (context.Context, time.Time, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return ctx, d, func() {}
+	}
+	ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
+	d, _ := ctx.Deadline()
+	return ctx, d, cancel
+}
+
+// checkDeadline fails the transaction it runs in if the database's clock is
+// past $1, the deadline of the request, and otherwise bounds the lock waits,
+// statements and idle pauses of the rest of the transaction to the time
+// left (migration 0003). Every writing transaction runs it first, so that
+// it waits for a lock no longer than its request, and last, just before it
+// commits, so that a transaction that reaches the database late (held up by
+// a network partition) or was slow rolls back instead of committing after
+// its client has given up.
+const checkDeadline = `SELECT oauthkit_deadline($1)`
 
 // micro truncates t to the microsecond resolution of timestamptz, so that
 // every comparison the database makes is the one Go would make on the stored

@@ -50,6 +50,15 @@ func TestTokenStore(t *testing.T) {
 	})
 }
 
+func TestCodeRedeemer(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	storetest.TestCodeRedeemer(t, func(t *testing.T) storetest.RedeemingStore {
+		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_codes, "+db.schema+".oauthkit_tokens, "+db.schema+".oauthkit_revoked_grants")
+		return s
+	})
+}
+
 // TestEveryFieldStored fails when a field is added to a stored type, so that
 // the store cannot drop it silently: the new field needs a column (a new
 // migration) and a line in the store's SQL, then a name here.
@@ -64,7 +73,7 @@ func TestEveryFieldStored(t *testing.T) {
 			"RedirectURIParam", "Subject", "Scope", "AuthTime", "ACR", "CodeChallenge",
 			"CodeChallengeMethod", "Nonce", "ExpiresAt"}},
 		{oauthkit.Token{}, []string{"ID", "Kind", "GrantID", "ParentID", "ClientID", "Subject",
-			"Scope", "Audience", "IssuedAt", "ExpiresAt", "AuthTime", "ACR", "RotatedAt"}},
+			"SubjectIsClient", "Scope", "Audience", "IssuedAt", "ExpiresAt", "AuthTime", "ACR", "RotatedAt"}},
 	}
 	for _, tc := range cases {
 		typ := reflect.TypeOf(tc.typ)
@@ -357,7 +366,7 @@ func TestCancelledContext(t *testing.T) {
 		"Token":         func() error { _, err := s.Token(ctx, "t", now); return err }(),
 		"RotateRefresh": s.RotateRefreshToken(ctx, "r", now, 0),
 		"RevokeGrant":   s.RevokeGrant(ctx, "g"),
-		"DeleteExpired": s.DeleteExpired(ctx),
+		"DeleteExpired": s.DeleteExpired(ctx, now),
 		"Migrate":       s.Migrate(ctx),
 	}
 	for name, err := range calls {

@@ -160,8 +160,8 @@ func TestTimeouts(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), timeout)
 		defer cancel()
 		w := serveToken(inst, tokenRequest(clientCredentialsForm).WithContext(ctx))
-		if w.Code != http.StatusInternalServerError || w.Body.String() != `{"error":"server_error"}` {
-			t.Errorf("token endpoint timing out: %d %s, want 500 {\"error\":\"server_error\"}", w.Code, w.Body)
+		if w.Code != http.StatusServiceUnavailable || w.Body.String() != `{"error":"server_error"}` {
+			t.Errorf("token endpoint timing out: %d %s, want 503 {\"error\":\"server_error\"}", w.Code, w.Body)
 		}
 		if err := tx.Rollback(t.Context()); err != nil {
 			t.Fatal(err)

@@ -38,13 +38,14 @@ const lockGrants = `SELECT pg_advisory_xact_lock(` + grantLockClass + `, hashtex
 var tombstoneLife = "make_interval(secs => " + strconv.Itoa(int(oauthkit.MaxCodeLifetime/time.Second)) + ")"
 
 // tokenColumns are the columns of a token, in the order scanToken reads them.
-const tokenColumns = `id, kind, grant_id, coalesce(parent_id, ''), client_id, subject, scope,
-	audience, issued_at, expires_at, auth_time, acr, rotated_at`
+const tokenColumns = `id, kind, grant_id, coalesce(parent_id, ''), client_id, subject,
+	subject_is_client, scope, audience, issued_at, expires_at, auth_time, acr, rotated_at`
 
 // insertColumns are the columns tokenArgs supplies, with their types.
 var insertColumns = []struct{ name, typ string }{
 	{"id", "text"}, {"kind", "text"}, {"grant_id", "text"}, {"parent_id", "text"},
-	{"client_id", "text"}, {"subject", "text"}, {"scope", "text[]"}, {"audience", "text[]"},
+	{"client_id", "text"}, {"subject", "text"}, {"subject_is_client", "boolean"},
+	{"scope", "text[]"}, {"audience", "text[]"},
 	{"issued_at", "timestamptz"}, {"expires_at", "timestamptz"}, {"auth_time", "timestamptz"},
 	{"acr", "text"},
 }
@@ -86,10 +87,15 @@ func nextCTE(n, offset int) string {
 }
 
 // createTokensSQL returns the statement that stores n tokens, unless one of
-// their grants was revoked, and returns whether that was so. It runs after
-// lockGrants, in the same transaction, so that it sees every revocation of
-// their grants.
-func createTokensSQL(n int) string {
+// their grants was revoked, and returns whether that was so; or, if raise is
+// set, fails with SQLSTATE OK001 if it was so (migration 0003), so that the
+// transaction it runs in rolls back. It runs after lockGrants, in the same
+// transaction, so that it sees every revocation of their grants.
+func createTokensSQL(n int, raise bool) string {
+	result := "refused"
+	if raise {
+		result = "oauthkit_refuse_revoked(refused)"
+	}
 	return `WITH ` + nextCTE(n, 0) + `,
 	refused AS (
 		SELECT EXISTS (SELECT FROM oauthkit_revoked_grants r JOIN next ON r.grant_id = next.grant_id) AS refused
@@ -97,15 +103,50 @@ func createTokensSQL(n int) string {
 	inserted AS (
 		` + insertNext + ` WHERE NOT (SELECT refused FROM refused)
 	)
-	SELECT refused FROM refused`
+	SELECT ` + result + ` FROM refused`
 }
+
+// sqlRevoked is the SQLSTATE of createTokensSQL's refusal.
+const sqlRevoked = "OK001"
 
 // Statements for the usual numbers of tokens issued together (an access
 // token, perhaps with a refresh token), built once.
 var (
-	createSQL = [...]string{1: createTokensSQL(1), 2: createTokensSQL(2)}
+	createSQL = [...]string{1: createTokensSQL(1, false), 2: createTokensSQL(2, false)}
+	redeemSQL = [...]string{1: createTokensSQL(1, true), 2: createTokensSQL(2, true)}
 	rotateSQL = [...]string{0: rotateTokenSQL(0), 1: rotateTokenSQL(1), 2: rotateTokenSQL(2)}
 )
+
+// insertTokens queues on b the statements that lock the grants of tokens
+// and then store the tokens, unless a grant of theirs was revoked: then
+// nothing is stored, and *refused is set to true or, if refused is nil, the
+// transaction fails with SQLSTATE sqlRevoked.
+func insertTokens(b *pgx.Batch, tokens []*oauthkit.Token, refused *bool) {
+	raise := refused == nil
+	args := make([]any, 0, len(tokens)*len(insertColumns))
+	grants := make([]string, 0, 1)
+	for _, t := range tokens {
+		args = tokenArgs(args, t)
+		if !slices.Contains(grants, t.GrantID) {
+			grants = append(grants, t.GrantID)
+		}
+	}
+	var sql string
+	switch {
+	case raise && len(tokens) < len(redeemSQL):
+		sql = redeemSQL[len(tokens)]
+	case !raise && len(tokens) < len(createSQL):
+		sql = createSQL[len(tokens)]
+	default:
+		sql = createTokensSQL(len(tokens), raise)
+	}
+	b.Queue(lockGrants, grants)
+	if raise {
+		b.Queue(sql, args...)
+		return
+	}
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error { return row.Scan(refused) })
+}
 
 // checkTokens refuses tokens the store contract does not allow or the
 // database could not store faithfully.
@@ -132,15 +173,16 @@ func tokenArgs(args []any, t *oauthkit.Token) []any {
 	if t.ParentID != "" {
 		parent = t.ParentID
 	}
-	return append(args, t.ID, t.Kind.String(), t.GrantID, parent, t.ClientID, t.Subject,
+	return append(args, t.ID, t.Kind.String(), t.GrantID, parent, t.ClientID, t.Subject, t.SubjectIsClient,
 		t.Scope, t.Audience, nullTime(t.IssuedAt), micro(t.ExpiresAt), nullTime(t.AuthTime), t.ACR)
 }
 
 // CreateTokens stores tokens issued together, all or none, in one round
-// trip: a batch that locks their grants and inserts them in one statement.
-// It returns an error wrapping oauthkit.ErrExists if an ID is already stored,
-// and one wrapping oauthkit.ErrReused if a grant of theirs was revoked in the
-// last oauthkit.MaxCodeLifetime.
+// trip: a batch, which PostgreSQL runs as one transaction, that locks their
+// grants and inserts them in one statement, within the deadline of ctx (see
+// checkDeadline). It returns an error wrapping oauthkit.ErrExists if an ID
+// is already stored, and one wrapping oauthkit.ErrReused if a grant of
+// theirs was revoked in the last oauthkit.MaxCodeLifetime.
 func (s *Store) CreateTokens(ctx context.Context, tokens ...*oauthkit.Token) error {
 	if len(tokens) == 0 {
 		return nil
@@ -148,32 +190,14 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...*oauthkit.Token) err
 	if err := checkTokens(tokens); err != nil {
 		return err
 	}
-	args := make([]any, 0, len(tokens)*len(insertColumns))
-	grants := make([]string, 0, 1)
-	for _, t := range tokens {
-		args = tokenArgs(args, t)
-		if !slices.Contains(grants, t.GrantID) {
-			grants = append(grants, t.GrantID)
-		}
-	}
-	var sql string
-	if len(tokens) < len(createSQL) {
-		sql = createSQL[len(tokens)]
-	} else {
-		sql = createTokensSQL(len(tokens))
-	}
-	b := &pgx.Batch{}
-	b.Queue(lockGrants, grants)
-	b.Queue(sql, args...)
-	br := s.pool.SendBatch(ctx, b)
-	_, err := br.Exec()
+	ctx, deadline, cancel := withDeadline(ctx)
+	defer cancel()
 	var refused bool
-	if err == nil {
-		err = br.QueryRow().Scan(&refused)
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	b := &pgx.Batch{}
+	b.Queue(checkDeadline, deadline)
+	insertTokens(b, tokens, &refused)
+	b.Queue(checkDeadline, deadline)
+	err := s.pool.SendBatch(ctx, b).Close()
 	switch {
 	case err != nil:
 		return wrapErr("create tokens", err)
@@ -207,7 +231,7 @@ func scanToken(row pgx.Row) (*oauthkit.Token, error) {
 		kind                      string
 		issued, authTime, rotated pgtype.Timestamptz
 	)
-	err := row.Scan(&t.ID, &kind, &t.GrantID, &t.ParentID, &t.ClientID, &t.Subject, &t.Scope,
+	err := row.Scan(&t.ID, &kind, &t.GrantID, &t.ParentID, &t.ClientID, &t.Subject, &t.SubjectIsClient, &t.Scope,
 		&t.Audience, &issued, &t.ExpiresAt, &authTime, &t.ACR, &rotated)
 	if err != nil {
 		return nil, err
@@ -236,8 +260,11 @@ func scanToken(row pgx.Row) (*oauthkit.Token, error) {
 //
 //	exists  an ID of the new tokens is taken: change nothing;
 //	rotate  first exchange: mark it rotated, store the new tokens;
-//	retry   within the grace period, its successor live and unused:
-//	        replace the tokens issued for it with the new ones;
+//	retry   within the grace period, not retried before, its successor
+//	        live and unused: mark it retried, revoke the access tokens
+//	        issued for it and mark the refresh token issued for it rotated
+//	        (so that presenting that one later is reuse), store the new
+//	        tokens;
 //	reuse   anything else: revoke the whole grant (RFC 9700 §4.14.2).
 func rotateTokenSQL(n int) string {
 	sql := "WITH "
@@ -250,7 +277,7 @@ func rotateTokenSQL(n int) string {
 		SELECT t.grant_id, CASE
 			WHEN ` + taken + ` THEN 'exists'
 			WHEN t.rotated_at IS NULL THEN 'rotate'
-			WHEN $3::boolean AND t.rotated_at >= $4::timestamptz AND EXISTS (
+			WHEN $3::boolean AND t.rotated_at >= $4::timestamptz AND t.retried_at IS NULL AND EXISTS (
 				SELECT FROM oauthkit_tokens c
 				WHERE c.parent_id = t.id AND c.kind = 'refresh_token'
 					AND c.rotated_at IS NULL AND c.expires_at > $2::timestamptz)
@@ -259,13 +286,20 @@ func rotateTokenSQL(n int) string {
 		FROM oauthkit_tokens t
 		WHERE t.id = $1 AND t.kind = 'refresh_token' AND t.expires_at > $2::timestamptz
 	),
-	rotated AS (
-		UPDATE oauthkit_tokens SET rotated_at = $2
-		WHERE id = $1 AND (SELECT outcome FROM old) = 'rotate'
+	marked AS (
+		UPDATE oauthkit_tokens SET
+			rotated_at = coalesce(rotated_at, $2),
+			retried_at = CASE WHEN (SELECT outcome FROM old) = 'retry' THEN $2 END
+		WHERE id = $1 AND (SELECT outcome FROM old) IN ('rotate', 'retry')
 	),
 	replaced AS (
 		DELETE FROM oauthkit_tokens
-		WHERE parent_id = $1 AND (SELECT outcome FROM old) = 'retry'
+		WHERE parent_id = $1 AND kind = 'access_token' AND (SELECT outcome FROM old) = 'retry'
+	),
+	superseded AS (
+		UPDATE oauthkit_tokens SET rotated_at = $2
+		WHERE parent_id = $1 AND kind = 'refresh_token' AND rotated_at IS NULL
+			AND (SELECT outcome FROM old) = 'retry'
 	),
 	revoked AS (
 		DELETE FROM oauthkit_tokens
@@ -288,12 +322,15 @@ func rotateTokenSQL(n int) string {
 
 // RotateRefreshToken exchanges the refresh token with the given ID for next,
 // following the rules of oauthkit.TokenStore: an unknown, expired or revoked
-// token is oauthkit.ErrNotFound, a reused one revokes its grant and returns
-// oauthkit.ErrReused, and a taken ID in next is oauthkit.ErrExists and
-// changes nothing. It takes one round trip: a batch, run by PostgreSQL as one
-// transaction, that locks the token's grant and then rotates (or retries, or
-// revokes) and inserts in one statement. Concurrent exchanges of tokens of
-// one grant, on any number of instances, are applied one after the other.
+// token is oauthkit.ErrNotFound; a rotated one is accepted once more within
+// grace of its rotation if its successor is live and unused, and is
+// otherwise reused, which revokes its grant and returns oauthkit.ErrReused;
+// a taken ID in next is oauthkit.ErrExists and changes nothing. It takes one
+// round trip: a batch, run by PostgreSQL as one transaction within the
+// deadline of ctx (see checkDeadline), that locks the token's grant and then
+// rotates (or retries, or revokes) and inserts in one statement. Concurrent
+// exchanges of tokens of one grant, on any number of instances, are applied
+// one after the other.
 func (s *Store) RotateRefreshToken(ctx context.Context, id string, now time.Time, grace time.Duration, next ...*oauthkit.Token) error {
 	if !storable(id) {
 		return notFound("refresh token")
@@ -313,20 +350,24 @@ func (s *Store) RotateRefreshToken(ctx context.Context, id string, now time.Time
 	} else {
 		sql = rotateTokenSQL(len(next))
 	}
-	b := &pgx.Batch{}
-	b.Queue(lockGrantOf, id)
-	b.Queue(sql, args...)
-	br := s.pool.SendBatch(ctx, b)
-	_, err := br.Exec()
+	ctx, deadline, cancel := withDeadline(ctx)
+	defer cancel()
 	var outcome string
-	if err == nil {
-		err = br.QueryRow().Scan(&outcome)
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	b := &pgx.Batch{}
+	b.Queue(checkDeadline, deadline)
+	b.Queue(lockGrantOf, id)
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+		// No row is an unknown token: not an error for the batch, which
+		// would drop the connection's prepared statements.
+		if err := row.Scan(&outcome); !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		return nil
+	})
+	b.Queue(checkDeadline, deadline)
+	err := s.pool.SendBatch(ctx, b).Close()
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case err == nil && outcome == "":
 		return notFound("refresh token")
 	case err != nil:
 		return wrapErr("rotate refresh token", err)
@@ -364,17 +405,23 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 
 // RevokeGrant revokes (deletes) every token of the grant, and records the
 // grant so that CreateTokens refuses its tokens for oauthkit.MaxCodeLifetime.
-// It takes the grant's lock first, in the same round trip, so that a token
-// exchange or a token insert in the grant running at the same time either
-// completes before (and its tokens are revoked too) or runs after (and finds
-// its token gone, or its grant revoked).
+// It takes the grant's lock first, in the same round trip and transaction,
+// so that a token exchange or a token insert in the grant running at the
+// same time either completes before (and its tokens are revoked too) or runs
+// after (and finds its token gone, or its grant revoked). Like every write,
+// it waits for the lock and commits only within the deadline of ctx (see
+// checkDeadline).
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	if !storable(grantID) {
 		return nil
 	}
+	ctx, deadline, cancel := withDeadline(ctx)
+	defer cancel()
 	b := &pgx.Batch{}
+	b.Queue(checkDeadline, deadline)
 	b.Queue(`SELECT pg_advisory_xact_lock(`+grantLockClass+`, hashtext($1::text))`, grantID)
 	b.Queue(revokeGrantSQL, grantID)
+	b.Queue(checkDeadline, deadline)
 	err := s.pool.SendBatch(ctx, b).Close()
 	return wrapErr("revoke grant", err)
 }
