@@ -136,15 +136,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if st.deleteExpired != nil {
-		sweepCtx, stopSweep := context.WithCancel(ctx)
-		swept := make(chan struct{})
-		go func() {
-			defer close(swept)
-			sweep(sweepCtx, sweepInterval, st.deleteExpired, logger)
-		}()
-		defer func() { stopSweep(); <-swept }() // before st.close
-	}
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		sweep(sweepCtx, sweepInterval, st.deleteExpired, logger)
+	}()
+	defer func() { stopSweep(); <-swept }() // before st.close
 
 	srv := &http.Server{
 		Handler:           a,

@@ -16,8 +16,9 @@ import (
 // storeMemory is the -store value for the in-memory stores, the default.
 const storeMemory = "memory"
 
-// stores are where the server keeps clients, codes and tokens: the memory
-// stores, or one PostgreSQL store that is all three.
+// stores are where the server keeps clients, codes and tokens: one memory
+// store or one PostgreSQL store that is all three. Being one value, it also
+// redeems a code and stores its tokens in one step (oauthkit.CodeRedeemer).
 type stores struct {
 	// desc says which store is used, for the banner and the log: never a
 	// password.
@@ -28,26 +29,28 @@ type stores struct {
 	// putClient adds a client from the config, or replaces the stored
 	// client with its ID.
 	putClient func(ctx context.Context, c *oauthkit.Client) error
-	// deleteExpired removes expired codes and tokens; nil when the stores
-	// clean up after themselves (the memory stores do, as they go).
-	deleteExpired func(ctx context.Context) error
+	// deleteExpired removes the codes and tokens expired at now. The
+	// memory store also forgets them as it goes, every so many inserts; a
+	// sweep bounds how long they stay when few come.
+	deleteExpired func(ctx context.Context, now time.Time) error
 	// close releases the stores.
 	close func()
 }
 
-// memoryStores returns new, empty in-memory stores.
+// memoryStores returns a new, empty in-memory store.
 func memoryStores() *stores {
-	clients := memory.NewClients()
+	store := memory.NewStore()
 	return &stores{
 		desc:    "memory (everything is lost when the server stops)",
-		clients: clients,
-		codes:   memory.NewCodes(),
-		tokens:  memory.NewTokens(),
+		clients: store,
+		codes:   store,
+		tokens:  store,
 		putClient: func(_ context.Context, c *oauthkit.Client) error {
-			clients.Put(c)
+			store.Put(c)
 			return nil
 		},
-		close: func() {},
+		deleteExpired: store.DeleteExpired,
+		close:         func() {},
 	}
 }
 
@@ -95,22 +98,21 @@ func redact(spec string) string {
 	return spec
 }
 
-// sweepInterval is how often expired codes and tokens are deleted from a
-// store that does not clean up after itself.
+// sweepInterval is how often expired codes and tokens are deleted.
 const sweepInterval = 5 * time.Minute
 
-// sweep calls deleteExpired every interval until ctx is done, logging its
-// failures (a database that is down for a while is not fatal: the next
-// sweep catches up).
-func sweep(ctx context.Context, interval time.Duration, deleteExpired func(context.Context) error, logger *slog.Logger) {
+// sweep calls deleteExpired every interval, with the time of the tick as
+// now, until ctx is done, logging its failures (a database that is down for
+// a while is not fatal: the next sweep catches up).
+func sweep(ctx context.Context, interval time.Duration, deleteExpired func(context.Context, time.Time) error, logger *slog.Logger) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-			if err := deleteExpired(ctx); err != nil && ctx.Err() == nil {
+		case now := <-tick.C:
+			if err := deleteExpired(ctx, now); err != nil && ctx.Err() == nil {
 				logger.ErrorContext(ctx, "deleting expired codes and tokens", "error", err)
 			}
 		}

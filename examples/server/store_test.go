@@ -263,7 +263,7 @@ func TestOpenStoresPostgres(t *testing.T) {
 		Subject: "s", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.deleteExpired(t.Context()); err != nil {
+	if err := st.deleteExpired(t.Context(), time.Now()); err != nil {
 		t.Errorf("deleteExpired: %v", err)
 	}
 	if got := countRows(t, dbURL, "oauthkit_tokens"); got != 0 {
@@ -281,10 +281,14 @@ func TestSweep(t *testing.T) {
 	)
 	ctx, cancel := context.WithCancel(t.Context())
 	tick := make(chan struct{}, 16)
-	deleteExpired := func(context.Context) error {
+	var badNow []time.Time
+	deleteExpired := func(_ context.Context, now time.Time) error {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
+		if d := time.Since(now); d < 0 || d > time.Minute {
+			badNow = append(badNow, now)
+		}
 		select {
 		case tick <- struct{}{}:
 		default:
@@ -315,6 +319,9 @@ func TestSweep(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if len(badNow) > 0 {
+		t.Errorf("deleteExpired called with now %v, want the time of the tick", badNow)
+	}
 	if n := strings.Count(logs.String(), `msg="deleting expired codes and tokens" error="database down"`); n != 1 {
 		t.Errorf("the failure was logged %d times, want once:\n%s", n, logs.String())
 	}
@@ -334,14 +341,20 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// The memory store as openStores makes it: one value for clients, codes
+// and tokens (so that codes are redeemed in one step), swept like
+// PostgreSQL.
 func TestMemoryStores(t *testing.T) {
 	st, err := openStores(t.Context(), "memory")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.close()
-	if st.deleteExpired != nil || !strings.HasPrefix(st.desc, "memory") {
-		t.Errorf("memory stores: desc %q, deleteExpired set %v; want memory and none (they clean up themselves)", st.desc, st.deleteExpired != nil)
+	if st.deleteExpired == nil || !strings.HasPrefix(st.desc, "memory") {
+		t.Errorf("memory stores: desc %q, deleteExpired set %v; want memory, and DeleteExpired", st.desc, st.deleteExpired != nil)
+	}
+	if _, ok := st.codes.(oauthkit.CodeRedeemer); !ok || any(st.codes) != any(st.tokens) {
+		t.Errorf("the memory codes and tokens are not one CodeRedeemer: codes %T, tokens %T", st.codes, st.tokens)
 	}
 	c := &oauthkit.Client{ID: "x", AuthMethod: oauthkit.AuthMethodNone}
 	if err := st.putClient(t.Context(), c); err != nil {
@@ -349,6 +362,24 @@ func TestMemoryStores(t *testing.T) {
 	}
 	if got, err := st.clients.Client(t.Context(), "x"); err != nil || got.ID != "x" {
 		t.Errorf("Client(x) = %+v, %v", got, err)
+	}
+	now := time.Now()
+	old := &oauthkit.Token{ID: "old", Kind: oauthkit.AccessToken, GrantID: "g", ClientID: "x",
+		Subject: "s", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}
+	if err := st.tokens.CreateTokens(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	// Looked up at a time before it expired, the token is found while
+	// it is stored.
+	before := now.Add(-90 * time.Minute)
+	if _, err := st.tokens.Token(t.Context(), "old", before); err != nil {
+		t.Fatalf("Token(old) before the sweep: %v", err)
+	}
+	if err := st.deleteExpired(t.Context(), now); err != nil {
+		t.Errorf("deleteExpired: %v", err)
+	}
+	if _, err := st.tokens.Token(t.Context(), "old", before); !errors.Is(err, oauthkit.ErrNotFound) {
+		t.Errorf("Token(old) after the sweep: %v, want ErrNotFound", err)
 	}
 }
 
