@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,30 +18,36 @@ import (
 
 // This is the whole wiring of an authorization server into an existing
 // net/http app: stores, the host's login, the handlers on the host's mux.
+// examples/minimal is the same as a complete, tested program.
 func Example() {
 	secretHash, _ := oauthkit.HashLowEntropySecret("s3cret")
-	clients := memory.NewClients(&oauthkit.Client{
+	store := memory.NewStore(&oauthkit.Client{
 		ID:           "web",
 		SecretHash:   secretHash,
 		RedirectURIs: []string{"https://app.example.com/callback"},
 		GrantTypes:   []string{oauthkit.GrantTypeAuthorizationCode, oauthkit.GrantTypeRefreshToken},
-		Scopes:       []string{"openid", "read", "write"},
+		Scopes:       []string{"read", "write"},
 	})
 
 	srv, err := oauthkit.New(oauthkit.Config{
 		Issuer:  "https://auth.example.com",
-		Clients: clients,
-		Codes:   memory.NewCodes(),
-		Tokens:  memory.NewTokens(),
-		Grants:  []oauthkit.GrantHandler{grants.ClientCredentials{}},
+		Clients: store,
+		Codes:   store,
+		Tokens:  store,
 		// The host's own login: here, a signed-in user from a session cookie.
 		Authorizer: oauthkit.AuthorizerFunc(func(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
 			user, ok := currentUser(r)
-			if !ok {
+			switch {
+			case ok:
+				return &oauthkit.Consent{Subject: user, AuthTime: time.Now()}, nil
+			case slices.Contains(strings.Fields(req.Form.Get("prompt")), "none"):
+				return nil, oauthkit.ErrLoginRequired // no page when the client asked for none
+			default:
+				// The login page must return only to /authorize: an
+				// unchecked next would make it an open redirector.
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 				return nil, oauthkit.ErrResponseWritten
 			}
-			return &oauthkit.Consent{Subject: user, AuthTime: time.Now()}, nil
 		}),
 	})
 	if err != nil {
