@@ -285,6 +285,12 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 	if oerr != nil {
 		return req, oerr
 	}
+	if s.cfg.IDTokens == nil && slices.Contains(scope, ScopeOpenID) {
+		// Granting openid as a plain scope would leave the client waiting
+		// for an ID token that never comes: refuse, and tell the operator.
+		s.warnOpenIDOff(ctx, client.ID)
+		return req, ErrInvalidScope.WithDescription("scope openid is not supported by this server")
+	}
 	req.Scope = scope
 	req.openID = s.cfg.IDTokens != nil && slices.Contains(scope, ScopeOpenID)
 	switch {
@@ -304,6 +310,14 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 		}
 	}
 	return req, nil
+}
+
+// warnOpenIDOff logs, once per client, that the client is allowed the
+// openid scope while OpenID Connect is off.
+func (s *Server) warnOpenIDOff(ctx context.Context, clientID string) {
+	if _, warned := s.openIDWarned.LoadOrStore(clientID, true); !warned {
+		s.log.WarnContext(ctx, "oauthkit: a client is allowed scope openid but OpenID Connect is off (Config.IDTokens is nil): its requests for openid are refused", "client_id", clientID)
+	}
 }
 
 // authorizeParams are the parameters the authorization endpoint reads. Each

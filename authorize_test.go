@@ -181,6 +181,17 @@ func TestAuthorizeEndpoint(t *testing.T) {
 			want:   redirectedError("unauthorized_client", implicitTo, ResponseModeQuery),
 		},
 		{name: "unknown scope", params: codeRequest("web", url.Values{"scope": {"read delete"}}), want: webErr("invalid_scope")},
+		{
+			// A client allowed openid while OpenID Connect is off would wait
+			// for an ID token that never comes.
+			name: "openid scope with OpenID Connect off",
+			configure: func(c *Config) {
+				web := c.Clients.(*fakeClients).clients["web"]
+				web.Scopes = append(slices.Clone(web.Scopes), ScopeOpenID)
+			},
+			params: codeRequest("web", url.Values{"scope": {"openid read"}}),
+			want:   logged(webErr("invalid_scope"), "OpenID Connect is off"),
+		},
 		{name: "malformed scope", params: codeRequest("web", url.Values{"scope": {`read "write"`}}), want: webErr("invalid_scope")},
 		{name: "public client without code_challenge", params: codeRequest("spa", url.Values{"code_challenge": {""}, "code_challenge_method": {""}}), want: spaErr("invalid_request")},
 		{name: "confidential client without code_challenge", params: codeRequest("web", url.Values{"code_challenge": {""}, "code_challenge_method": {""}}), want: webErr("invalid_request")},

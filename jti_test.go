@@ -16,7 +16,11 @@ import (
 // a JWT whose signing key was retired is refused everywhere too: a presented
 // string only ever matches the kind of token it is.
 func TestJWTIdentifierIsNoToken(t *testing.T) {
-	e := svcNewEnv(t, nil)
+	e := svcNewEnv(t, func(c *oauthkit.Config) {
+		// OpenID Connect on, for userinfo.
+		c.IDTokens = c.AccessTokenFormats["jwt"].(*jwt.AccessTokens).Keys
+		c.Endpoints.JWKS = c.Issuer + "/jwks"
+	})
 	tr := svcCodeFlow(t, e, "jwt-app", "openid read")
 	jti := svcJTI(t, tr.AccessToken)
 

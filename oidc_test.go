@@ -421,7 +421,6 @@ func TestOIDCNoIDToken(t *testing.T) {
 		mod   func(*oauthkit.Config)
 	}{
 		{"scope without openid", "email read", nil},
-		{"openid on a server without ID tokens", "openid read", func(c *oauthkit.Config) { c.IDTokens = nil }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -443,6 +442,21 @@ func TestOIDCNoIDToken(t *testing.T) {
 				t.Errorf("Authorizer saw OpenID parameters on a plain OAuth request")
 			}
 		})
+	}
+}
+
+// TestOIDCOffRefusesOpenID checks that a server without ID tokens refuses
+// the openid scope instead of granting it as a plain scope, which would
+// leave the client waiting for an ID token that never comes.
+func TestOIDCOffRefusesOpenID(t *testing.T) {
+	e := oidcNewEnv(t, func(c *oauthkit.Config) { c.IDTokens = nil })
+	conf := &oauth2.Config{
+		ClientID: "web", ClientSecret: oidcSecretWeb, RedirectURL: svcRedirect, Scopes: []string{"openid", "read"},
+		Endpoint: oauth2.Endpoint{AuthURL: e.ts.URL + "/authorize", TokenURL: e.ts.URL + "/token"},
+	}
+	resp := e.authorize(t, conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oidc.Nonce("n")))
+	if got := resp.params.Get("error"); got != "invalid_scope" {
+		t.Errorf("error %q, want invalid_scope", got)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -148,6 +149,7 @@ type Server struct {
 	redeemer     CodeRedeemer               // Config.Codes, if it is also Config.Tokens and can redeem in one transaction
 	repeatable   map[string]map[string]bool // grant type → parameters allowed to repeat
 	metadataJSON []byte
+	openIDWarned sync.Map // client ID → true, once warnOpenIDOff has logged it
 }
 
 // New validates cfg and returns a Server.
