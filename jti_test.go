@@ -91,4 +91,3 @@ func presentedTokenWorks(t *testing.T, e *svcEnv, token string) bool {
 	}
 	return all
 }
-
