@@ -137,7 +137,10 @@ func TestOpenIDConnect(t *testing.T) {
 					wantError  string
 				}{
 					{name: "no token", wantStatus: 401},
-					{name: "a token without openid", auth: "Bearer " + clientToken(t, ts, "read").AccessToken, wantStatus: 403, wantError: `error="insufficient_scope"`},
+					{name: "a user's token without openid", auth: "Bearer " + passwordToken(t, ts).AccessToken, wantStatus: 403, wantError: `error="insufficient_scope"`},
+					// A client's own token speaks for no user (RFC 9700
+					// §4.15.1), whatever its scope.
+					{name: "a client's own token", auth: "Bearer " + clientToken(t, ts, "read").AccessToken, wantStatus: 401, wantError: `error="invalid_token"`},
 					{name: "the ID token", auth: "Bearer " + rawID, wantStatus: 401, wantError: `error="invalid_token"`},
 					{name: "the refresh token", auth: "Bearer " + tok.RefreshToken, wantStatus: 401, wantError: `error="invalid_token"`},
 				}
