@@ -19,8 +19,10 @@ import (
 
 // Defaults for the zero values of IntrospectionConfig.
 const (
-	DefaultCacheTTL  = 30 * time.Second
-	DefaultCacheSize = 10000
+	DefaultCacheTTL         = 30 * time.Second
+	DefaultNegativeCacheTTL = 5 * time.Second
+	DefaultCacheSize        = 10000
+	DefaultMaxConcurrent    = 16
 )
 
 // IntrospectionConfig configures an Introspection validator. The zero value
@@ -51,9 +53,23 @@ type IntrospectionConfig struct {
 	// outlive the token's "exp". A revoked token may be accepted for this
 	// long. Zero means DefaultCacheTTL; negative disables the cache.
 	CacheTTL time.Duration
-	// CacheSize bounds the number of cached tokens. Zero means
+	// NegativeCacheTTL is how long a refused token (inactive, expired, for
+	// another audience, ...) is remembered, so that a token presented again
+	// and again costs one introspection per NegativeCacheTTL. A token the
+	// authorization server does not know yet (a lagging replica) stays
+	// refused for this long. Zero means DefaultNegativeCacheTTL; negative
+	// disables the negative cache.
+	NegativeCacheTTL time.Duration
+	// CacheSize bounds the number of cached tokens, active and refused
+	// ones each: refused tokens never evict active ones. Zero means
 	// DefaultCacheSize.
 	CacheSize int
+	// MaxConcurrent bounds the introspection calls in flight at once, so
+	// that a flood of distinct tokens, junk ones included, does not become
+	// a flood of calls to the authorization server. Requests beyond it
+	// wait for a free slot for as long as their context allows. Zero means
+	// DefaultMaxConcurrent.
+	MaxConcurrent int
 
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -70,9 +86,14 @@ type IntrospectionConfig struct {
 // "cnf" (a token bound to a key, RFC 9449, RFC 8705, needs proof of
 // possession); and "iss" and "aud" match Issuer and Audience when those are
 // set. A response whose "sub" equals its "client_id" is the client's own
-// token: its claims have SubjectIsClient set (see [Claims]). Concurrent
-// requests with the same token share one introspection call.
-// The cache is keyed by the SHA-256 of the token; it never holds tokens.
+// token: its claims have SubjectIsClient set (see [Claims]).
+//
+// Concurrent requests with the same token share one introspection call,
+// which ends as soon as every request waiting for it has gone (its context
+// ended); at most MaxConcurrent calls are in flight, and requests beyond
+// that wait their turn. Answers are cached, active ones for CacheTTL and
+// refused ones for NegativeCacheTTL. The caches are keyed by the SHA-256 of
+// the token; they never hold tokens.
 //
 // [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
 type Introspection struct {
@@ -82,17 +103,26 @@ type Introspection struct {
 	audience string
 	client   *http.Client
 	ttl      time.Duration
+	negTTL   time.Duration
 	size     int
+	sem      chan struct{} // one value per call in flight
 	now      func() time.Time
 	log      *slog.Logger
 
-	mu    sync.Mutex
-	cache map[[sha256.Size]byte]cacheEntry
-	calls map[[sha256.Size]byte]*call[*Claims]
+	mu      sync.Mutex
+	cache   map[[sha256.Size]byte]cacheEntry     // active tokens
+	refused map[[sha256.Size]byte]refusedEntry   // the negative cache
+	calls   map[[sha256.Size]byte]*call[*Claims] // calls in progress
 }
 
 type cacheEntry struct {
 	claims  *Claims
+	expires time.Time
+}
+
+// refusedEntry remembers why a token was refused.
+type refusedEntry struct {
+	err     error // wraps ErrInvalidToken
 	expires time.Time
 }
 
@@ -106,6 +136,12 @@ func NewIntrospection(cfg IntrospectionConfig) (*Introspection, error) {
 		return nil, errors.New("bearer: IntrospectionConfig.ClientID and ClientSecret are required")
 	case cfg.CacheSize < 0:
 		return nil, errors.New("bearer: IntrospectionConfig.CacheSize must not be negative")
+	case cfg.MaxConcurrent < 0:
+		return nil, errors.New("bearer: IntrospectionConfig.MaxConcurrent must not be negative")
+	}
+	maxConcurrent := cfg.MaxConcurrent
+	if maxConcurrent == 0 {
+		maxConcurrent = DefaultMaxConcurrent
 	}
 	// RFC 6749 §2.3.1: both are form-urlencoded before Basic encoding.
 	userPass := url.QueryEscape(cfg.ClientID) + ":" + url.QueryEscape(cfg.ClientSecret)
@@ -116,14 +152,20 @@ func NewIntrospection(cfg IntrospectionConfig) (*Introspection, error) {
 		audience: cfg.Audience,
 		client:   cfg.Client,
 		ttl:      cfg.CacheTTL,
+		negTTL:   cfg.NegativeCacheTTL,
 		size:     cfg.CacheSize,
+		sem:      make(chan struct{}, maxConcurrent),
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		cache:    make(map[[sha256.Size]byte]cacheEntry),
+		refused:  make(map[[sha256.Size]byte]refusedEntry),
 		calls:    make(map[[sha256.Size]byte]*call[*Claims]),
 	}
 	if v.ttl == 0 {
 		v.ttl = DefaultCacheTTL
+	}
+	if v.negTTL == 0 {
+		v.negTTL = DefaultNegativeCacheTTL
 	}
 	if v.size == 0 {
 		v.size = DefaultCacheSize
@@ -147,19 +189,28 @@ func (v *Introspection) Validate(ctx context.Context, token string) (*Claims, er
 		return nil, invalid("empty or too long")
 	}
 	key := sha256.Sum256([]byte(token))
+	now := v.now()
 	v.mu.Lock()
 	if e, ok := v.cache[key]; ok {
-		if v.now().Before(e.expires) {
+		if now.Before(e.expires) {
 			v.mu.Unlock()
 			return e.claims.clone(), nil
 		}
 		delete(v.cache, key)
 	}
+	if e, ok := v.refused[key]; ok {
+		if now.Before(e.expires) {
+			v.mu.Unlock()
+			return nil, e.err
+		}
+		delete(v.refused, key)
+	}
 	c := v.calls[key]
-	if c == nil {
-		c = newCall[*Claims]()
+	if c == nil || !c.join() { // none, or one every waiter has left
+		c = newCall[*Claims](ctx)
+		c.join()
 		v.calls[key] = c
-		go v.run(context.WithoutCancel(ctx), key, token, c)
+		go v.run(key, token, c)
 	}
 	v.mu.Unlock()
 	claims, err := c.wait(ctx)
@@ -169,50 +220,72 @@ func (v *Introspection) Validate(ctx context.Context, token string) (*Claims, er
 	return claims.clone(), nil
 }
 
-// run performs call c: it introspects token, caches an active answer, and
+// run performs call c: it introspects token, caches the answer, and
 // completes c.
-func (v *Introspection) run(ctx context.Context, key [sha256.Size]byte, token string, c *call[*Claims]) {
-	ctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
-	defer cancel()
-	claims, err := v.introspect(ctx, token)
-	if err != nil && !errors.Is(err, ErrInvalidToken) {
-		v.log.WarnContext(ctx, "bearer: token introspection failed", "url", v.url, "error", err)
+func (v *Introspection) run(key [sha256.Size]byte, token string, c *call[*Claims]) {
+	claims, err := v.introspectLimited(c.ctx, token)
+	abandoned := c.ctx.Err() != nil // only abandonment cancels it before finish
+	if err != nil && !errors.Is(err, ErrInvalidToken) && !abandoned {
+		v.log.WarnContext(c.ctx, "bearer: token introspection failed", "url", v.url, "error", err)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	delete(v.calls, key)
-	c.val, c.err = claims, err
-	close(c.done)
-	if err != nil || v.ttl < 0 {
-		return
+	if v.calls[key] == c {
+		delete(v.calls, key)
 	}
+	c.finish(claims, err)
 	now := v.now()
-	expires := now.Add(v.ttl)
-	if !claims.ExpiresAt.IsZero() && claims.ExpiresAt.Before(expires) {
-		expires = claims.ExpiresAt
+	switch {
+	case err == nil && v.ttl > 0:
+		expires := now.Add(v.ttl)
+		if !claims.ExpiresAt.IsZero() && claims.ExpiresAt.Before(expires) {
+			expires = claims.ExpiresAt
+		}
+		if !now.Before(expires) {
+			return
+		}
+		if len(v.cache) >= v.size {
+			evict(v.cache, v.size, now, func(e cacheEntry) time.Time { return e.expires })
+		}
+		v.cache[key] = cacheEntry{claims: claims, expires: expires}
+	case errors.Is(err, ErrInvalidToken) && v.negTTL > 0:
+		if len(v.refused) >= v.size {
+			evict(v.refused, v.size, now, func(e refusedEntry) time.Time { return e.expires })
+		}
+		v.refused[key] = refusedEntry{err: err, expires: now.Add(v.negTTL)}
 	}
-	if !now.Before(expires) {
-		return
-	}
-	if len(v.cache) >= v.size {
-		v.evict(now)
-	}
-	v.cache[key] = cacheEntry{claims: claims, expires: expires}
 }
 
-// evict makes room in the full cache: it drops expired entries and, if that
-// frees less than an eighth of it, arbitrary others.
-func (v *Introspection) evict(now time.Time) {
-	for k, e := range v.cache {
-		if !now.Before(e.expires) {
-			delete(v.cache, k)
+// introspectLimited is introspect once a slot among the MaxConcurrent is
+// free, or ctx's error if ctx ends first.
+func (v *Introspection) introspectLimited(ctx context.Context, token string) (*Claims, error) {
+	select {
+	case v.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-v.sem }()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
+	defer cancel()
+	return v.introspect(ctx, token)
+}
+
+// evict makes room in a full cache m of capacity size: it drops expired
+// entries and, if that frees less than an eighth of it, arbitrary others.
+func evict[E any](m map[[sha256.Size]byte]E, size int, now time.Time, expires func(E) time.Time) {
+	for k, e := range m {
+		if !now.Before(expires(e)) {
+			delete(m, k)
 		}
 	}
-	for k := range v.cache {
-		if len(v.cache) < v.size-v.size/8 {
+	for k := range m {
+		if len(m) < size-size/8 {
 			break
 		}
-		delete(v.cache, k)
+		delete(m, k)
 	}
 }
 

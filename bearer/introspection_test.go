@@ -315,7 +315,7 @@ func TestIntrospectionEndpointFailure(t *testing.T) {
 }
 
 // Active answers are cached for CacheTTL, never beyond the token's exp;
-// inactive answers are not cached; the cache hands out copies.
+// inactive answers for NegativeCacheTTL; the cache hands out copies.
 func TestIntrospectionCache(t *testing.T) {
 	fake := &introspector{responses: map[string]string{
 		"long": activeResponse(nil),
@@ -344,7 +344,9 @@ func TestIntrospectionCache(t *testing.T) {
 		{name: "short-lived token cached", advance: 5 * time.Second, token: "short", wantCalls: 3},
 		{name: "short-lived token expired: not served from the cache", advance: 5 * time.Second, token: "short", wantErr: bearer.ErrInvalidToken, wantCalls: 4},
 		{name: "inactive", token: "inactive", wantErr: bearer.ErrInvalidToken, wantCalls: 5},
-		{name: "inactive not cached", token: "inactive", wantErr: bearer.ErrInvalidToken, wantCalls: 6},
+		{name: "inactive cached", token: "inactive", wantErr: bearer.ErrInvalidToken, wantCalls: 5},
+		{name: "inactive cached until the negative TTL", advance: bearer.DefaultNegativeCacheTTL - time.Second, token: "inactive", wantErr: bearer.ErrInvalidToken, wantCalls: 5},
+		{name: "negative TTL over", advance: time.Second, token: "inactive", wantErr: bearer.ErrInvalidToken, wantCalls: 6},
 	}
 	for _, s := range steps {
 		clk.Advance(s.advance)
@@ -441,6 +443,8 @@ func TestNewIntrospection(t *testing.T) {
 		{name: "no client ID", edit: func(c *bearer.IntrospectionConfig) { c.ClientID = "" }, wantErr: true},
 		{name: "no secret", edit: func(c *bearer.IntrospectionConfig) { c.ClientSecret = "" }, wantErr: true},
 		{name: "negative cache size", edit: func(c *bearer.IntrospectionConfig) { c.CacheSize = -1 }, wantErr: true},
+		{name: "negative concurrency limit", edit: func(c *bearer.IntrospectionConfig) { c.MaxConcurrent = -1 }, wantErr: true},
+		{name: "negative cache disabled", edit: func(c *bearer.IntrospectionConfig) { c.NegativeCacheTTL = -1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

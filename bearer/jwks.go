@@ -343,17 +343,19 @@ func (v *JWKS) start(ctx context.Context, seen *keySet) (*call[*keySet], *keySet
 	case !v.lastAttempt.IsZero() && v.now().Sub(v.lastAttempt) < v.minRefresh:
 		return nil, cur, v.lastErr
 	}
-	c := newCall[*keySet]()
+	// Nobody joins the call: a fetch goes on even if every request that
+	// waits for it goes away, for the next ones.
+	c := newCall[*keySet](ctx)
 	v.fetching = c
 	v.lastAttempt = v.now()
-	go v.fetch(context.WithoutCancel(ctx), c)
+	go v.fetch(c)
 	return c, nil, nil
 }
 
 // fetch runs call c: it fetches and installs the key set, and completes c
 // with the new set, or with the current one and the error.
-func (v *JWKS) fetch(ctx context.Context, c *call[*keySet]) {
-	ctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
+func (v *JWKS) fetch(c *call[*keySet]) {
+	ctx, cancel := context.WithTimeout(c.ctx, DefaultFetchTimeout)
 	defer cancel()
 	ks, err := v.download(ctx)
 	v.mu.Lock()
@@ -361,14 +363,13 @@ func (v *JWKS) fetch(ctx context.Context, c *call[*keySet]) {
 	if err != nil {
 		err = unavailable(err)
 		v.log.WarnContext(ctx, "bearer: fetching the JSON Web Key Set failed", "url", v.url, "error", err)
-		c.val, c.err = v.keys.Load(), err
+		ks = v.keys.Load()
 	} else {
 		v.keys.Store(ks)
-		c.val = ks
 	}
 	v.lastErr = err
 	v.fetching = nil
-	close(c.done)
+	c.finish(ks, err)
 }
 
 // download GETs and parses the key set.
