@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"html/template"
 	"io"
@@ -171,9 +172,10 @@ func randomString() (string, error) {
 type pages struct {
 	users    oauthkit.UserAuthenticator
 	sessions *sessions
-	// csrfKey signs CSRF tokens: a token is the HMAC of the browser's CSRF
-	// cookie and its session ID, so a token is good only with the cookie it
-	// was made for (signed double-submit cookie).
+	// csrfKey signs CSRF tokens (see csrfToken): a token is good only with
+	// the cookie and session it was made for (signed double-submit
+	// cookie), for the authorization request it was shown with, and for
+	// csrfLifetime.
 	csrfKey []byte
 	secure  bool // cookies are Secure: the issuer is https
 	now     func() time.Time
@@ -232,11 +234,43 @@ func (p *pages) currentSession(r *http.Request) (string, session, bool) {
 	return c.Value, ss, true
 }
 
-// csrfToken returns the token for the given CSRF cookie value and session.
-func (p *pages) csrfToken(cookie, sessionID string) string {
+// csrfLifetime is how long a login or consent form may wait for its
+// submission: much less than a session, so that a token seen once (in a
+// log, a proxy, a shoulder) is soon worthless.
+const csrfLifetime = time.Hour
+
+// csrfSkew is how far in the future a token's issue time may be: none is
+// expected, the server signs with its own clock, but a clock stepped back a
+// little should not refuse every open form.
+const csrfSkew = time.Minute
+
+// csrfToken returns the CSRF token of a form shown at issued, for the
+// browser's CSRF cookie, its session (empty before sign-in) and the
+// authorization request req: "<issued unix seconds>.<HMAC>", where the
+// HMAC covers the cookie, the session ID, the client, the redirect URI,
+// the scopes and the issue time. So a token from one consent page approves
+// nothing but the request it was shown for: not another client, not more
+// scopes, not another redirect URI (issue 7, item 14); and not after
+// csrfLifetime.
+func (p *pages) csrfToken(cookie, sessionID string, req *oauthkit.AuthorizeRequest, issued time.Time) string {
+	unix := strconv.FormatInt(issued.Unix(), 10)
+	return unix + "." + base64.RawURLEncoding.EncodeToString(p.csrfMAC(cookie, sessionID, req, unix))
+}
+
+// csrfMAC is the HMAC of a CSRF token. Each field is length-prefixed, so
+// that no two lists of fields are signed alike.
+func (p *pages) csrfMAC(cookie, sessionID string, req *oauthkit.AuthorizeRequest, unix string) []byte {
+	scope := slices.Clone(req.Scope)
+	slices.Sort(scope) // the set approved, whatever the order asked
+	scope = slices.Compact(scope)
 	mac := hmac.New(sha256.New, p.csrfKey)
-	mac.Write([]byte("csrf\x00" + cookie + "\x00" + sessionID))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	for _, f := range []string{"oauthkit-example csrf v2", cookie, sessionID, req.Client.ID, req.RedirectURI, strings.Join(scope, " "), unix} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		mac.Write(n[:])
+		mac.Write([]byte(f))
+	}
+	return mac.Sum(nil)
 }
 
 // csrfCookie returns the browser's CSRF cookie value, setting a new one if
@@ -253,21 +287,34 @@ func (p *pages) csrfCookie(w http.ResponseWriter, r *http.Request) (string, erro
 	return v, nil
 }
 
-// checkCSRF reports whether a POST carries the token made for its CSRF
-// cookie and session, and each of the pages' own fields at most once (as
-// the pages' forms send them).
-func (p *pages) checkCSRF(r *http.Request, form url.Values, sessionID string) bool {
+// checkCSRF reports whether a POST carries a token made for its CSRF
+// cookie, its session and the authorization request req, no older than
+// csrfLifetime, and each of the pages' own fields at most once (as the
+// pages' forms send them).
+func (p *pages) checkCSRF(r *http.Request, req *oauthkit.AuthorizeRequest, sessionID string) bool {
 	for _, f := range ownFields {
-		if len(form[f]) > 1 {
+		if len(req.Form[f]) > 1 {
 			return false
 		}
 	}
 	c, err := r.Cookie(p.csrfCookieName())
-	if err != nil || c.Value == "" || len(form[fieldCSRF]) != 1 {
+	if err != nil || c.Value == "" || len(req.Form[fieldCSRF]) != 1 {
 		return false
 	}
-	want := p.csrfToken(c.Value, sessionID)
-	return hmac.Equal([]byte(form.Get(fieldCSRF)), []byte(want))
+	unix, sig, ok := strings.Cut(req.Form.Get(fieldCSRF), ".")
+	if !ok {
+		return false
+	}
+	issued, err := strconv.ParseInt(unix, 10, 64)
+	if err != nil || strconv.FormatInt(issued, 10) != unix { // one spelling per time
+		return false
+	}
+	age := p.now().Sub(time.Unix(issued, 0))
+	if age > csrfLifetime || age < -csrfSkew {
+		return false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	return err == nil && hmac.Equal(got, p.csrfMAC(c.Value, sessionID, req, unix))
 }
 
 // Authorize is the oauthkit.Authorizer: it signs the user in with the login
@@ -289,7 +336,7 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 	sid, ss, signedIn := p.currentSession(r)
 	justSignedIn := false
 	if r.Method == http.MethodPost && req.Form.Has(fieldAction) {
-		if !p.checkCSRF(r, req.Form, sid) {
+		if !p.checkCSRF(r, req, sid) {
 			p.forbidden(w, req)
 			return nil, oauthkit.ErrResponseWritten
 		}
@@ -417,7 +464,7 @@ func (p *pages) login(w http.ResponseWriter, r *http.Request, req *oauthkit.Auth
 		ClientID: req.Client.ID,
 		Username: username,
 		Error:    msg,
-		CSRF:     p.csrfToken(cookie, sid),
+		CSRF:     p.csrfToken(cookie, sid, req, p.now()),
 		Hidden:   hiddenFields(req.Form),
 	})
 	return nil, oauthkit.ErrResponseWritten
@@ -433,7 +480,7 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, req *oauthkit.Au
 		ClientID: req.Client.ID,
 		Scope:    req.Scope,
 		User:     ss.subject,
-		CSRF:     p.csrfToken(cookie, sid),
+		CSRF:     p.csrfToken(cookie, sid, req, p.now()),
 		Hidden:   hiddenFields(req.Form),
 	})
 	return nil, oauthkit.ErrResponseWritten

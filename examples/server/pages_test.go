@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -198,6 +199,147 @@ func TestLoginPasswordNotChecked(t *testing.T) {
 			users.busy.Store(false)
 			if p := ra.postForm(t.Context(), loginForm(t, p, "alice", "wonderland")); !isConsentPage(p) {
 				t.Errorf("resubmitting the form: status %d, want the consent page:\n%s", p.status, p.body)
+			}
+		})
+	}
+}
+
+// A CSRF token is bound to the authorization request it was shown with: a
+// token from the consent page of client A, scopes X and redirect URI R
+// approves that request only, not another client, more, fewer or other
+// scopes, or another redirect URI, even in the same browser and session
+// (issue 7, item 14).
+func TestCSRFBoundToRequest(t *testing.T) {
+	const cb, other = "http://127.0.0.1:9999/cb", "http://127.0.0.1:9999/other"
+	cfg := demoConfig()
+	// web gets a second redirect URI; spa may ask for web's scopes, at
+	// web's first redirect URI.
+	cfg.Clients[0].RedirectURIs = []string{cb, other}
+	cfg.Clients[1].Scopes = []string{"read", "write"}
+	ts := startServer(t, cfg, false)
+	t.Cleanup(ts.Close)
+
+	ua := newUserAgent(t, ts)
+	challenge := oauth2.S256ChallengeOption(oauth2.GenerateVerifier())
+	authURL := func(clientID, redirect string, scopes ...string) string {
+		conf := oauthConfig(ts, clientID, "", scopes...)
+		conf.RedirectURL = redirect
+		return conf.AuthCodeURL("st", challenge)
+	}
+	// consentPage shows the consent page of u; no consent is remembered
+	// until the last step, so that every request here shows it.
+	consentPage := func(t *testing.T, u string) *page {
+		t.Helper()
+		p := ua.get(u)
+		if !isConsentPage(p) {
+			t.Fatalf("status %d, want the consent page:\n%s", p.status, p.body)
+		}
+		return p
+	}
+
+	// Signed in, then shown A's consent page: web, read write, cb.
+	urlA := authURL("web", cb, "read", "write")
+	if p := ua.login(ua.get(urlA), "alice", "wonderland"); !isConsentPage(p) {
+		t.Fatalf("status %d, want the consent page", p.status)
+	}
+	tokenA := parseForm(t, consentPage(t, urlA)).fields.Get(fieldCSRF)
+
+	tests := []struct {
+		name string
+		url  string                // the request whose consent page is submitted with tokenA
+		edit func(form url.Values) // edits the page's hidden fields; nil for none
+	}{
+		{name: "another client", url: authURL("spa", cb, "read", "write")},
+		{name: "more scopes", url: authURL("web", cb, "read", "write", "profile")},
+		{name: "fewer scopes", url: authURL("web", cb, "read")},
+		{name: "other scopes", url: authURL("web", cb, "profile")},
+		{name: "another redirect URI", url: authURL("web", other, "read", "write")},
+		{name: "A's form for another client", url: urlA, edit: func(f url.Values) { f.Set("client_id", "spa") }},
+		{name: "A's form for more scopes", url: urlA, edit: func(f url.Values) { f.Set("scope", "read write profile") }},
+		{name: "A's form for another redirect URI", url: urlA, edit: func(f url.Values) { f.Set("redirect_uri", other) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := consentPage(t, tt.url)
+			f := parseForm(t, page)
+			if tt.edit != nil {
+				tt.edit(f.fields)
+			}
+			f.fields.Set(fieldCSRF, tokenA)
+			got := ua.submit(ts.issuer, f, actionApprove, nil)
+			if got.status != http.StatusForbidden || !strings.Contains(got.body, "This form was not accepted") {
+				t.Errorf("status %d, want the 403 page:\n%s", got.status, got.body)
+			}
+			if tt.edit == nil {
+				// The page's own token is good: only A's token is
+				// refused. (Deny, so that nothing is remembered.)
+				got := ua.submit(ts.issuer, parseForm(t, page), actionDeny, nil)
+				if got.location == nil || got.location.Query().Get("error") != "access_denied" {
+					t.Errorf("with the page's own token: status %d, want access_denied at the client", got.status)
+				}
+			}
+		})
+	}
+
+	// The right token still works: on A's own page, and on A's request
+	// with its scopes asked in another order (the same set).
+	t.Run("control: A's page", func(t *testing.T) {
+		f := parseForm(t, consentPage(t, urlA))
+		f.fields.Set(fieldCSRF, tokenA)
+		got := ua.submit(ts.issuer, f, actionDeny, nil)
+		if got.location == nil || got.location.Query().Get("error") != "access_denied" {
+			t.Errorf("status %d, want access_denied at the client:\n%s", got.status, got.body)
+		}
+	})
+	t.Run("control: A's scopes in another order", func(t *testing.T) {
+		f := parseForm(t, consentPage(t, authURL("web", cb, "write", "read")))
+		f.fields.Set(fieldCSRF, tokenA)
+		got := ua.submit(ts.issuer, f, actionApprove, nil)
+		if got.location == nil || got.location.Query().Get("code") == "" {
+			t.Errorf("status %d, want a redirect with a code:\n%s", got.status, got.body)
+		}
+	})
+}
+
+// A CSRF token expires after csrfLifetime, long before the session, and a
+// token from the future (beyond csrfSkew) is refused too.
+func TestCSRFLifetime(t *testing.T) {
+	cfg := demoConfig()
+	cfg.Issuer = "http://127.0.0.1:9000"
+	a, err := newApp(t.Context(), cfg, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	conf := &oauth2.Config{
+		ClientID: "web", Scopes: []string{"read"}, RedirectURL: "http://127.0.0.1:9999/cb",
+		Endpoint: oauth2.Endpoint{AuthURL: a.issuer + pathAuthorize},
+	}
+	authURL := conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	tests := []struct {
+		name   string
+		after  time.Duration // between showing the login page and submitting it
+		wantOK bool
+	}{
+		{name: "at once", after: 0, wantOK: true},
+		{name: "at the end of its lifetime", after: csrfLifetime, wantOK: true},
+		{name: "expired", after: csrfLifetime + time.Second},
+		{name: "clock stepped back a little", after: -csrfSkew, wantOK: true},
+		{name: "from the future", after: -csrfSkew - time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0
+			a.pages.now = func() time.Time { return now }
+			ra := newRecorderAgent(t, a)
+			form := loginForm(t, ra.get(authURL), "alice", "wonderland")
+			now = t0.Add(tt.after)
+			p := ra.postForm(t.Context(), form)
+			switch {
+			case tt.wantOK && !isConsentPage(p):
+				t.Errorf("status %d, want the consent page", p.status)
+			case !tt.wantOK && p.status != http.StatusForbidden:
+				t.Errorf("status %d, want 403", p.status)
 			}
 		})
 	}
