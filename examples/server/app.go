@@ -103,7 +103,15 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			if oc.SecretHash, err = hashSecret(c.Secret); err != nil {
 				return nil, fmt.Errorf("hashing the secret of client %q: %w", c.ID, err)
 			}
-			oc.AuthMethod = oauthkit.AuthMethodSecretBasic
+			// Empty unless the config names a method: the client may
+			// then use client_secret_basic or client_secret_post, as
+			// most client libraries expect (RFC 6749 §2.3.1).
+			oc.AuthMethod = c.AuthMethod
+		}
+		// The library's rules for a registration, which cfg.validate
+		// has applied to the redirect URIs already.
+		if err := oc.Validate(); err != nil {
+			return nil, fmt.Errorf("client %q: %w", c.ID, err)
 		}
 		if err := st.putClient(ctx, oc); err != nil {
 			return nil, fmt.Errorf("storing client %q: %w", c.ID, err)
@@ -423,12 +431,17 @@ func formParam(name, value string) string {
 
 // curlLine returns a shell command posting params to the token endpoint as
 // client c: HTTP Basic for a confidential client, whose ID and secret are
-// form-urlencoded first (RFC 6749 §2.3.1), or client_id for a public one.
+// form-urlencoded first (RFC 6749 §2.3.1), client_id and client_secret in
+// the form for one registered for client_secret_post only, or client_id for
+// a public one.
 func curlLine(tokenURL string, c clientConfig, params ...string) string {
 	args := []string{"curl", "-s"}
-	if c.Public {
+	switch {
+	case c.Public:
 		params = append([]string{formParam("client_id", c.ID)}, params...)
-	} else {
+	case c.AuthMethod == oauthkit.AuthMethodSecretPost:
+		params = append([]string{formParam("client_id", c.ID), formParam("client_secret", c.Secret)}, params...)
+	default:
 		args = append(args, "-u", shellQuote(url.QueryEscape(c.ID)+":"+url.QueryEscape(c.Secret)))
 	}
 	for _, p := range params {

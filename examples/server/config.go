@@ -35,9 +35,13 @@ type config struct {
 
 // clientConfig is one registered client.
 type clientConfig struct {
-	ID           string
-	Secret       string // empty for a public client
-	Public       bool
+	ID     string
+	Secret string // empty for a public client
+	Public bool
+	// AuthMethod is the token_endpoint_auth_method the config names, or
+	// empty when it names none: a client with a secret may then use
+	// client_secret_basic or client_secret_post, and a public client none.
+	AuthMethod   string
 	RedirectURIs []string
 	GrantTypes   []string
 	Scopes       []string
@@ -131,12 +135,13 @@ type (
 		Users             *[]json.RawMessage `json:"users"`
 	}
 	fileClient struct {
-		ID           string             `json:"id"`
-		Secret       string             `json:"secret"`
-		Public       bool               `json:"public"`
-		RedirectURIs []json.RawMessage  `json:"redirect_uris"`
-		GrantTypes   *[]json.RawMessage `json:"grant_types"`
-		Scopes       []json.RawMessage  `json:"scopes"`
+		ID                      string             `json:"id"`
+		Secret                  string             `json:"secret"`
+		Public                  *bool              `json:"public"`
+		TokenEndpointAuthMethod *string            `json:"token_endpoint_auth_method"`
+		RedirectURIs            []json.RawMessage  `json:"redirect_uris"`
+		GrantTypes              *[]json.RawMessage `json:"grant_types"`
+		Scopes                  []json.RawMessage  `json:"scopes"`
 	}
 	fileUser struct {
 		Username string `json:"username"`
@@ -204,7 +209,18 @@ func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
 	if err := decodeStrict(raw, &fc, path); err != nil {
 		return clientConfig{}, err
 	}
-	c := clientConfig{ID: fc.ID, Secret: fc.Secret, Public: fc.Public}
+	c := clientConfig{ID: fc.ID, Secret: fc.Secret, Public: fc.Public != nil && *fc.Public}
+	if m := fc.TokenEndpointAuthMethod; m != nil {
+		if *m == "" {
+			return clientConfig{}, fieldError(path+".token_endpoint_auth_method", "empty; name a method, or leave the field out")
+		}
+		c.AuthMethod = *m
+		// "none" is what a public client uses (RFC 7591 §2): naming it
+		// makes the client public, unless "public" says otherwise.
+		if c.AuthMethod == oauthkit.AuthMethodNone && fc.Public == nil {
+			c.Public = true
+		}
+	}
 	var err error
 	if c.RedirectURIs, err = decodeStrings(fc.RedirectURIs, path+".redirect_uris"); err != nil {
 		return clientConfig{}, err
@@ -390,6 +406,11 @@ func (c *clientConfig) validate(path string) error {
 	if len(c.GrantTypes) == 0 {
 		return fieldError(path+".grant_types", "empty; a client with no grant types can do nothing")
 	}
+	}
+	if err := c.validateAuthMethod(path + ".token_endpoint_auth_method"); err != nil {
+		return err
+	}
+	switch {
 	for j, gt := range c.GrantTypes {
 		p := fmt.Sprintf("%s.grant_types[%d]", path, j)
 		switch {
@@ -501,6 +522,35 @@ func validateEmail(email string) error {
 }
 
 // isLoopback reports whether host is a loopback IP or "localhost".
+// configAuthMethods are the token_endpoint_auth_method values the example
+// server offers.
+var configAuthMethods = []string{oauthkit.AuthMethodSecretBasic, oauthkit.AuthMethodSecretPost, oauthkit.AuthMethodNone}
+
+// validateAuthMethod checks the client's token_endpoint_auth_method, if it
+// names one, against its secret; path is the field's.
+func (c *clientConfig) validateAuthMethod(path string) error {
+	switch c.AuthMethod {
+	case "":
+		return nil
+	case oauthkit.AuthMethodNone:
+		switch {
+		case !c.Public:
+			return fieldError(path, `"none" is the method of a public client: set "public": true, or name client_secret_basic or client_secret_post`)
+		case c.Secret != "":
+			return fieldError(path, `"none" is the method of a public client, which has no secret: remove the secret, or name client_secret_basic or client_secret_post`)
+		}
+	case oauthkit.AuthMethodSecretBasic, oauthkit.AuthMethodSecretPost:
+		if c.Public {
+			return fieldError(path, fmt.Sprintf(`%q needs a secret; a public client uses "none"`, c.AuthMethod))
+		}
+	case "client_secret_jwt", "private_key_jwt":
+		return fieldError(path, fmt.Sprintf("%q is not offered by the example server yet; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
+	default:
+		return fieldError(path, fmt.Sprintf("unknown method %q; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
+	}
+	return nil
+}
+
 func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return host == "localhost" || ip != nil && ip.IsLoopback()

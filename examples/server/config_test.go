@@ -65,6 +65,33 @@ func TestParseConfig(t *testing.T) {
 		{name: "syntax error names the position", in: "{\n  \"issuer\": \"x\",,\n}", wantErr: "config: line 2, column 17: invalid character ',' looking for beginning of object key string"},
 		{name: "truncated", in: `{"issuer": "x"`, wantErr: "config: unexpected end of JSON"},
 		{name: "trailing data", in: `{} {}`, wantErr: "config: unexpected data after the JSON value"},
+		{
+			// token_endpoint_auth_method: absent lets a client with a
+			// secret use basic or post (AuthMethod empty); named, it
+			// restricts; "none" makes a client public.
+			name: "token endpoint auth methods",
+			in: `{"clients": [
+				{"id": "any", "secret": "s", "grant_types": ["client_credentials"]},
+				{"id": "basic", "secret": "s", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"},
+				{"id": "post", "secret": "s", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"},
+				{"id": "native", "redirect_uris": ["com.example.app:/cb"], "token_endpoint_auth_method": "none"},
+				{"id": "pub", "public": true, "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none"},
+				{"id": "nulls", "secret": "s", "public": null, "grant_types": ["client_credentials"], "token_endpoint_auth_method": null}
+			], "users": []}`,
+			want: config{
+				AccessTokenFormat: "opaque",
+				Clients: []clientConfig{
+					{ID: "any", Secret: "s", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"}, Scopes: []string{}},
+					{ID: "basic", Secret: "s", AuthMethod: "client_secret_basic", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"}, Scopes: []string{}},
+					{ID: "post", Secret: "s", AuthMethod: "client_secret_post", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"}, Scopes: []string{}},
+					{ID: "native", Public: true, AuthMethod: "none", RedirectURIs: []string{"com.example.app:/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{}},
+					{ID: "pub", Public: true, AuthMethod: "none", RedirectURIs: []string{"http://127.0.0.1/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{}},
+					{ID: "nulls", Secret: "s", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"}, Scopes: []string{}},
+				},
+				Users: []userConfig{},
+			},
+		},
+
 		{name: "top level is an array", in: `[]`, wantErr: "config: want an object, got array"},
 
 		// Unknown fields, at every level.
@@ -105,14 +132,15 @@ func TestParseConfig(t *testing.T) {
 		{name: "public client_credentials", in: `{"clients": [{"id": "a", "public": true, "grant_types": ["client_credentials"]}]}`, wantErr: "config: clients[0].grant_types[0]: client_credentials needs a confidential client (RFC 6749 §4.4)"},
 		{name: "code grant without redirect URI", in: `{"clients": [{"id": "a", "secret": "s"}]}`, wantErr: "config: clients[0].redirect_uris: required for the authorization_code grant"},
 		{name: "redirect URI empty", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": [""]}]}`, wantErr: "config: clients[0].redirect_uris[0]: empty"},
-		{name: "redirect URI relative", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "/cb" is not an absolute URI (RFC 6749 §3.1.2)`},
-		{name: "redirect URI with fragment", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb#x"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://a.example/cb#x" must not have a fragment (RFC 6749 §3.1.2)`},
-		{name: "redirect URI with user info", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://u@a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://u@a.example/cb" must not have user info`},
-		{name: "redirect URI https without host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https:/cb" has no host`},
-		{name: "redirect URI http on a public host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "http://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: "http://a.example/cb": http is allowed only on a loopback IP (RFC 8252 §7.3); use https`},
-		{name: "redirect URI on localhost", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["http://localhost:8080/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost:8080/cb": use the loopback IP 127.0.0.1 or [::1] instead of localhost (RFC 8252 §8.3)`},
-		{name: "redirect URI javascript", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["javascript:alert(1)"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "javascript:alert(1)": scheme "javascript" is not allowed`},
-		{name: "redirect URI private scheme without dot", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["myapp:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "myapp:/cb": a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)`},
+		{name: "redirect URI relative", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "/cb": not absolute`},
+		{name: "redirect URI with fragment", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb#x"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://a.example/cb#x": has a fragment (RFC 6749 §3.1.2)`},
+		{name: "redirect URI with user info", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://u@a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://u@a.example/cb": has user information`},
+		{name: "redirect URI https without host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https:/cb": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
+		{name: "redirect URI http on a public host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "http://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: "http://a.example/cb": http is allowed only for loopback IP literals (RFC 9700 §2.6, RFC 8252 §7.3)`},
+		{name: "redirect URI on localhost", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["http://localhost:8080/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost:8080/cb": use http://127.0.0.1 or http://[::1], not localhost (RFC 8252 §8.3)`},
+		{name: "redirect URI on localhost without port", in: `{"clients": [{"id": "a", "public": true, "redirect_uris": ["http://localhost/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost/cb": use http://127.0.0.1 or http://[::1], not localhost (RFC 8252 §8.3)`},
+		{name: "redirect URI javascript", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["javascript:alert(1)"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "javascript:alert(1)": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
+		{name: "redirect URI private scheme without dot", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["myapp:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "myapp:/cb": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
 		{name: "duplicate redirect URI", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "https://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: duplicate redirect URI "https://a.example/cb"`},
 		{name: "scope with a space", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": ["read write"]}]}`, wantErr: `config: clients[0].scopes[0]: "read write" is not a scope token (RFC 6749 §3.3: one or more of %x21 / %x23-5B / %x5D-7E)`},
 		{name: "empty scope", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": [""]}]}`, wantErr: `config: clients[0].scopes[0]: "" is not a scope token (RFC 6749 §3.3: one or more of %x21 / %x23-5B / %x5D-7E)`},

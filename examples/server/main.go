@@ -203,8 +203,11 @@ func printBanner(w io.Writer, a *app, cfg config) {
 	fmt.Fprintln(w, "Clients:")
 	for _, c := range cfg.Clients {
 		cred := "secret " + c.Secret
-		if c.Public {
+		switch {
+		case c.Public:
 			cred = "public"
+		case c.AuthMethod != "":
+			cred += " (" + c.AuthMethod + " only)"
 		}
 		fmt.Fprintf(w, "  %-8s %s; grants %v; scopes %v", c.ID, cred, c.GrantTypes, c.Scopes)
 		if len(c.RedirectURIs) > 0 {
