@@ -4,8 +4,10 @@
 // handler, or refuses the request with the status and WWW-Authenticate
 // challenge the RFC prescribes.
 //
-// It does not depend on package oauthkit: it works with any authorization
-// server that publishes a JWK Set or an introspection endpoint.
+// [JWKS] and [Introspection] work with any authorization server that
+// publishes a JWK Set or an introspection endpoint. The package imports
+// package oauthkit, for [Local] only: a resource server in the same process
+// as an oauthkit.Server validates tokens against its stores.
 //
 //	jwks, err := bearer.NewJWKS(bearer.JWKSConfig{
 //		URL:      "https://auth.example.com/jwks",
@@ -15,7 +17,7 @@
 //	...
 //	mw, err := bearer.New(bearer.Config{Validator: jwks, Realm: "api"})
 //	...
-//	mux.Handle("GET /photos", mw.Wrap(listPhotos, "photos.read"))
+//	mux.Handle("GET /photos", mw.Wrap(http.HandlerFunc(listPhotos), "photos.read"))
 //
 //	func listPhotos(w http.ResponseWriter, r *http.Request) {
 //		claims, _ := bearer.FromContext(r.Context())
@@ -48,11 +50,11 @@
 //
 // A [Validator] turns a token into [Claims]. [JWKS] validates JWT access
 // tokens ([RFC 9068]) locally against the authorization server's published
-// keys; [Introspection] asks the authorization server ([RFC 7662]) and caches
-// the answer briefly; [Fallback] chains them, so that JWTs are checked
-// locally and opaque tokens are introspected. A [ValidatorFunc] adapts any
-// other lookup, such as a token store shared with an in-process
-// authorization server.
+// keys; [Introspection] asks the authorization server ([RFC 7662]), with a
+// bound on the calls in flight, and caches the answers briefly; [Fallback]
+// chains them, so that JWTs are checked locally and opaque tokens are
+// introspected. [Local] looks tokens up in an in-process oauthkit.Server. A
+// [ValidatorFunc] adapts any other lookup.
 //
 // # Responses
 //

@@ -7,18 +7,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 
 	"github.com/oauthkit/oauthkit/bearer"
 )
 
 // A resource server guards its routes on the host's own mux. The validator
-// here knows one token; real servers use JWKS, Introspection or both.
-func ExampleMiddleware_Require() {
+// here knows two tokens, one issued for the user alice and one the client
+// "backup" obtained for itself; real servers use JWKS, Introspection or
+// both.
+func ExampleMiddleware_Wrap() {
 	validator := bearer.ValidatorFunc(func(ctx context.Context, token string) (*bearer.Claims, error) {
-		if token != "2YotnFZFEjr1zCsicMWpAA" {
-			return nil, bearer.ErrInvalidToken
+		switch token {
+		case "2YotnFZFEjr1zCsicMWpAA":
+			return &bearer.Claims{Subject: "alice", ClientID: "gallery", Scope: []string{"photos.read"}}, nil
+		case "mF_9.B5f-4.1JqM":
+			return &bearer.Claims{Subject: "backup", SubjectIsClient: true, ClientID: "backup", Scope: []string{"photos.read"}}, nil
 		}
-		return &bearer.Claims{Subject: "alice", Scope: []string{"photos.read"}}, nil
+		return nil, bearer.ErrInvalidToken
 	})
 	mw, err := bearer.New(bearer.Config{Validator: validator, Realm: "photos"})
 	if err != nil {
@@ -26,11 +32,15 @@ func ExampleMiddleware_Require() {
 	}
 
 	mux := http.NewServeMux()
-	requireRead := mw.Require("photos.read")
-	mux.Handle("GET /photos", requireRead(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /photos", mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := bearer.FromContext(r.Context())
-		fmt.Fprintf(w, "photos of %s", claims.Subject)
-	})))
+		user, ok := claims.ResourceOwner()
+		if !ok { // the client's own token: there is no user to list photos of
+			http.Error(w, "a user's token is required", http.StatusForbidden)
+			return
+		}
+		fmt.Fprintf(w, "photos of %s", user)
+	}), "photos.read"))
 	mux.Handle("DELETE /photos", mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}), "photos.write"))
@@ -38,6 +48,7 @@ func ExampleMiddleware_Require() {
 	for _, req := range []struct{ method, auth string }{
 		{"GET", ""},
 		{"GET", "Bearer 2YotnFZFEjr1zCsicMWpAA"},
+		{"GET", "Bearer mF_9.B5f-4.1JqM"},
 		{"GET", "Bearer expired"},
 		{"GET", "Bearer two tokens"},
 		{"DELETE", "Bearer 2YotnFZFEjr1zCsicMWpAA"},
@@ -48,11 +59,12 @@ func ExampleMiddleware_Require() {
 		}
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, r)
-		fmt.Println(w.Code, w.Header().Get("WWW-Authenticate")+w.Body.String())
+		fmt.Println(w.Code, strings.TrimSpace(w.Header().Get("WWW-Authenticate")+w.Body.String()))
 	}
 	// Output:
 	// 401 Bearer realm="photos"
 	// 200 photos of alice
+	// 403 a user's token is required
 	// 401 Bearer realm="photos", error="invalid_token", error_description="the access token is invalid, expired or revoked"
 	// 400 Bearer realm="photos", error="invalid_request", error_description="malformed Authorization header"
 	// 403 Bearer realm="photos", error="insufficient_scope", error_description="the access token lacks a required scope", scope="photos.write"

@@ -157,10 +157,10 @@ func TestLocalMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := m.Require("read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := bearer.FromContext(r.Context())
 		w.Write([]byte(c.Subject))
-	}))
+	}), "read")
 	for _, tt := range []struct {
 		name, auth string
 		status     int

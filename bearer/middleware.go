@@ -105,10 +105,10 @@ func New(cfg Config) (*Middleware, error) {
 	return m, nil
 }
 
-// Require returns middleware that lets a request through to the next handler
-// only with a valid access token that grants every one of scopes, with the
-// token's claims in the request context ([FromContext]). Otherwise it
-// answers as RFC 6750 §3 says:
+// Wrap returns next guarded by the middleware: a request reaches next only
+// with a valid access token that grants every one of scopes, with the
+// token's claims in the request context ([FromContext]). Otherwise it is
+// answered as RFC 6750 §3 says:
 //
 //   - no token: 401 with a challenge and no error code;
 //   - a malformed request (bad Authorization syntax, two tokens, a token in
@@ -118,12 +118,12 @@ func New(cfg Config) (*Middleware, error) {
 //   - a validator that cannot decide: 503, or 500 for an internal fault,
 //     with no detail; the cause is logged.
 //
-// Require panics if a scope is not a valid scope-token (RFC 6749 §3.3), as
+// Wrap panics if a scope is not a valid scope-token (RFC 6749 §3.3), as
 // that is a programming error.
-func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
+func (m *Middleware) Wrap(next http.Handler, scopes ...string) http.Handler {
 	for _, s := range scopes {
 		if !isScopeToken(s) {
-			panic(fmt.Sprintf("bearer: Require: invalid scope %q", s))
+			panic(fmt.Sprintf("bearer: Wrap: invalid scope %q", s))
 		}
 	}
 	insufficient := newRefusal(authheader.Challenge{
@@ -132,24 +132,17 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 		Description: "the access token lacks a required scope",
 		Scope:       strings.Join(scopes, " "),
 	})
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			claims, r, ok := m.authenticate(w, r)
-			if !ok {
-				return
-			}
-			if !claims.HasScope(scopes...) {
-				insufficient.write(w)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-// Wrap returns next guarded by m.Require(scopes...).
-func (m *Middleware) Wrap(next http.Handler, scopes ...string) http.Handler {
-	return m.Require(scopes...)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, r, ok := m.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if !claims.HasScope(scopes...) {
+			insufficient.write(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // refusal is a challenge response, formatted once.

@@ -77,18 +77,18 @@ type outcome struct {
 	PostForm  url.Values     // as the handler found it
 }
 
-// serve sends req through m.Require(scopes...) to a handler that records
+// serve sends req through m.Wrap(h, scopes...) to a handler h that records
 // what it sees.
 func serve(m *bearer.Middleware, req *http.Request, scopes ...string) outcome {
 	var out outcome
-	h := m.Require(scopes...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out.Reached = true
 		out.Claims, _ = bearer.FromContext(r.Context())
 		b, _ := io.ReadAll(r.Body)
 		out.Body = string(b)
 		out.PostForm = r.PostForm
 		w.WriteHeader(http.StatusNoContent)
-	}))
+	}), scopes...)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	out.Status = rec.Code
@@ -284,7 +284,7 @@ func TestNew(t *testing.T) {
 	}
 }
 
-func TestRequireInvalidScope(t *testing.T) {
+func TestWrapInvalidScope(t *testing.T) {
 	m, err := bearer.New(bearer.Config{Validator: fakeValidator(t0)})
 	if err != nil {
 		t.Fatal(err)
@@ -293,10 +293,10 @@ func TestRequireInvalidScope(t *testing.T) {
 		t.Run(scope, func(t *testing.T) {
 			defer func() {
 				if recover() == nil {
-					t.Errorf("Require(%q) did not panic", scope)
+					t.Errorf("Wrap(h, %q) did not panic", scope)
 				}
 			}()
-			m.Require(scope)
+			m.Wrap(http.NotFoundHandler(), scope)
 		})
 	}
 }
