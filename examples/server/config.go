@@ -396,6 +396,11 @@ func (c *clientConfig) validate(path string) error {
 	case !printableASCII(c.ID):
 		// RFC 6749 Appendix A.1: client_id = *VSCHAR.
 		return fieldError(path+".id", "must be printable ASCII (RFC 6749 Appendix A.1)")
+	}
+	if err := c.validateAuthMethod(path + ".token_endpoint_auth_method"); err != nil {
+		return err
+	}
+	switch {
 	case c.Public && c.Secret != "":
 		return fieldError(path+".secret", "a public client has no secret; remove it or set public to false")
 	case !c.Public && c.Secret == "":
@@ -406,11 +411,6 @@ func (c *clientConfig) validate(path string) error {
 	if len(c.GrantTypes) == 0 {
 		return fieldError(path+".grant_types", "empty; a client with no grant types can do nothing")
 	}
-	}
-	if err := c.validateAuthMethod(path + ".token_endpoint_auth_method"); err != nil {
-		return err
-	}
-	switch {
 	for j, gt := range c.GrantTypes {
 		p := fmt.Sprintf("%s.grant_types[%d]", path, j)
 		switch {
@@ -522,6 +522,11 @@ func validateEmail(email string) error {
 }
 
 // isLoopback reports whether host is a loopback IP or "localhost".
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
+}
+
 // configAuthMethods are the token_endpoint_auth_method values the example
 // server offers.
 var configAuthMethods = []string{oauthkit.AuthMethodSecretBasic, oauthkit.AuthMethodSecretPost, oauthkit.AuthMethodNone}
@@ -549,11 +554,6 @@ func (c *clientConfig) validateAuthMethod(path string) error {
 		return fieldError(path, fmt.Sprintf("unknown method %q; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // validScopeToken reports whether s is a scope-token of RFC 6749 §3.3.

@@ -60,11 +60,6 @@ func TestParseConfig(t *testing.T) {
 			},
 		},
 
-		// Not JSON, or not the right JSON.
-		{name: "empty input", in: "  \n", wantErr: "config: empty; want a JSON object (use {} for the demo defaults)"},
-		{name: "syntax error names the position", in: "{\n  \"issuer\": \"x\",,\n}", wantErr: "config: line 2, column 17: invalid character ',' looking for beginning of object key string"},
-		{name: "truncated", in: `{"issuer": "x"`, wantErr: "config: unexpected end of JSON"},
-		{name: "trailing data", in: `{} {}`, wantErr: "config: unexpected data after the JSON value"},
 		{
 			// token_endpoint_auth_method: absent lets a client with a
 			// secret use basic or post (AuthMethod empty); named, it
@@ -92,6 +87,11 @@ func TestParseConfig(t *testing.T) {
 			},
 		},
 
+		// Not JSON, or not the right JSON.
+		{name: "empty input", in: "  \n", wantErr: "config: empty; want a JSON object (use {} for the demo defaults)"},
+		{name: "syntax error names the position", in: "{\n  \"issuer\": \"x\",,\n}", wantErr: "config: line 2, column 17: invalid character ',' looking for beginning of object key string"},
+		{name: "truncated", in: `{"issuer": "x"`, wantErr: "config: unexpected end of JSON"},
+		{name: "trailing data", in: `{} {}`, wantErr: "config: unexpected data after the JSON value"},
 		{name: "top level is an array", in: `[]`, wantErr: "config: want an object, got array"},
 
 		// Unknown fields, at every level.
@@ -132,19 +132,25 @@ func TestParseConfig(t *testing.T) {
 		{name: "public client_credentials", in: `{"clients": [{"id": "a", "public": true, "grant_types": ["client_credentials"]}]}`, wantErr: "config: clients[0].grant_types[0]: client_credentials needs a confidential client (RFC 6749 §4.4)"},
 		{name: "code grant without redirect URI", in: `{"clients": [{"id": "a", "secret": "s"}]}`, wantErr: "config: clients[0].redirect_uris: required for the authorization_code grant"},
 		{name: "redirect URI empty", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": [""]}]}`, wantErr: "config: clients[0].redirect_uris[0]: empty"},
-		{name: "redirect URI relative", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "/cb": not absolute`},
-		{name: "redirect URI with fragment", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb#x"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://a.example/cb#x": has a fragment (RFC 6749 §3.1.2)`},
-		{name: "redirect URI with user info", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://u@a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://u@a.example/cb": has user information`},
-		{name: "redirect URI https without host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https:/cb": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
-		{name: "redirect URI http on a public host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "http://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: "http://a.example/cb": http is allowed only for loopback IP literals (RFC 9700 §2.6, RFC 8252 §7.3)`},
-		{name: "redirect URI on localhost", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["http://localhost:8080/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost:8080/cb": use http://127.0.0.1 or http://[::1], not localhost (RFC 8252 §8.3)`},
-		{name: "redirect URI on localhost without port", in: `{"clients": [{"id": "a", "public": true, "redirect_uris": ["http://localhost/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost/cb": use http://127.0.0.1 or http://[::1], not localhost (RFC 8252 §8.3)`},
-		{name: "redirect URI javascript", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["javascript:alert(1)"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "javascript:alert(1)": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
-		{name: "redirect URI private scheme without dot", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["myapp:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "myapp:/cb": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
+		{name: "redirect URI relative", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "/cb" is not an absolute URI (RFC 6749 §3.1.2)`},
+		{name: "redirect URI with fragment", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb#x"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://a.example/cb#x" must not have a fragment (RFC 6749 §3.1.2)`},
+		{name: "redirect URI with user info", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://u@a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://u@a.example/cb" must not have user info`},
+		{name: "redirect URI https without host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https:/cb" has no host`},
+		{name: "redirect URI http on a public host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "http://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: "http://a.example/cb": http is allowed only on a loopback IP (RFC 8252 §7.3); use https`},
+		{name: "redirect URI on localhost", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["http://localhost:8080/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost:8080/cb": use the loopback IP 127.0.0.1 or [::1] instead of localhost (RFC 8252 §8.3)`},
+		{name: "redirect URI javascript", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["javascript:alert(1)"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "javascript:alert(1)": scheme "javascript" is not allowed`},
+		{name: "redirect URI private scheme without dot", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["myapp:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "myapp:/cb": a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)`},
 		{name: "duplicate redirect URI", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "https://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: duplicate redirect URI "https://a.example/cb"`},
 		{name: "scope with a space", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": ["read write"]}]}`, wantErr: `config: clients[0].scopes[0]: "read write" is not a scope token (RFC 6749 §3.3: one or more of %x21 / %x23-5B / %x5D-7E)`},
 		{name: "empty scope", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": [""]}]}`, wantErr: `config: clients[0].scopes[0]: "" is not a scope token (RFC 6749 §3.3: one or more of %x21 / %x23-5B / %x5D-7E)`},
 		{name: "duplicate scope", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": ["read", "read"]}]}`, wantErr: `config: clients[0].scopes[1]: duplicate scope "read"`},
+		{name: "auth method is a number", in: `{"clients": [{"id": "a", "secret": "s", "token_endpoint_auth_method": 1}]}`, wantErr: "config: clients[0].token_endpoint_auth_method: want a string, got number"},
+		{name: "auth method empty", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "token_endpoint_auth_method": ""}]}`, wantErr: "config: clients[0].token_endpoint_auth_method: empty; name a method, or leave the field out"},
+		{name: "auth method unknown", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic "}]}`, wantErr: `config: clients[0].token_endpoint_auth_method: unknown method "client_secret_basic "; want one of client_secret_basic, client_secret_post, none`},
+		{name: "auth method not offered yet", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt"}]}`, wantErr: `config: clients[0].token_endpoint_auth_method: "private_key_jwt" is not offered by the example server yet; want one of client_secret_basic, client_secret_post, none`},
+		{name: "auth method none with a secret", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "none"}]}`, wantErr: `config: clients[0].token_endpoint_auth_method: "none" is the method of a public client, which has no secret: remove the secret, or name client_secret_basic or client_secret_post`},
+		{name: "auth method none for a client not public", in: `{"clients": [{"id": "a", "public": false, "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "none"}]}`, wantErr: `config: clients[0].token_endpoint_auth_method: "none" is the method of a public client: set "public": true, or name client_secret_basic or client_secret_post`},
+		{name: "auth method post for a public client", in: `{"clients": [{"id": "a", "public": true, "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "client_secret_post"}]}`, wantErr: `config: clients[0].token_endpoint_auth_method: "client_secret_post" needs a secret; a public client uses "none"`},
 		{name: "user without name", in: `{"users": [{"password": "x"}]}`, wantErr: "config: users[0].username: required"},
 		{name: "username with spaces around", in: `{"users": [{"username": " bob", "password": "x"}]}`, wantErr: "config: users[0].username: must be printable ASCII without leading or trailing spaces"},
 		{name: "user without password", in: `{"users": [{"username": "bob"}]}`, wantErr: "config: users[0].password: required"},
