@@ -13,8 +13,11 @@ import (
 // TestRoundTrips counts the network round trips of each store operation
 // and of each kind of token request, after a first run has prepared the
 // statements: one per operation, however many statements or rows it
-// involves. Round trips are counted as writes to the connection, each of
-// which is followed by waiting for the server.
+// involves, but two for RedeemCode, which calls back in the middle of its
+// transaction. Round trips are counted as writes to the connection, each of
+// which is followed by waiting for the server. It also checks that each
+// token request commits once: the rows it writes all carry the ID of one
+// transaction (xmin).
 func TestRoundTrips(t *testing.T) {
 	db := newTestDB(t)
 	c := &counter{}
@@ -64,30 +67,45 @@ func TestRoundTrips(t *testing.T) {
 		return fmt.Errorf("error = %v, want %v", err, sentinel)
 	}
 
+	// issue is a RedeemCode callback issuing a pair of tokens.
+	issue := func(name string, run int) func(*oauthkit.AuthorizationCode) ([]*oauthkit.Token, error) {
+		return func(c *oauthkit.AuthorizationCode) ([]*oauthkit.Token, error) {
+			return pair(name, run, "", c.GrantID), nil
+		}
+	}
+	code := func(name string, run int) string {
+		id := name + string(rune('0'+run))
+		if err := s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: id, GrantID: "g-" + id, ClientID: "app", ExpiresAt: now.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
 	cases := []struct {
 		name string
+		want int64 // round trips, each one driver call; 1 if 0
 		op   func(run int) error
 	}{
-		{"Client", func(int) error { _, err := s.Client(ctx, testClientID); return err }},
-		{"CreateCode", func(run int) error {
+		{"Client", 0, func(int) error { _, err := s.Client(ctx, testClientID); return err }},
+		{"CreateCode", 0, func(run int) error {
 			return s.CreateCode(ctx, &oauthkit.AuthorizationCode{ID: "code" + string(rune('0'+run)), GrantID: "g", ClientID: "app", ExpiresAt: now.Add(time.Minute)})
 		}},
-		{"ConsumeCode", func(run int) error {
+		{"ConsumeCode", 0, func(run int) error {
 			_, err := s.ConsumeCode(ctx, "code"+string(rune('0'+run)), "app", now)
 			return err
 		}},
-		{"ConsumeCodeReused", func(run int) error {
+		{"ConsumeCodeReused", 0, func(run int) error {
 			_, err := s.ConsumeCode(ctx, "code"+string(rune('0'+run)), "app", now)
 			return expect(err, oauthkit.ErrReused)
 		}},
-		{"CreateTokens", func(run int) error { return s.CreateTokens(ctx, pair("create", run, "", "g")...) }},
-		{"Token", func(int) error { _, err := s.Token(ctx, "acreate0", now); return err }},
-		{"RotateRefreshToken", func(run int) error {
+		{"CreateTokens", 0, func(run int) error { return s.CreateTokens(ctx, pair("create", run, "", "g")...) }},
+		{"Token", 0, func(int) error { _, err := s.Token(ctx, "acreate0", now); return err }},
+		{"RotateRefreshToken", 0, func(run int) error {
 			r := fresh("rotate", run)
 			c.reset()
 			return s.RotateRefreshToken(ctx, r.ID, now, 0, pair("next", run, r.ID, r.GrantID)...)
 		}},
-		{"RotateRefreshTokenRetry", func(run int) error {
+		{"RotateRefreshTokenRetry", 0, func(run int) error {
 			r := fresh("retry", run)
 			if err := s.RotateRefreshToken(ctx, r.ID, now, time.Minute, pair("retry-a", run, r.ID, r.GrantID)...); err != nil {
 				return err
@@ -95,7 +113,7 @@ func TestRoundTrips(t *testing.T) {
 			c.reset()
 			return s.RotateRefreshToken(ctx, r.ID, now, time.Minute, pair("retry-b", run, r.ID, r.GrantID)...)
 		}},
-		{"RotateRefreshTokenReuse", func(run int) error {
+		{"RotateRefreshTokenReuse", 0, func(run int) error {
 			r := fresh("reuse", run)
 			if err := s.RotateRefreshToken(ctx, r.ID, now, 0, pair("reuse-a", run, r.ID, r.GrantID)...); err != nil {
 				return err
@@ -103,52 +121,118 @@ func TestRoundTrips(t *testing.T) {
 			c.reset()
 			return expect(s.RotateRefreshToken(ctx, r.ID, now, 0, pair("reuse-b", run, r.ID, r.GrantID)...), oauthkit.ErrReused)
 		}},
-		{"RotateRefreshTokenNotFound", func(run int) error {
+		{"RotateRefreshTokenNotFound", 0, func(run int) error {
 			return expect(s.RotateRefreshToken(ctx, "unknown", now, 0, pair("nf", run, "unknown", "g")...), oauthkit.ErrNotFound)
 		}},
-		{"RevokeToken", func(int) error { return s.RevokeToken(ctx, "acreate0") }},
-		{"RevokeGrant", func(int) error { return s.RevokeGrant(ctx, "g") }},
+		{"RevokeToken", 0, func(int) error { return s.RevokeToken(ctx, "acreate0") }},
+		{"RevokeGrant", 0, func(int) error { return s.RevokeGrant(ctx, "g") }},
+		// BEGIN and the code's UPDATE; issue; the tokens' INSERT and COMMIT.
+		{"RedeemCode", 2, func(run int) error {
+			id := code("redeem", run)
+			c.reset()
+			_, err := s.RedeemCode(ctx, id, "app", now, issue("redeem", run))
+			return err
+		}},
+		// BEGIN and the UPDATE, which finds nothing; ROLLBACK.
+		{"RedeemCodeNotFound", 2, func(run int) error {
+			_, err := s.RedeemCode(ctx, "unknown", "app", now, issue("redeem-nf", run))
+			return expect(err, oauthkit.ErrNotFound)
+		}},
+		// BEGIN and the UPDATE, which counts a replay; COMMIT.
+		{"RedeemCodeReused", 2, func(run int) error {
+			id := code("redeem-reused", run)
+			if _, err := s.ConsumeCode(ctx, id, "app", now); err != nil {
+				return err
+			}
+			c.reset()
+			_, err := s.RedeemCode(ctx, id, "app", now, issue("redeem-reused", run))
+			return expect(err, oauthkit.ErrReused)
+		}},
+		// pgxpool pings a connection idle for more than a second before
+		// handing it out, unless ConfigurePool says otherwise.
+		{"ClientAfterIdle", 0, func(int) error {
+			time.Sleep(1100 * time.Millisecond)
+			c.reset()
+			_, err := s.Client(ctx, testClientID)
+			return err
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			want := max(tc.want, 1)
 			writes, calls := measure(t, tc.op)
-			if writes != 1 || calls != 1 {
-				t.Errorf("%s: %d round trips in %d driver calls, want 1 in 1", tc.name, writes, calls)
+			if writes != want || calls != want {
+				t.Errorf("%s: %d round trips in %d driver calls, want %d in %d", tc.name, writes, calls, want, want)
 			}
 		})
 	}
 
-	// Token requests: every one reads the client (one round trip), then
-	// does its single-use operation and stores the new tokens.
+	// Token requests through the server: every one reads the client (one
+	// round trip), then does its single-use operation and stores the new
+	// tokens, in one transaction. Each request's writes is the query that
+	// returns the number of transactions that wrote its rows.
 	inst := newInstance(t, s, nil)
-	requests := []struct {
-		name string
-		want int64
-		req  func(t *testing.T) *http.Request
-	}{
-		{"ClientCredentials", 2, func(*testing.T) *http.Request { return tokenRequest(clientCredentialsForm) }},
-		{"CodeExchange", 3, func(t *testing.T) *http.Request {
+	// apart redeems codes in two transactions, as the server does with a
+	// CodeStore that is not a CodeRedeemer.
+	apart := newInstance(t, s, func(c *oauthkit.Config) { c.Codes = struct{ oauthkit.CodeStore }{s} })
+	check := db.conn(t)
+	codeExchange := func(inst *instance) func(t *testing.T) (*http.Request, string, string) {
+		return func(t *testing.T) (*http.Request, string, string) {
 			code, verifier := authorize(t, inst)
-			return tokenRequest(codeForm(code, verifier))
+			return tokenRequest(codeForm(code, verifier)), `SELECT xmin FROM oauthkit_codes WHERE id = $1
+				UNION ALL SELECT xmin FROM oauthkit_tokens WHERE grant_id = (SELECT grant_id FROM oauthkit_codes WHERE id = $1)`,
+				oauthkit.HashToken(code)
+		}
+	}
+	requests := []struct {
+		name    string
+		inst    *instance
+		want    int64
+		commits int
+		req     func(t *testing.T) (r *http.Request, writes string, arg string)
+	}{
+		// The client; the grant's lock and the INSERT.
+		{"ClientCredentials", inst, 2, 1, func(*testing.T) (*http.Request, string, string) {
+			return tokenRequest(clientCredentialsForm), "", ""
 		}},
-		{"RefreshRotation", 3, func(t *testing.T) *http.Request {
+		// The client; RedeemCode's two.
+		{"CodeExchange", inst, 3, 1, codeExchange(inst)},
+		// The client; ConsumeCode; CreateTokens: the check below tells
+		// two commits from one.
+		{"CodeExchangeWithoutRedeemer", apart, 3, 2, codeExchange(apart)},
+		// The client; the refresh token (Token); the rotation.
+		{"RefreshRotation", inst, 3, 1, func(t *testing.T) (*http.Request, string, string) {
 			code, verifier := authorize(t, inst)
 			w := serveToken(inst, tokenRequest(codeForm(code, verifier)))
-			return tokenRequest(refreshForm(decodeToken(t, w).RefreshToken))
+			refresh := decodeToken(t, w).RefreshToken
+			return tokenRequest(refreshForm(refresh)), `SELECT xmin FROM oauthkit_tokens WHERE id = $1 OR parent_id = $1`,
+				oauthkit.HashToken(refresh)
 		}},
 	}
 	for _, tc := range requests {
 		t.Run(tc.name, func(t *testing.T) {
-			writes, calls := measure(t, func(int) error {
-				r := tc.req(t)
+			var writes, arg string
+			rt, calls := measure(t, func(int) error {
+				var r *http.Request
+				r, writes, arg = tc.req(t)
 				c.reset()
-				if w := serveToken(inst, r); w.Code != http.StatusOK {
+				if w := serveToken(tc.inst, r); w.Code != http.StatusOK {
 					t.Fatalf("%d %s", w.Code, w.Body)
 				}
 				return nil
 			})
-			if writes != tc.want || calls != tc.want {
-				t.Errorf("%s request: %d round trips in %d driver calls, want %d", tc.name, writes, calls, tc.want)
+			if rt != tc.want || calls != tc.want {
+				t.Errorf("%s request: %d round trips in %d driver calls, want %d", tc.name, rt, calls, tc.want)
+			}
+			if writes == "" {
+				return
+			}
+			var rows, commits int
+			if err := check.QueryRow(t.Context(), `SELECT count(*), count(DISTINCT xmin::text) FROM (`+writes+`) AS w`, arg).Scan(&rows, &commits); err != nil {
+				t.Fatal(err)
+			}
+			if rows < 3 || commits != tc.commits {
+				t.Errorf("%s request: %d rows written in %d transactions, want at least 3 in %d", tc.name, rows, commits, tc.commits)
 			}
 		})
 	}
