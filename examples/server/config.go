@@ -386,6 +386,16 @@ func (cfg *config) validate() error {
 		}
 		names[u.Username] = true
 	}
+	// RFC 9700 §4.15.1: a client's own tokens (client_credentials) have
+	// the client ID as their subject; a user with that name would share
+	// it, and a resource server could take the client for the user.
+	for i, c := range cfg.Clients {
+		if names[c.ID] {
+			j := slices.IndexFunc(cfg.Users, func(u userConfig) bool { return u.Username == c.ID })
+			return fieldError(fmt.Sprintf("clients[%d].id", i), fmt.Sprintf(
+				"%q is also the username of users[%d]; a client ID must differ from every username, or the client's tokens would name the user as their subject (RFC 9700 §4.15.1)", c.ID, j))
+		}
+	}
 	return nil
 }
 

@@ -429,6 +429,12 @@ func TestRunErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"access_token_format": "paseto"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A client named like a user: its client_credentials tokens would
+	// have the user's subject (RFC 9700 §4.15.1).
+	collision := filepath.Join(dir, "collision.json")
+	if err := os.WriteFile(collision, []byte(`{"users": [{"username": "svc", "password": "pw"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	closed := closedAddr(t)
 	tests := []struct {
 		name    string
@@ -437,6 +443,7 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{name: "bad flag", args: []string{"-nope"}, wantErr: "flag provided but not defined: -nope"},
 		{name: "invalid config", args: []string{"-addr", "127.0.0.1:0", "-config", bad}, wantErr: `config: access_token_format: unknown format "paseto"`},
+		{name: "client ID equals a username", args: []string{"-addr", "127.0.0.1:0", "-config", collision}, wantErr: `config: clients[2].id: "svc" is also the username of users[0]`},
 		{name: "unknown store", args: []string{"-addr", "127.0.0.1:0", "-store", "mysql://root:hunter2@db/x"}, wantErr: `-store: want "memory" or a PostgreSQL URL such as postgres://user@127.0.0.1:5432/db?sslmode=disable, got "(not shown: it may hold a password)"`},
 		{name: "store not a URL", args: []string{"-addr", "127.0.0.1:0", "-store", "sqlite"}, wantErr: `-store: want "memory" or a PostgreSQL URL such as postgres://user@127.0.0.1:5432/db?sslmode=disable, got "sqlite"`},
 		{name: "database unreachable", args: []string{"-addr", "127.0.0.1:0", "-store", "postgres://u:hunter2@" + closed + "/x?sslmode=disable&connect_timeout=5"}, wantErr: "-store: opening postgres://u:xxxxx@" + closed + "/x?sslmode=disable&connect_timeout=5: "},
