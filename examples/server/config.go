@@ -439,7 +439,7 @@ func (c *clientConfig) validate(path string) error {
 	}
 	for j, u := range c.RedirectURIs {
 		p := fmt.Sprintf("%s.redirect_uris[%d]", path, j)
-		if err := validateRedirectURI(u); err != nil {
+		if err := validateRedirectURI(c.ID, u); err != nil {
 			return fieldError(p, err.Error())
 		}
 		if slices.Contains(c.RedirectURIs[:j], u) {
@@ -479,45 +479,30 @@ func validateIssuer(issuer string) error {
 	}
 }
 
-// validateRedirectURI checks a redirection URI: absolute, without fragment
-// (RFC 6749 §3.1.2), and https, http on a loopback IP literal (RFC 8252
-// §7.3), or a private-use scheme with a dot in it (RFC 8252 §7.1). Other
-// http URIs would send codes in clear (RFC 9700 §2.6).
-func validateRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
+// validateRedirectURI checks a redirection URI of the client clientID with
+// oauthkit.Client.Validate, the library's rule, so that the example accepts
+// exactly what the library does: absolute, without fragment (RFC 6749
+// §3.1.2), and https, http on a loopback IP literal (never "localhost",
+// RFC 8252 §7.3 and §8.3), or a private-use scheme in reverse domain
+// notation (RFC 8252 §7.1). The error quotes the URI and says what is wrong
+// with it.
+func validateRedirectURI(clientID, raw string) error {
+	if raw == "" {
 		return errors.New("empty")
-	case err != nil || !u.IsAbs():
-		return fmt.Errorf("%q is not an absolute URI (RFC 6749 §3.1.2)", raw)
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return fmt.Errorf("%q must not have a fragment (RFC 6749 §3.1.2)", raw)
-	case u.User != nil:
-		return fmt.Errorf("%q must not have user info", raw)
 	}
-	switch u.Scheme {
-	case "https":
-		if u.Host == "" {
-			return fmt.Errorf("%q has no host", raw)
-		}
-		return nil
-	case "http":
-		switch host := u.Hostname(); {
-		case host == "127.0.0.1" || host == "::1":
-			return nil
-		case host == "localhost":
-			return fmt.Errorf("%q: use the loopback IP 127.0.0.1 or [::1] instead of localhost (RFC 8252 §8.3)", raw)
-		default:
-			return fmt.Errorf("%q: http is allowed only on a loopback IP (RFC 8252 §7.3); use https", raw)
-		}
-	case "javascript", "data", "file", "vbscript", "blob", "about":
-		return fmt.Errorf("%q: scheme %q is not allowed", raw, u.Scheme)
-	default:
-		if !strings.Contains(u.Scheme, ".") {
-			return fmt.Errorf("%q: a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)", raw)
-		}
+	// A client that is otherwise valid (public, no grants), so that any
+	// error is about the URI.
+	probe := oauthkit.Client{ID: clientID, AuthMethod: oauthkit.AuthMethodNone, RedirectURIs: []string{raw}}
+	err := probe.Validate()
+	if err == nil {
 		return nil
 	}
+	// Validate wraps the reason in "oauthkit: client ID: redirect URI
+	// "raw": ", which the config error says in its own words.
+	if reason := errors.Unwrap(err); reason != nil {
+		err = reason
+	}
+	return fmt.Errorf("%q: %v", raw, err)
 }
 
 // validateEmail checks an e-mail address: a bare addr-spec (RFC 5322

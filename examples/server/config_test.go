@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/oauthkit/oauthkit"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -132,14 +137,15 @@ func TestParseConfig(t *testing.T) {
 		{name: "public client_credentials", in: `{"clients": [{"id": "a", "public": true, "grant_types": ["client_credentials"]}]}`, wantErr: "config: clients[0].grant_types[0]: client_credentials needs a confidential client (RFC 6749 §4.4)"},
 		{name: "code grant without redirect URI", in: `{"clients": [{"id": "a", "secret": "s"}]}`, wantErr: "config: clients[0].redirect_uris: required for the authorization_code grant"},
 		{name: "redirect URI empty", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": [""]}]}`, wantErr: "config: clients[0].redirect_uris[0]: empty"},
-		{name: "redirect URI relative", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "/cb" is not an absolute URI (RFC 6749 §3.1.2)`},
-		{name: "redirect URI with fragment", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb#x"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://a.example/cb#x" must not have a fragment (RFC 6749 §3.1.2)`},
-		{name: "redirect URI with user info", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://u@a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://u@a.example/cb" must not have user info`},
-		{name: "redirect URI https without host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https:/cb" has no host`},
-		{name: "redirect URI http on a public host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "http://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: "http://a.example/cb": http is allowed only on a loopback IP (RFC 8252 §7.3); use https`},
-		{name: "redirect URI on localhost", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["http://localhost:8080/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost:8080/cb": use the loopback IP 127.0.0.1 or [::1] instead of localhost (RFC 8252 §8.3)`},
-		{name: "redirect URI javascript", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["javascript:alert(1)"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "javascript:alert(1)": scheme "javascript" is not allowed`},
-		{name: "redirect URI private scheme without dot", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["myapp:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "myapp:/cb": a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)`},
+		{name: "redirect URI relative", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "/cb": not absolute`},
+		{name: "redirect URI with fragment", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb#x"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://a.example/cb#x": has a fragment (RFC 6749 §3.1.2)`},
+		{name: "redirect URI with user info", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://u@a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https://u@a.example/cb": has user information`},
+		{name: "redirect URI https without host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "https:/cb": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
+		{name: "redirect URI http on a public host", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "http://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: "http://a.example/cb": http is allowed only for loopback IP literals (RFC 9700 §2.6, RFC 8252 §7.3)`},
+		{name: "redirect URI on localhost", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["http://localhost:8080/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost:8080/cb": use http://127.0.0.1 or http://[::1], not localhost (RFC 8252 §8.3)`},
+		{name: "redirect URI on localhost without port", in: `{"clients": [{"id": "a", "public": true, "redirect_uris": ["http://localhost/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "http://localhost/cb": use http://127.0.0.1 or http://[::1], not localhost (RFC 8252 §8.3)`},
+		{name: "redirect URI javascript", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["javascript:alert(1)"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "javascript:alert(1)": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
+		{name: "redirect URI private scheme without dot", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["myapp:/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[0]: "myapp:/cb": scheme must be https, loopback http, or a reverse-domain private-use scheme`},
 		{name: "duplicate redirect URI", in: `{"clients": [{"id": "a", "secret": "s", "redirect_uris": ["https://a.example/cb", "https://a.example/cb"]}]}`, wantErr: `config: clients[0].redirect_uris[1]: duplicate redirect URI "https://a.example/cb"`},
 		{name: "scope with a space", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": ["read write"]}]}`, wantErr: `config: clients[0].scopes[0]: "read write" is not a scope token (RFC 6749 §3.3: one or more of %x21 / %x23-5B / %x5D-7E)`},
 		{name: "empty scope", in: `{"clients": [{"id": "a", "secret": "s", "grant_types": ["client_credentials"], "scopes": [""]}]}`, wantErr: `config: clients[0].scopes[0]: "" is not a scope token (RFC 6749 §3.3: one or more of %x21 / %x23-5B / %x5D-7E)`},
@@ -181,6 +187,55 @@ func TestParseConfig(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("parseConfig (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The example has one rule for redirect URIs, the library's
+// (oauthkit.Client.Validate): a config accepts exactly the URIs Validate
+// accepts, and refuses the others naming the field and the URI.
+func TestRedirectURIRuleIsTheLibrarys(t *testing.T) {
+	tests := []struct {
+		uri    string
+		wantOK bool
+	}{
+		{uri: "https://app.example.com/cb", wantOK: true},
+		{uri: "https://app.example.com:8443/cb?x=1", wantOK: true},
+		{uri: "http://127.0.0.1/cb", wantOK: true},
+		{uri: "http://127.0.0.1:9999/cb", wantOK: true},
+		{uri: "http://[::1]:9999/cb", wantOK: true},
+		{uri: "com.example.app:/cb", wantOK: true},
+		{uri: "http://localhost/cb"},        // RFC 8252 §8.3
+		{uri: "http://localhost:9999/cb"},   // RFC 8252 §8.3
+		{uri: "http://LOCALHOST:9999/cb"},   // not a loopback IP literal either
+		{uri: "http://127.0.0.1.nip.io/cb"}, // a name, not a loopback IP
+		{uri: "http://app.example.com/cb"},  // RFC 9700 §2.6
+		{uri: "https://app.example.com/cb#frag"},
+		{uri: "https://user@app.example.com/cb"},
+		{uri: "/cb"},
+		{uri: "myapp:/cb"},
+		{uri: "javascript:alert(1)"},
+		{uri: "data:text/html,hi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			lib := (&oauthkit.Client{ID: "a", AuthMethod: oauthkit.AuthMethodNone, RedirectURIs: []string{tt.uri}}).Validate()
+			if (lib == nil) != tt.wantOK {
+				t.Fatalf("oauthkit.Client.Validate = %v, want ok=%v: the table is out of date", lib, tt.wantOK)
+			}
+			in, err := json.Marshal(map[string]any{"clients": []any{map[string]any{"id": "a", "public": true, "redirect_uris": []string{tt.uri}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = parseConfig(bytes.NewReader(in))
+			switch {
+			case tt.wantOK && err != nil:
+				t.Errorf("parseConfig refuses a URI the library accepts: %v", err)
+			case !tt.wantOK && err == nil:
+				t.Errorf("parseConfig accepts a URI the library refuses (%v)", lib)
+			case !tt.wantOK && !strings.HasPrefix(err.Error(), fmt.Sprintf("config: clients[0].redirect_uris[0]: %q: ", tt.uri)):
+				t.Errorf("parseConfig error %q does not name the field and the URI", err)
 			}
 		})
 	}
