@@ -27,7 +27,10 @@
 // A missing issuer is "http://" + the listening address. A client without
 // grant_types gets authorization_code (RFC 7591 §2). Unknown fields, wrong
 // types and invalid values are refused at start with a message naming the
-// field. Secrets and passwords are hashed with Argon2id at start.
+// field. Secrets and passwords are hashed with Argon2id at start. A client
+// with a secret authenticates with client_secret_basic or
+// client_secret_post, unless its token_endpoint_auth_method names one; a
+// client ID must differ from every username.
 // access_token_format "jwt" issues RFC 9068 JWT access tokens; a user's
 // optional email and name are the OpenID Connect claims of the email and
 // profile scopes.
