@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -153,6 +154,42 @@ func TestMigrate(t *testing.T) {
 		}
 		if n != 0 {
 			t.Errorf("%d tables in the schema after a failed migration, want 0", n)
+		}
+	})
+
+	// A database at version 2 with tokens in it is brought to version 3:
+	// its tokens are users' (SubjectIsClient false), never retried, and
+	// rotate as before.
+	t.Run("UpgradeFromVersion2", func(t *testing.T) {
+		db := newEmptyDB(t)
+		s := db.store(t)
+		v2 := fstest.MapFS{}
+		for _, name := range []string{"0001_init.sql", "0002_revoked_grants.sql"} {
+			sql, err := fs.ReadFile(Migrations(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v2[name] = &fstest.MapFile{Data: sql}
+		}
+		if err := s.migrate(t.Context(), v2); err != nil {
+			t.Fatal(err)
+		}
+		db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_tokens (id, kind, grant_id, client_id, subject, expires_at, acr)
+			VALUES ('old', 'refresh_token', 'g', 'app', 'alice', now() + interval '1 hour', '')`)
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate from version 2: %v", err)
+		}
+		if d := cmp.Diff(allMigrations, applied(t, db)); d != "" {
+			t.Errorf("recorded migrations (-want +got):\n%s", d)
+		}
+		now := time.Now()
+		tok, err := s.Token(t.Context(), "old", now)
+		if err != nil || tok.SubjectIsClient || tok.Subject != "alice" {
+			t.Fatalf("Token stored at version 2: %+v, %v; want alice's, SubjectIsClient false", tok, err)
+		}
+		next := &oauthkit.Token{ID: "new", Kind: oauthkit.RefreshToken, GrantID: "g", ParentID: "old", ExpiresAt: now.Add(time.Hour)}
+		if err := s.RotateRefreshToken(t.Context(), "old", now, time.Minute, next); err != nil {
+			t.Errorf("RotateRefreshToken of a token stored at version 2: %v", err)
 		}
 	})
 

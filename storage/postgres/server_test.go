@@ -200,3 +200,63 @@ func refreshForm(refresh string) url.Values {
 }
 
 var clientCredentialsForm = url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}
+
+// TestServerHardening checks, through the token endpoint on PostgreSQL,
+// two store changes of the hardening issue: a stranger's attempt to redeem
+// another client's code changes nothing, so that the owner's redemption
+// still succeeds and is no replay (issue 7, item 6); and a client's own
+// token is stored as such, a user's as a user's (item 7).
+func TestServerHardening(t *testing.T) {
+	db := newTestDB(t)
+	inst := newInstance(t, db.store(t), nil)
+	stranger := testClient(t)
+	stranger.ID = "stranger"
+	for _, c := range []*oauthkit.Client{testClient(t), stranger} {
+		if err := inst.store.PutClient(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("StrangerCannotBurnCode", func(t *testing.T) {
+		code, verifier := authorize(t, inst)
+		r := tokenRequest(codeForm(code, verifier))
+		r.SetBasicAuth(stranger.ID, testSecret)
+		if w := serveToken(inst, r); w.Code != http.StatusBadRequest || decodeToken(t, w).Error != "invalid_grant" {
+			t.Errorf("redemption by another client: %d %s, want 400 invalid_grant", w.Code, w.Body)
+		}
+		w := serveToken(inst, tokenRequest(codeForm(code, verifier)))
+		if w.Code != http.StatusOK {
+			t.Fatalf("redemption by the code's client after a stranger's attempt: %d %s, want 200", w.Code, w.Body)
+		}
+		if _, err := inst.store.Token(t.Context(), oauthkit.HashToken(decodeToken(t, w).AccessToken), time.Now()); err != nil {
+			t.Errorf("the owner's access token: %v, want it stored (not revoked as by a replay)", err)
+		}
+	})
+
+	t.Run("SubjectIsClient", func(t *testing.T) {
+		code, verifier := authorize(t, inst)
+		cases := []struct {
+			name string
+			form url.Values
+			want bool
+		}{
+			{"ClientCredentials", clientCredentialsForm, true},
+			{"AuthorizationCode", codeForm(code, verifier), false},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				w := serveToken(inst, tokenRequest(tc.form))
+				if w.Code != http.StatusOK {
+					t.Fatalf("%d %s", w.Code, w.Body)
+				}
+				tok, err := inst.store.Token(t.Context(), oauthkit.HashToken(decodeToken(t, w).AccessToken), time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tok.SubjectIsClient != tc.want {
+					t.Errorf("stored SubjectIsClient = %v (subject %q), want %v", tok.SubjectIsClient, tok.Subject, tc.want)
+				}
+			})
+		}
+	})
+}

@@ -108,6 +108,62 @@ func TestTimeouts(t *testing.T) {
 		}
 	})
 
+	t.Run("RedeemCode", func(t *testing.T) {
+		for _, id := range []string{"c2", "c3"} {
+			if err := s.CreateCode(t.Context(), &oauthkit.AuthorizationCode{ID: id, GrantID: "g-" + id, ClientID: "app", ExpiresAt: now.Add(time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		issue := func(c *oauthkit.AuthorizationCode) ([]*oauthkit.Token, error) {
+			return []*oauthkit.Token{{ID: "a-" + c.ID, Kind: oauthkit.AccessToken, GrantID: c.GrantID, ExpiresAt: now.Add(time.Hour)}}, nil
+		}
+		if _, err := s.RedeemCode(t.Context(), "c2", "app", now, issue); err != nil {
+			t.Fatal(err)
+		}
+		tx := blocker(t, "SELECT FROM oauthkit_codes WHERE id = 'c3' FOR UPDATE")
+		timedOut(t, func(ctx context.Context) error { _, err := s.RedeemCode(ctx, "c3", "app", now, issue); return err })
+		if err := tx.Rollback(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, "SELECT FROM oauthkit_codes WHERE id = 'c3' FOR UPDATE")
+		if _, err := s.RedeemCode(t.Context(), "c3", "app", now, issue); err != nil {
+			t.Errorf("RedeemCode after the timed-out one: %v, want a first use", err)
+		}
+	})
+
+	// A redemption whose issue stalls past the deadline, with the code's
+	// row locked: the database ends the idle transaction at the deadline,
+	// so that the code is not held for longer, whether or not its client
+	// ever comes back.
+	t.Run("RedeemCodeStalled", func(t *testing.T) {
+		if err := s.CreateCode(t.Context(), &oauthkit.AuthorizationCode{ID: "c4", GrantID: "g-c4", ClientID: "app", ExpiresAt: now.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), timeout)
+		defer cancel()
+		deadline, _ := ctx.Deadline()
+		check := db.conn(t)
+		var freed time.Time
+		_, err := s.RedeemCode(ctx, "c4", "app", now, func(c *oauthkit.AuthorizationCode) ([]*oauthkit.Token, error) {
+			// Wait, within a bound, for the code's row lock to be
+			// released while this transaction still holds it.
+			if _, err := check.Exec(t.Context(), "BEGIN; SET LOCAL lock_timeout = '5s'; SELECT FROM oauthkit_codes WHERE id = 'c4' FOR UPDATE; ROLLBACK"); err != nil {
+				t.Errorf("locking the code while its redemption stalls: %v", err)
+			}
+			freed = time.Now()
+			return nil, nil
+		})
+		if !errors.Is(err, oauthkit.ErrUnavailable) {
+			t.Errorf("RedeemCode after a stall past its deadline: error = %v, want ErrUnavailable", err)
+		}
+		if late := freed.Sub(deadline); late > time.Second {
+			t.Errorf("the code's lock was released %v after the deadline, want at most a second", late)
+		}
+		if _, err := s.ConsumeCode(t.Context(), "c4", "app", now); err != nil {
+			t.Errorf("ConsumeCode after the stalled redemption: %v, want a first use", err)
+		}
+	})
+
 	t.Run("CreateTokens", func(t *testing.T) {
 		tok := &oauthkit.Token{ID: "a3", Kind: oauthkit.AccessToken, GrantID: "g3", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
 		if err := s.CreateTokens(t.Context(), &oauthkit.Token{ID: "a03", Kind: oauthkit.AccessToken, GrantID: "g3", ExpiresAt: now.Add(time.Hour)}); err != nil {
