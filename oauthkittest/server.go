@@ -52,7 +52,10 @@ const (
 )
 
 // Server is an oauthkit authorization server listening on a loopback
-// httptest.Server, with in-memory stores. Create it with NewServer.
+// httptest.Server, with in-memory stores. Create it with NewServer. Its
+// methods are safe for concurrent use; those that can fail take the calling
+// test's testing.TB, so that a Server shared by subtests reports each
+// failure in the subtest that met it.
 type Server struct {
 	// Server is the authorization server, for in-process resource servers
 	// (bearer.Local) and direct calls such as ValidateAccessToken.
@@ -73,7 +76,9 @@ type Server struct {
 	// clients.
 	Store *memory.Store
 	// Clock is the server's clock. It reads the time NewServer was called,
-	// to the second, until the test moves it.
+	// to the second, until the test moves it: code that checks expiry with
+	// time.Now, such as package bearer's middleware or golang.org/x/oauth2,
+	// agrees with it until then.
 	Clock *Clock
 
 	// Confidential is a registered confidential client with a generated
@@ -111,8 +116,8 @@ type options struct {
 // WithConfig lets f change the oauthkit.Config before the server is
 // created: its lifetimes, Authorizer, token formats, grants and so on.
 // Config.Issuer, Now and Rand are set to the Server's URL, Clock and
-// deterministic randomness when f runs; replacing them gives up what they
-// provide. The endpoints stay mounted at their paths whatever
+// deterministic randomness when f runs, and Clients, Codes and Tokens to
+// its Store; replacing them gives up what they provide. The endpoints stay mounted at their paths whatever
 // Config.Endpoints says. Options apply in order.
 func WithConfig(f func(*oauthkit.Config)) Option {
 	return func(o *options) { o.configure = append(o.configure, f) }
