@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -297,6 +299,31 @@ func TestPasswordGrant(t *testing.T) {
 			t.Errorf("error = %q, want unauthorized_client", got)
 		}
 	})
+}
+
+// busyVerify answers like oauthkit.VerifySecret when too many slow checks
+// are waiting.
+func busyVerify(context.Context, string, string) (bool, error) {
+	return false, fmt.Errorf("oauthkit: too many secret verifications waiting: %w", oauthkit.ErrUnavailable)
+}
+
+// A password grant whose password cannot be checked because too many checks
+// are waiting is answered 503 with Retry-After, never invalid_grant: the
+// password was not found wrong.
+func TestPasswordGrantVerifierBusy(t *testing.T) {
+	ts := startCustomServer(t, demoConfig(), false, slog.New(slog.DiscardHandler), func(a *app) {
+		a.pages.users.(*userStore).verify = busyVerify
+	})
+	t.Cleanup(ts.Close)
+	_, err := oauthConfig(ts, "legacy", "legacy-secret", "read").PasswordCredentialsToken(clientContext(t.Context(), ts), "alice", "wonderland")
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		t.Fatalf("error %v, want an *oauth2.RetrieveError", err)
+	}
+	if re.Response.StatusCode != http.StatusServiceUnavailable || re.Response.Header.Get("Retry-After") == "" || re.ErrorCode == "invalid_grant" {
+		t.Errorf("status %d, Retry-After %q, error %q; want 503 with Retry-After, not invalid_grant",
+			re.Response.StatusCode, re.Response.Header.Get("Retry-After"), re.ErrorCode)
+	}
 }
 
 func TestDeny(t *testing.T) {

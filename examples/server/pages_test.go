@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -79,20 +78,6 @@ func loginForm(t *testing.T, p *page, username, password string) url.Values {
 	return form
 }
 
-// busyUsers is a UserAuthenticator that answers like oauthkit.VerifySecret
-// with a full queue while busy is set, and is users otherwise.
-type busyUsers struct {
-	users oauthkit.UserAuthenticator
-	busy  atomic.Bool
-}
-
-func (b *busyUsers) AuthenticateUser(ctx context.Context, username, password string) (string, error) {
-	if b.busy.Load() {
-		return "", fmt.Errorf("checking the password: %w", fmt.Errorf("oauthkit: too many secret verifications waiting: %w", oauthkit.ErrUnavailable))
-	}
-	return b.users.AuthenticateUser(ctx, username, password)
-}
-
 // sessionCount returns the number of sessions the pages hold.
 func (p *pages) sessionCount() int {
 	p.sessions.mu.Lock()
@@ -109,7 +94,7 @@ func TestLoginPasswordNotChecked(t *testing.T) {
 	tests := []struct {
 		name string
 		// busy makes the password check fail as oauthkit.VerifySecret
-		// does with a full queue.
+		// does with a full queue (busyVerify).
 		busy bool
 		// cancel cancels the POST's context before it is served, as when
 		// the browser closes the connection; the real password check
@@ -136,9 +121,14 @@ func TestLoginPasswordNotChecked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			users := &busyUsers{users: a.pages.users}
-			users.busy.Store(tt.busy)
-			a.pages.users = users
+			var busy atomic.Bool
+			busy.Store(tt.busy)
+			a.pages.users.(*userStore).verify = func(ctx context.Context, hash, secret string) (bool, error) {
+				if busy.Load() {
+					return busyVerify(ctx, hash, secret)
+				}
+				return oauthkit.VerifySecret(ctx, hash, secret)
+			}
 
 			ra := newRecorderAgent(t, a)
 			conf := &oauth2.Config{
@@ -196,7 +186,7 @@ func TestLoginPasswordNotChecked(t *testing.T) {
 			checkPageHeaders(t, p, "'self' http://127.0.0.1:9999")
 
 			// Once the checks are no longer queued, the same form signs in.
-			users.busy.Store(false)
+			busy.Store(false)
 			if p := ra.postForm(t.Context(), loginForm(t, p, "alice", "wonderland")); !isConsentPage(p) {
 				t.Errorf("resubmitting the form: status %d, want the consent page:\n%s", p.status, p.body)
 			}
