@@ -36,6 +36,9 @@ const (
 type Client struct {
 	// ID is the client_id.
 	ID string
+	// Name is the client's name for people, as on a consent page
+	// (RFC 7591 §2 client_name), or empty. The library never shows it.
+	Name string
 	// SecretHash is the hash of the client secret made by [HashSecret] or
 	// [HashLowEntropySecret]. It is empty for public clients.
 	SecretHash string
@@ -301,7 +304,9 @@ func validateRedirectURI(raw string) error {
 	case err != nil:
 		return errors.New("not a URI")
 	case !u.IsAbs():
-		return errors.New("not absolute")
+		return errors.New("not an absolute URI (it needs a scheme, such as https://)")
+	case (u.Scheme == "https" || u.Scheme == "http") && u.Host == "":
+		return errors.New("has no host")
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return errors.New("has a fragment (RFC 6749 §3.1.2)")
 	case u.User != nil:

@@ -73,6 +73,7 @@ func testClients(tag string) []*oauthkit.Client {
 	return []*oauthkit.Client{
 		{
 			ID:           tag + "-web",
+			Name:         "Web App — Ünïcode",
 			SecretHash:   "$sha256$" + oauthkit.HashToken("web secret of the storetest kit, not a real one"),
 			AuthMethod:   oauthkit.AuthMethodSecretPost,
 			RedirectURIs: []string{"https://app.example.com/callback", "https://app.example.com/cb?x=1&y=ü"},
