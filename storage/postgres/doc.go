@@ -33,12 +33,14 @@
 // # Schema and migrations
 //
 // [Store.Migrate] creates the tables (oauthkit_clients, oauthkit_codes,
-// oauthkit_tokens, oauthkit_revoked_grants) in the first schema of the connection's search_path,
-// which a connection string can set (search_path=auth). It applies the SQL
-// files returned by [Migrations] that the table oauthkit_schema_migrations
-// does not list yet, in one transaction, under an advisory lock: it is
-// idempotent and every instance may run it at startup. Hosts that apply
-// schema changes with their own tool can read the files instead.
+// oauthkit_tokens, oauthkit_revoked_grants) and two functions
+// (oauthkit_deadline, oauthkit_refuse_revoked) in the first schema of the
+// connection's search_path, which a connection string can set
+// (search_path=auth). It applies the SQL files returned by [Migrations]
+// that the table oauthkit_schema_migrations does not list yet, in one
+// transaction, under an advisory lock: it is idempotent and every instance
+// may run it at startup. Hosts that apply schema changes with their own
+// tool can read the files instead.
 //
 // Codes and tokens are stored under oauthkit.HashToken of their value,
 // client secrets only as the hashes oauthkit makes: a copy of the database
@@ -46,28 +48,56 @@
 // grant deletes its tokens and records the grant for
 // oauthkit.MaxCodeLifetime, during which its tokens are refused.
 //
-// # Single use across instances
+// # Transactions: what is atomic with what
 //
-// Every single-use operation is atomic in the database. A code is consumed
-// by one UPDATE whose row lock orders concurrent redemptions and whose use
-// count tells the first from a replay. A refresh token is exchanged in one
-// round trip: a batch, which PostgreSQL runs as one transaction, that takes
-// an advisory lock on the token's grant and then, in one statement, rotates
-// the token and stores its successors, or retries within the grace period,
-// or revokes the grant on reuse. Because the lock is held until commit and
-// the statement's snapshot is taken after it, concurrent exchanges in one
-// grant, from any instance, see each other's writes: a reused token revokes
-// the successor that another request stored a moment before. Storing new
-// tokens and revoking a grant take the same lock, so that a code replayed
-// on one instance while its first redemption on another is still storing
-// its tokens revokes them: they are either deleted or refused.
+// Every single-use operation is atomic in the database, and every token
+// request commits once:
 //
-// Each request costs one round trip per store call: two for
-// client_credentials (the client; the grant's lock and the token insert, in
-// one batch), three for a code exchange or a refresh (the client, the
-// single-use operation, the insert, which for a refresh is part of the
-// rotation's batch). BENCHMARKS.md has
-// the figures.
+//   - [Store.RedeemCode], which the token endpoint uses for a code exchange
+//     (the Store is both its Config.Codes and its Config.Tokens), consumes
+//     the code and stores the tokens issued for it in one transaction: the
+//     code is used if and only if its tokens are stored (but for a code
+//     whose redemption the server refuses, say for a wrong PKCE verifier:
+//     that code stays used, with no tokens). Its first statement, an
+//     UPDATE, takes the code's row lock until the commit, so that
+//     concurrent redemptions are ordered and a replay waits, then finds the
+//     code used.
+//   - [Store.ConsumeCode] alone is one UPDATE, committed at once.
+//   - [Store.RotateRefreshToken] is one transaction that takes an advisory
+//     lock on the token's grant and then, in one statement, rotates the
+//     token and stores its successors, or retries within the grace period,
+//     or revokes the grant on reuse. A retry is accepted once: it marks the
+//     previous token retried, revokes the access tokens issued for it and
+//     keeps the refresh token issued for it as rotated, so that a second
+//     retry, or that refresh token presented later, is reuse and revokes
+//     the family (RFC 9700 §4.14.2).
+//   - [Store.CreateTokens] and [Store.RevokeGrant] each are one transaction
+//     under the same grant locks.
+//
+// Because the grant's lock is held until commit and each statement's
+// snapshot is taken after it, concurrent exchanges in one grant, from any
+// instance, see each other's writes: a reused token revokes the successor
+// that another request stored a moment before. Storing new tokens and
+// revoking a grant take the same lock, so that a code replayed on one
+// instance while its first redemption on another is still storing its
+// tokens revokes them: they are either deleted or refused. Reading a token
+// ([Store.Token]) is a plain SELECT outside these transactions: a refresh
+// reads its token, then rotates it, and the rotation decides alone.
+//
+// # Round trips
+//
+// Every store call is one round trip (a batch of statements, which
+// PostgreSQL runs as one transaction), except [Store.RedeemCode], which
+// needs two because it calls back into the server between the code's
+// consumption and the tokens' insert: BEGIN and the UPDATE, then the grant
+// lock, the INSERT and COMMIT. Through the token endpoint that is two round
+// trips for client_credentials (the client; the insert) and three for a
+// code exchange (the client; RedeemCode's two) and for a refresh (the
+// client; the refresh token; the rotation), each with one commit.
+// [ConfigurePool] also keeps pgxpool from pinging a connection idle for
+// more than a second before each request, which would add one round trip
+// to most requests under light load; it pings only connections idle for a
+// minute. BENCHMARKS.md has the figures.
 //
 // # Faults and timeouts
 //
@@ -75,17 +105,33 @@
 // lost or refused connection, a timeout, a cancelled context, a server
 // shutting down or a serialization failure wraps oauthkit.ErrUnavailable,
 // which the authorization endpoint answers with temporarily_unavailable and
-// the token endpoint with server_error; anything else is an internal
-// fault. Driver errors stay wrapped for the host's logs; oauthkit never
-// sends them to clients. IDs that PostgreSQL text cannot hold (a NUL byte,
-// invalid UTF-8) are not found, without a query.
+// the token endpoint with server_error (status 503); anything else is an
+// internal fault. Driver errors stay wrapped for the host's logs; oauthkit
+// never sends them to clients. IDs that PostgreSQL text cannot hold (a NUL
+// byte, invalid UTF-8) are not found, without a query.
 //
-// Every call honours its context. A Store made by [Open] also cancels the
-// statement in the server when the context ends, and has the server drop
-// the session of a connection that is gone, so that an exchange whose
-// client gave up is rolled back rather than committed later. A request that
-// fails this way has stored nothing; one whose response was lost after the
-// commit can be retried within Config.RefreshTokenGracePeriod.
+// Every call honours its context. Every transaction that writes codes or
+// tokens is also bounded by its context's deadline in the database (10
+// seconds away if the context has none): it waits for locks, runs and
+// stays idle no longer than the time left, and its last statement before
+// COMMIT fails it if the database's clock is past the deadline. So a write
+// delayed past its deadline, by a lock or by a network that silently drops
+// packets and delivers them late, rolls back instead of committing after
+// its client was told it failed. This assumes that the clocks of the
+// server and of the database agree (to well within the request's time
+// budget, as NTP keeps them), and leaves one window: a commit that starts
+// just before the deadline may finish a few milliseconds after it.
+//
+// A request that fails has not necessarily stored nothing: its transaction
+// may have committed before the deadline and its answer been lost on the
+// way back. A refresh in that state is recovered by the client's retry
+// within Config.RefreshTokenGracePeriod; a code exchange is not (the code
+// is used, and presenting it again is a replay, which revokes its grant),
+// and its client must start a new authorization.
+//
+// A Store made by [Open] also cancels the statement in the server when the
+// context ends, and has the server drop the session of a connection that
+// it can tell is gone (closed or reset, not silently cut off).
 //
 // # Expired rows
 //
@@ -113,6 +159,7 @@
 //	OAUTHKIT_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go test -race ./...
 //
 // They include the storetest conformance kit, two server instances on one
-// database, a proxy that cuts the database mid-request, and benchmarks
+// database, a proxy that cuts the database mid-request, one that silently
+// drops packets and delivers them late, and benchmarks
 // (go test -run '^$' -bench .).
 package postgres
