@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/bearer"
@@ -28,10 +29,16 @@ const (
 	pathJWKS       = "/.well-known/jwks.json"
 	pathUserInfo   = "/userinfo"
 	pathAPIMe      = "/api/me"
+	pathCallback   = "/callback" // the demo clients' callback page, /callback/{client_id}
 )
 
 // scopeAPIRead is the scope that the demo API at /api/me requires.
 const scopeAPIRead = "read"
+
+// codeLifetime is how long an authorization code may be redeemed: the
+// oauthkit.Config.CodeLifetime of the server, which the banner and the
+// callback page tell.
+var codeLifetime = oauthkit.DefaultCodeLifetime
 
 // hashSecret hashes the config's human-chosen secrets and passwords. Tests
 // swap in bcrypt at its lowest cost, which oauthkit.VerifySecret also reads,
@@ -51,6 +58,10 @@ type app struct {
 	keys    *jwt.KeySet // signs JWT access tokens and ID tokens; nil when neither is issued
 	oidc    bool        // OpenID Connect is on
 	store   string      // which store is used, for the banner
+	// codeLifetime is the server's Config.CodeLifetime.
+	codeLifetime time.Duration
+	// byID are the config's clients, for the callback page.
+	byID map[string]clientConfig
 }
 
 // newApp wires the library into a plain net/http app. cfg must be valid (see
@@ -71,6 +82,8 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	if cfg.Issuer == "" {
 		return nil, errors.New("newApp: the issuer is not set")
 	}
+	cfg.Clients = slices.Clone(cfg.Clients) // not the caller's
+	cfg.resolveCallbacks()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -82,6 +95,8 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		return nil, err
 	}
 	var views []clientView
+	byID := make(map[string]clientConfig, len(cfg.Clients))
+	names := make(map[string]string, len(cfg.Clients))
 	var extra []oauthkit.GrantHandler
 	var scopes []string // every client's scopes, for scopes_supported
 	for _, c := range cfg.Clients {
@@ -90,8 +105,13 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 				scopes = append(scopes, sc)
 			}
 		}
+		byID[c.ID] = c
+		if c.Name != "" {
+			names[c.ID] = c.Name
+		}
 		oc := &oauthkit.Client{
 			ID:           c.ID,
+			Name:         c.Name,
 			RedirectURIs: slices.Clone(c.RedirectURIs),
 			GrantTypes:   slices.Clone(c.GrantTypes),
 			Scopes:       slices.Clone(c.Scopes),
@@ -116,7 +136,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		if err := st.putClient(ctx, oc); err != nil {
 			return nil, fmt.Errorf("storing client %q: %w", c.ID, err)
 		}
-		views = append(views, clientView{ID: c.ID, Public: c.Public, GrantTypes: slices.Clone(c.GrantTypes)})
+		views = append(views, clientView{ID: c.ID, Name: c.Name, Public: c.Public, GrantTypes: slices.Clone(c.GrantTypes)})
 		if c.uses(oauthkit.GrantTypeClientCredentials) && !hasGrant(extra, oauthkit.GrantTypeClientCredentials) {
 			extra = append(extra, grants.ClientCredentials{})
 		}
@@ -129,14 +149,18 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	pg.clientNames = names
+	pg.scopeDescriptions = cfg.scopeDescriptions()
 	a := &app{
-		issuer:  cfg.Issuer,
-		clients: st.clients,
-		pages:   pg,
-		mux:     http.NewServeMux(),
-		views:   views,
-		oidc:    slices.Contains(scopes, oauthkit.ScopeOpenID),
-		store:   st.desc,
+		issuer:       cfg.Issuer,
+		clients:      st.clients,
+		pages:        pg,
+		mux:          http.NewServeMux(),
+		views:        views,
+		oidc:         slices.Contains(scopes, oauthkit.ScopeOpenID),
+		store:        st.desc,
+		codeLifetime: codeLifetime,
+		byID:         byID,
 	}
 	oc := oauthkit.Config{
 		Issuer: cfg.Issuer,
@@ -153,6 +177,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		ErrorPage:       pg.errorPage,
 		Grants:          extra,
 		ScopesSupported: scopes,
+		CodeLifetime:    a.codeLifetime,
 		Logger:          logger,
 	}
 	if cfg.AccessTokenFormat == formatJWT || a.oidc {
@@ -211,6 +236,8 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		a.mux.Handle(pathUserInfo, srv.UserInfoHandler())
 	}
 	a.mux.Handle("GET "+pathAPIMe, api.Wrap(http.HandlerFunc(apiMe), scopeAPIRead))
+	a.mux.HandleFunc("GET "+pathCallback, a.callback)
+	a.mux.HandleFunc("GET "+pathCallback+"/{client}", a.callback)
 	a.mux.HandleFunc("GET /{$}", a.index)
 	return a, nil
 }
@@ -368,7 +395,17 @@ type tryIt struct {
 	// API calls the demo API at /api/me with an access token, whose
 	// placeholder tokenPlaceholder is to be replaced by the token.
 	API string
+	// ClientID, State and Verifier are those of AuthorizeURL: the callback
+	// page puts Verifier into its command for a response with that client
+	// and state.
+	ClientID, State, Verifier string
+	// Callback is the callback page that AuthorizeURL leads to, or empty
+	// when its redirect URI is the client's own.
+	Callback string
 }
+
+// demoState is the state parameter of tryIt.AuthorizeURL.
+const demoState = "demo"
 
 // codePlaceholder stands for the authorization code in tryIt.Exchange.
 const codePlaceholder = "PASTE_THE_CODE_HERE"
@@ -411,7 +448,7 @@ func newTryIt(cfg config) (tryIt, error) {
 			"response_type":         {"code"},
 			"client_id":             {c.ID},
 			"redirect_uri":          {c.RedirectURIs[0]},
-			"state":                 {"demo"},
+			"state":                 {demoState},
 			"code_challenge":        {pkce.Challenge(verifier)},
 			"code_challenge_method": {pkce.S256},
 		}
@@ -421,6 +458,10 @@ func newTryIt(cfg config) (tryIt, error) {
 		t.AuthorizeURL = cfg.Issuer + pathAuthorize + "?" + q.Encode()
 		t.Exchange = curlLine(token, c, "grant_type=authorization_code", formParam("redirect_uri", c.RedirectURIs[0]),
 			formParam("code_verifier", verifier), "code="+codePlaceholder)
+		t.ClientID, t.State, t.Verifier = c.ID, demoState, verifier
+		if cb := callbackURI(cfg.Issuer, c.ID); c.RedirectURIs[0] == cb {
+			t.Callback = cb
+		}
 		break
 	}
 	return t, nil

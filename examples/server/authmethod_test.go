@@ -17,7 +17,7 @@ import (
 // whose config names a method may use only that one (example-server.md,
 // issue 7 item 5).
 func TestTokenEndpointAuthMethods(t *testing.T) {
-	cfg, err := parseConfig(strings.NewReader(`{"clients": [
+	cfg, err := parseConfig("", strings.NewReader(`{"clients": [
 		{"id": "any", "secret": "any-secret", "grant_types": ["client_credentials"], "scopes": ["read"]},
 		{"id": "basic", "secret": "basic-secret", "token_endpoint_auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["read"]},
 		{"id": "post", "secret": "post-secret", "token_endpoint_auth_method": "client_secret_post", "grant_types": ["client_credentials"], "scopes": ["read"]}

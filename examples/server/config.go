@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/mail"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/oauthkit/oauthkit"
 )
@@ -31,11 +33,18 @@ type config struct {
 	AccessTokenFormat string
 	Clients           []clientConfig
 	Users             []userConfig
+	// ScopeDescriptions says in plain words what each scope allows, for
+	// the consent page; it is merged over defaultScopeDescriptions. A scope
+	// without a description is shown by its name.
+	ScopeDescriptions map[string]string
 }
 
 // clientConfig is one registered client.
 type clientConfig struct {
-	ID     string
+	ID string
+	// Name is the client's name for people (RFC 7591 §2 client_name), shown
+	// on the login and consent pages; empty means the pages show the ID.
+	Name   string
 	Secret string // empty for a public client
 	Public bool
 	// AuthMethod is the token_endpoint_auth_method the config names, or
@@ -45,6 +54,13 @@ type clientConfig struct {
 	RedirectURIs []string
 	GrantTypes   []string
 	Scopes       []string
+	// DemoCallback is set on the demo clients that use the authorization
+	// code grant: while RedirectURIs is empty, their redirect URI is the
+	// example's own callback page, callbackURI(issuer, ID), which
+	// resolveCallbacks fills in once the issuer is known. Clients of a
+	// config file never have it: their redirect URIs are as configured.
+	// The callback page shows the credentials of these clients only.
+	DemoCallback bool
 }
 
 // userConfig is one resource owner who can sign in. Email and Name are
@@ -72,8 +88,22 @@ var configGrantTypes = []string{
 	oauthkit.GrantTypePassword,
 }
 
+// defaultScopeDescriptions are the consent page's words for the scopes of
+// the demo clients and of OpenID Connect (OIDC Core §5.4); the config's
+// scope_descriptions add to them and replace them.
+var defaultScopeDescriptions = map[string]string{
+	oauthkit.ScopeOpenID: "Know who you are: your user ID on this server",
+	scopeProfile:         "See your name and username",
+	scopeEmail:           "See your e-mail address",
+	"offline_access":     "Keep access while you are not using the application",
+	scopeAPIRead:         "Read your data",
+	"write":              "Change your data",
+}
+
 // demoConfig returns the demo defaults: the clients web, spa, svc and legacy
-// and the user alice. The issuer is left empty, to follow -addr.
+// and the user alice. The issuer is left empty, to follow -addr; so are the
+// redirect URIs of web and spa, the example's own callback page under the
+// issuer (see resolveCallbacks).
 func demoConfig() config {
 	return config{
 		AccessTokenFormat: formatOpaque,
@@ -86,32 +116,59 @@ func demoClients() []clientConfig {
 	codeGrants := []string{oauthkit.GrantTypeAuthorizationCode, oauthkit.GrantTypeRefreshToken}
 	return []clientConfig{
 		{
-			ID: "web", Secret: "s3cret",
-			RedirectURIs: []string{"http://127.0.0.1:9999/cb"},
+			ID: "web", Name: "Demo Web App", Secret: "s3cret",
+			DemoCallback: true,
 			GrantTypes:   slices.Clone(codeGrants),
 			Scopes:       []string{"openid", "profile", "read", "write"},
 		},
 		{
-			ID: "spa", Public: true,
-			RedirectURIs: []string{"http://127.0.0.1:9999/cb"},
+			ID: "spa", Name: "Demo Single-Page App", Public: true,
+			DemoCallback: true,
 			GrantTypes:   slices.Clone(codeGrants),
 			Scopes:       []string{"read"},
 		},
 		{
-			ID: "svc", Secret: "svc-secret",
+			ID: "svc", Name: "Demo Service", Secret: "svc-secret",
 			GrantTypes: []string{oauthkit.GrantTypeClientCredentials},
 			Scopes:     []string{"read", "write"},
 		},
 		{
-			ID: "legacy", Secret: "legacy-secret",
+			ID: "legacy", Name: "Demo Legacy App", Secret: "legacy-secret",
 			GrantTypes: []string{oauthkit.GrantTypePassword, oauthkit.GrantTypeRefreshToken},
 			Scopes:     []string{"read"},
 		},
 	}
 }
 
+// scopeDescriptions returns the consent page's words for each scope: the
+// defaults with the config's scope_descriptions over them.
+func (cfg *config) scopeDescriptions() map[string]string {
+	d := maps.Clone(defaultScopeDescriptions)
+	maps.Copy(d, cfg.ScopeDescriptions)
+	return d
+}
+
+// callbackURI is the redirect URI of a demo client: the example's own
+// callback page for the client, {issuer}/callback/{id}.
+func callbackURI(issuer, clientID string) string {
+	return issuer + pathCallback + "/" + url.PathEscape(clientID)
+}
+
+// resolveCallbacks gives every demo client without redirect URIs its
+// callback page under cfg.Issuer, which must be set. It changes nothing
+// else, and nothing when called again.
+func (cfg *config) resolveCallbacks() {
+	for i := range cfg.Clients {
+		c := &cfg.Clients[i]
+		if c.DemoCallback && len(c.RedirectURIs) == 0 && cfg.Issuer != "" {
+			c.RedirectURIs = []string{callbackURI(cfg.Issuer, c.ID)}
+		}
+	}
+}
+
 // loadConfig reads the config file at path, or returns the demo defaults
-// when path is empty.
+// when path is empty. Errors in the JSON syntax name the file, line and
+// column.
 func loadConfig(path string) (config, error) {
 	if path == "" {
 		return demoConfig(), nil
@@ -121,7 +178,7 @@ func loadConfig(path string) (config, error) {
 		return config{}, fmt.Errorf("config: %w", err)
 	}
 	defer f.Close()
-	return parseConfig(f)
+	return parseConfig(path, f)
 }
 
 // The file's JSON shape. Every level is decoded with DisallowUnknownFields;
@@ -129,13 +186,15 @@ func loadConfig(path string) (config, error) {
 // A field that is absent or null takes its demo default.
 type (
 	fileConfig struct {
-		Issuer            *string            `json:"issuer"`
-		AccessTokenFormat *string            `json:"access_token_format"`
-		Clients           *[]json.RawMessage `json:"clients"`
-		Users             *[]json.RawMessage `json:"users"`
+		Issuer            *string                     `json:"issuer"`
+		AccessTokenFormat *string                     `json:"access_token_format"`
+		Clients           *[]json.RawMessage          `json:"clients"`
+		Users             *[]json.RawMessage          `json:"users"`
+		ScopeDescriptions *map[string]json.RawMessage `json:"scope_descriptions"`
 	}
 	fileClient struct {
 		ID                      string             `json:"id"`
+		Name                    string             `json:"name"`
 		Secret                  string             `json:"secret"`
 		Public                  *bool              `json:"public"`
 		TokenEndpointAuthMethod *string            `json:"token_endpoint_auth_method"`
@@ -156,8 +215,10 @@ const maxConfigBytes = 1 << 20
 
 // parseConfig reads a JSON config, fills what is missing with the demo
 // defaults, and validates it. Errors name the offending field, as in
-// "config: clients[1].redirect_uris[0]: ...".
-func parseConfig(r io.Reader) (config, error) {
+// "config: clients[1].redirect_uris[0]: ...", or, for JSON that is not
+// well-formed, the place: "config: name:2:17: ..." (just "line 2, column
+// 17" when name, the file's name, is empty).
+func parseConfig(name string, r io.Reader) (config, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
 	switch {
 	case err != nil:
@@ -169,6 +230,10 @@ func parseConfig(r io.Reader) (config, error) {
 	}
 	var fc fileConfig
 	if err := decodeStrict(data, &fc, ""); err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) && name != "" {
+			return config{}, fmt.Errorf("config: %s:%d:%d: %s", name, se.line, se.col, se.msg)
+		}
 		return config{}, err
 	}
 	cfg := demoConfig()
@@ -186,6 +251,16 @@ func parseConfig(r io.Reader) (config, error) {
 				return config{}, err
 			}
 			cfg.Clients = append(cfg.Clients, c)
+		}
+	}
+	if fc.ScopeDescriptions != nil {
+		cfg.ScopeDescriptions = make(map[string]string, len(*fc.ScopeDescriptions))
+		for _, sc := range slices.Sorted(maps.Keys(*fc.ScopeDescriptions)) {
+			var desc string
+			if err := decodeStrict((*fc.ScopeDescriptions)[sc], &desc, "scope_descriptions."+sc); err != nil {
+				return config{}, err
+			}
+			cfg.ScopeDescriptions[sc] = desc
 		}
 	}
 	if fc.Users != nil {
@@ -209,7 +284,7 @@ func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
 	if err := decodeStrict(raw, &fc, path); err != nil {
 		return clientConfig{}, err
 	}
-	c := clientConfig{ID: fc.ID, Secret: fc.Secret, Public: fc.Public != nil && *fc.Public}
+	c := clientConfig{ID: fc.ID, Name: fc.Name, Secret: fc.Secret, Public: fc.Public != nil && *fc.Public}
 	if m := fc.TokenEndpointAuthMethod; m != nil {
 		if *m == "" {
 			return clientConfig{}, fieldError(path+".token_endpoint_auth_method", "empty; name a method, or leave the field out")
@@ -270,9 +345,12 @@ func decodeStrict(data []byte, v any, path string) error {
 	switch {
 	case errors.As(err, &syntaxErr):
 		line, col := position(data, syntaxErr.Offset)
-		return fmt.Errorf("config: line %d, column %d: %s", line, col, strings.TrimPrefix(syntaxErr.Error(), "json: "))
+		return &syntaxError{line: line, col: col, msg: strings.TrimPrefix(syntaxErr.Error(), "json: ")}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errors.New("config: unexpected end of JSON")
+		// The place is just after the last character, where the value
+		// should have gone on.
+		line, col := position(data, int64(len(bytes.TrimRight(data, " \t\r\n"))))
+		return &syntaxError{line: line, col: col + 1, msg: "unexpected end of JSON: the file ends before the value does (a missing } or ]?)"}
 	case errors.As(err, &typeErr):
 		return fieldError(joinPath(path, typeErr.Field), "want "+jsonKind(typeErr.Type)+", got "+typeErr.Value)
 	}
@@ -286,6 +364,17 @@ func decodeStrict(data []byte, v any, path string) error {
 		return fieldError(joinPath(path, name), "unknown field")
 	}
 	return fieldError(path, strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// syntaxError is JSON that is not well-formed, at a 1-based line and
+// column. parseConfig adds the file's name to its message.
+type syntaxError struct {
+	line, col int
+	msg       string
+}
+
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("config: line %d, column %d: %s", e.line, e.col, e.msg)
 }
 
 func joinPath(path, field string) string {
@@ -381,10 +470,23 @@ func (cfg *config) validate() error {
 				return fieldError(path+".email", err.Error())
 			}
 		}
-		if u.Name != "" && (strings.TrimSpace(u.Name) != u.Name || strings.ContainsFunc(u.Name, unicode.IsControl)) {
-			return fieldError(path+".name", "must have no control characters and no leading or trailing spaces")
+		if err := validateDisplayText(u.Name); err != nil {
+			return fieldError(path+".name", err.Error())
 		}
 		names[u.Username] = true
+	}
+	for _, sc := range slices.Sorted(maps.Keys(cfg.ScopeDescriptions)) {
+		path := "scope_descriptions." + sc
+		if !validScopeToken(sc) {
+			return fieldError("scope_descriptions", fmt.Sprintf("%q is not a scope token (RFC 6749 §3.3)", sc))
+		}
+		desc := cfg.ScopeDescriptions[sc]
+		if desc == "" {
+			return fieldError(path, "empty; describe the scope, or leave it out")
+		}
+		if err := validateDisplayText(desc); err != nil {
+			return fieldError(path, err.Error())
+		}
 	}
 	// RFC 9700 §4.15.1: a client's own tokens (client_credentials) have
 	// the client ID as their subject; a user with that name would share
@@ -406,6 +508,9 @@ func (c *clientConfig) validate(path string) error {
 	case !printableASCII(c.ID):
 		// RFC 6749 Appendix A.1: client_id = *VSCHAR.
 		return fieldError(path+".id", "must be printable ASCII (RFC 6749 Appendix A.1)")
+	}
+	if err := validateDisplayText(c.Name); err != nil {
+		return fieldError(path+".name", err.Error())
 	}
 	if err := c.validateAuthMethod(path + ".token_endpoint_auth_method"); err != nil {
 		return err
@@ -434,7 +539,7 @@ func (c *clientConfig) validate(path string) error {
 			return fieldError(p, "client_credentials needs a confidential client (RFC 6749 §4.4)")
 		}
 	}
-	if slices.Contains(c.GrantTypes, oauthkit.GrantTypeAuthorizationCode) && len(c.RedirectURIs) == 0 {
+	if slices.Contains(c.GrantTypes, oauthkit.GrantTypeAuthorizationCode) && len(c.RedirectURIs) == 0 && !c.DemoCallback {
 		return fieldError(path+".redirect_uris", "required for the authorization_code grant")
 	}
 	for j, u := range c.RedirectURIs {
@@ -512,6 +617,24 @@ func validateEmail(email string) error {
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Name != "" || a.Address != email || strings.ContainsFunc(email, unicode.IsControl) {
 		return fmt.Errorf("%q is not an e-mail address such as alice@example.com", email)
+	}
+	return nil
+}
+
+// maxDisplayText bounds a name or description shown on a page, in
+// characters.
+const maxDisplayText = 200
+
+// validateDisplayText checks text shown to people on the pages (a client's
+// or user's name, a scope description): empty, or without control
+// characters, leading or trailing spaces, and at most maxDisplayText
+// characters.
+func validateDisplayText(s string) error {
+	switch {
+	case strings.TrimSpace(s) != s || strings.ContainsFunc(s, unicode.IsControl):
+		return errors.New("must have no control characters and no leading or trailing spaces")
+	case utf8.RuneCountInString(s) > maxDisplayText:
+		return fmt.Errorf("longer than %d characters", maxDisplayText)
 	}
 	return nil
 }

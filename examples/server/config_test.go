@@ -21,6 +21,8 @@ func TestParseConfig(t *testing.T) {
 	withBob.Users = []userConfig{{Username: "bob", Password: "builder"}}
 	withJWT := demoConfig()
 	withJWT.AccessTokenFormat = "jwt"
+	withNames := demoConfig()
+	withNames.ScopeDescriptions = map[string]string{"read": "Read your notes", "admin": "Manage every account"}
 	withProfiles := demoConfig()
 	withProfiles.Users = []userConfig{
 		{Username: "bob", Password: "builder", Email: "bob@example.com", Name: "Bob the Builder"},
@@ -45,6 +47,24 @@ func TestParseConfig(t *testing.T) {
 			in: `{"users": [{"username": "bob", "password": "builder", "email": "bob@example.com", "name": "Bob the Builder"},
 				{"username": "carol", "password": "c", "name": "Carol Ærø"}, {"username": "dave", "password": "d", "email": "dave+oauth@sub.example.org"}]}`,
 			want: withProfiles,
+		},
+		{
+			name: "scope descriptions",
+			in:   `{"scope_descriptions": {"read": "Read your notes", "admin": "Manage every account"}}`,
+			want: withNames,
+		},
+		{
+			name: "client names",
+			in: `{"clients": [{"id": "app", "name": "Photo Album", "secret": "pw", "grant_types": ["client_credentials"]},
+				{"id": "cli", "name": "", "secret": "pw", "grant_types": ["client_credentials"]}], "users": []}`,
+			want: config{
+				AccessTokenFormat: "opaque",
+				Clients: []clientConfig{
+					{ID: "app", Name: "Photo Album", Secret: "pw", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"}, Scopes: []string{}},
+					{ID: "cli", Secret: "pw", RedirectURIs: []string{}, GrantTypes: []string{"client_credentials"}, Scopes: []string{}},
+				},
+				Users: []userConfig{},
+			},
 		},
 		{
 			name: "full client list replaces the demo clients",
@@ -95,7 +115,9 @@ func TestParseConfig(t *testing.T) {
 		// Not JSON, or not the right JSON.
 		{name: "empty input", in: "  \n", wantErr: "config: empty; want a JSON object (use {} for the demo defaults)"},
 		{name: "syntax error names the position", in: "{\n  \"issuer\": \"x\",,\n}", wantErr: "config: line 2, column 17: invalid character ',' looking for beginning of object key string"},
-		{name: "truncated", in: `{"issuer": "x"`, wantErr: "config: unexpected end of JSON"},
+		{name: "truncated", in: `{"issuer": "x"`, wantErr: "config: line 1, column 15: unexpected end of JSON: the file ends before the value does (a missing } or ]?)"},
+		{name: "truncated on a later line", in: "{\n  \"clients\": [\n    {\"id\": \"a\"}\n\n", wantErr: "config: line 3, column 16: unexpected end of JSON: the file ends before the value does (a missing } or ]?)"},
+		{name: "truncated in a string", in: `{"issuer": "htt`, wantErr: "config: line 1, column 16: unexpected end of JSON: the file ends before the value does (a missing } or ]?)"},
 		{name: "trailing data", in: `{} {}`, wantErr: "config: unexpected data after the JSON value"},
 		{name: "top level is an array", in: `[]`, wantErr: "config: want an object, got array"},
 
@@ -168,11 +190,19 @@ func TestParseConfig(t *testing.T) {
 		{name: "two e-mail addresses", in: `{"users": [{"username": "bob", "password": "x", "email": "bob@example.com, eve@example.com"}]}`, wantErr: `config: users[0].email: "bob@example.com, eve@example.com" is not an e-mail address such as alice@example.com`},
 		{name: "name with a newline", in: `{"users": [{"username": "bob", "password": "x", "name": "Bob\nBuilder"}]}`, wantErr: "config: users[0].name: must have no control characters and no leading or trailing spaces"},
 		{name: "name with a trailing space", in: `{"users": [{"username": "bob", "password": "x", "name": "Bob "}]}`, wantErr: "config: users[0].name: must have no control characters and no leading or trailing spaces"},
+		{name: "client name with a newline", in: `{"clients": [{"id": "a", "name": "A\nB", "secret": "s", "grant_types": ["client_credentials"]}]}`, wantErr: "config: clients[0].name: must have no control characters and no leading or trailing spaces"},
+		{name: "client name too long", in: `{"clients": [{"id": "a", "name": "` + strings.Repeat("é", 201) + `", "secret": "s", "grant_types": ["client_credentials"]}]}`, wantErr: "config: clients[0].name: longer than 200 characters"},
+		{name: "client name is a number", in: `{"clients": [{"id": "a", "name": 7}]}`, wantErr: "config: clients[0].name: want a string, got number"},
+		{name: "scope descriptions is a list", in: `{"scope_descriptions": ["read"]}`, wantErr: "config: scope_descriptions: want an object, got array"},
+		{name: "scope description is a number", in: `{"scope_descriptions": {"read": 1}}`, wantErr: "config: scope_descriptions.read: want a string, got number"},
+		{name: "scope description empty", in: `{"scope_descriptions": {"read": ""}}`, wantErr: "config: scope_descriptions.read: empty; describe the scope, or leave it out"},
+		{name: "scope description with a tab", in: `{"scope_descriptions": {"read": "Read\tit"}}`, wantErr: "config: scope_descriptions.read: must have no control characters and no leading or trailing spaces"},
+		{name: "scope description of no scope", in: `{"scope_descriptions": {"two words": "x"}}`, wantErr: `config: scope_descriptions: "two words" is not a scope token (RFC 6749 §3.3)`},
 		{name: "duplicate username", in: `{"users": [{"username": "bob", "password": "x"}, {"username": "bob", "password": "y"}]}`, wantErr: `config: users[1].username: duplicate username "bob"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseConfig(strings.NewReader(tt.in))
+			got, err := parseConfig("", strings.NewReader(tt.in))
 			if tt.wantErr != "" {
 				if err == nil {
 					t.Fatalf("parseConfig = %+v, want error %q", got, tt.wantErr)
@@ -228,7 +258,7 @@ func TestRedirectURIRuleIsTheLibrarys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = parseConfig(bytes.NewReader(in))
+			_, err = parseConfig("", bytes.NewReader(in))
 			switch {
 			case tt.wantOK && err != nil:
 				t.Errorf("parseConfig refuses a URI the library accepts: %v", err)
@@ -241,17 +271,19 @@ func TestRedirectURIRuleIsTheLibrarys(t *testing.T) {
 	}
 }
 
-// The demo defaults are the contract's (example-server.md).
+// The demo defaults are the contract's (example-server.md), with display
+// names, and with the example's own callback page as the redirect URI of
+// web and spa once the issuer is known.
 func TestDemoConfig(t *testing.T) {
 	want := config{
 		AccessTokenFormat: "opaque",
 		Clients: []clientConfig{
-			{ID: "web", Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1:9999/cb"},
+			{ID: "web", Name: "Demo Web App", Secret: "s3cret", DemoCallback: true,
 				GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "profile", "read", "write"}},
-			{ID: "spa", Public: true, RedirectURIs: []string{"http://127.0.0.1:9999/cb"},
+			{ID: "spa", Name: "Demo Single-Page App", Public: true, DemoCallback: true,
 				GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read"}},
-			{ID: "svc", Secret: "svc-secret", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read", "write"}},
-			{ID: "legacy", Secret: "legacy-secret", GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"read"}},
+			{ID: "svc", Name: "Demo Service", Secret: "svc-secret", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read", "write"}},
+			{ID: "legacy", Name: "Demo Legacy App", Secret: "legacy-secret", GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"read"}},
 		},
 		// The contract's demo user, with an e-mail address and a name for
 		// the OpenID Connect claims.
@@ -264,6 +296,20 @@ func TestDemoConfig(t *testing.T) {
 	if err := got.validate(); err != nil {
 		t.Errorf("the demo config is invalid: %v", err)
 	}
+
+	got.Issuer = "http://127.0.0.1:9000"
+	got.Clients[1].RedirectURIs = []string{"http://127.0.0.1/cb"} // configured: kept
+	got.resolveCallbacks()
+	got.resolveCallbacks() // idempotent
+	wantURIs := [][]string{{"http://127.0.0.1:9000/callback/web"}, {"http://127.0.0.1/cb"}, nil, nil}
+	for i, c := range got.Clients {
+		if !cmp.Equal(c.RedirectURIs, wantURIs[i]) {
+			t.Errorf("after resolveCallbacks, %s has redirect URIs %q, want %q", c.ID, c.RedirectURIs, wantURIs[i])
+		}
+	}
+	if err := got.validate(); err != nil {
+		t.Errorf("the resolved demo config is invalid: %v", err)
+	}
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -274,6 +320,14 @@ func TestLoadConfig(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"clients": [{"id": "a", "secret": "s", "grant_types": ["magic"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "truncated.json")
+	if err := os.WriteFile(truncated, []byte("{\n  \"clients\": [\n    {\"id\": \"a\", \"secret\": \"s\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syntax := filepath.Join(dir, "syntax.json")
+	if err := os.WriteFile(syntax, []byte("{\n  \"issuer\": \"https://a.example\"\n  \"users\": []\n}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	huge := filepath.Join(dir, "huge.json")
@@ -294,6 +348,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "invalid file", path: bad, wantErr: `config: clients[0].grant_types[0]: unknown grant type "magic"`},
 		{name: "missing file", path: filepath.Join(dir, "nope.json"), wantErr: "config: open " + filepath.Join(dir, "nope.json") + ": no such file or directory"},
 		{name: "too large", path: huge, wantErr: "config: larger than 1048576 bytes"},
+		{name: "truncated file", path: truncated, wantErr: "config: " + truncated + ":3:31: unexpected end of JSON: the file ends before the value does (a missing } or ]?)"},
+		{name: "syntax error in a file", path: syntax, wantErr: "config: " + syntax + ":3:3: invalid character '\"' after object key:value pair"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,12 +24,13 @@ import (
 	"github.com/oauthkit/oauthkit"
 )
 
-// checkRedirect checks an authorization response redirect: to the client's
-// redirect URI, with state and the issuer (RFC 9207), and returns its query.
+// checkRedirect checks an authorization response redirect: to a demo
+// client's redirect URI, its callback page, with state and the issuer
+// (RFC 9207), and returns its query.
 func checkRedirect(t *testing.T, ts *testServer, loc *url.URL, state string) url.Values {
 	t.Helper()
-	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != "http://127.0.0.1:9999/cb" {
-		t.Fatalf("redirected to %s, want the client's redirect URI", loc)
+	if got := loc.Scheme + "://" + loc.Host + loc.Path; !strings.HasPrefix(got, ts.issuer+pathCallback+"/") {
+		t.Fatalf("redirected to %s, want the client's redirect URI, its callback page", loc)
 	}
 	q := loc.Query()
 	if q.Get("state") != state {
@@ -584,7 +585,7 @@ func TestPageHeaders(t *testing.T) {
 	ts := demoServer()
 	conf := oauthConfig(ts, "web", "s3cret", "read")
 	authURL := conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
-	client := "'self' http://127.0.0.1:9999"
+	client := "'self' " + ts.issuer // the callback page is the client's redirect URI
 
 	tests := []struct {
 		name       string
@@ -620,6 +621,8 @@ func TestPageHeaders(t *testing.T) {
 	}
 }
 
+// The error page leads with plain words for the person at the browser and
+// keeps the OAuth error code and description in small print.
 func TestErrorPage(t *testing.T) {
 	ts := demoServer()
 	tests := []struct {
@@ -627,14 +630,32 @@ func TestErrorPage(t *testing.T) {
 		method     string
 		query      string
 		wantStatus int
-		wantText   string
+		wantTitle  string
+		wantLead   string // the plain words, first
+		wantSmall  string // the code and description, in the small print
 		wantAllow  string
 	}{
-		{name: "unknown client", method: "GET", query: "client_id=nobody&response_type=code", wantStatus: 400, wantText: "invalid_request: unknown client_id"},
-		{name: "no client", method: "GET", query: "response_type=code", wantStatus: 400, wantText: "invalid_request: missing or repeated client_id"},
-		{name: "bad redirect URI", method: "GET", query: "client_id=web&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2Fcb", wantStatus: 400, wantText: "invalid_request: redirect_uri is missing or not registered for this client"},
-		{name: "markup in the request is escaped", method: "GET", query: "client_id=%3Cb%3Ex&response_type=code", wantStatus: 400, wantText: "invalid_request: unknown client_id"},
-		{name: "method not allowed", method: "PUT", query: "client_id=web", wantStatus: 405, wantText: "invalid_request", wantAllow: "GET, POST"},
+		{name: "unknown client", method: "GET", query: "client_id=nobody&response_type=code", wantStatus: 400,
+			wantTitle: "Sign-in link not valid", wantLead: "This sign-in link is not valid: the application that sent you here is not registered with this server.",
+			wantSmall: "Error code <code>invalid_request</code>: unknown client_id"},
+		{name: "no client", method: "GET", query: "response_type=code", wantStatus: 400,
+			wantTitle: "Sign-in link not valid", wantLead: "This sign-in link is not valid: it does not say which application sent you here.",
+			wantSmall: "Error code <code>invalid_request</code>: missing or repeated client_id"},
+		{name: "bad redirect URI", method: "GET", query: "client_id=web&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2Fcb", wantStatus: 400,
+			wantTitle: "Sign-in link not valid", wantLead: "This sign-in link is not valid: it would send you back to an address that the application has not registered",
+			wantSmall: "Error code <code>invalid_request</code>: redirect_uri is missing or not registered for this client"},
+		{name: "repeated redirect URI", method: "GET", query: "client_id=web&response_type=code&redirect_uri=a&redirect_uri=b", wantStatus: 400,
+			wantTitle: "Sign-in link not valid", wantLead: "This sign-in link is not valid: it names more than one address to send you back to.",
+			wantSmall: "Error code <code>invalid_request</code>: repeated redirect_uri"},
+		{name: "malformed query", method: "GET", query: "client_id=%zz", wantStatus: 400,
+			wantTitle: "Sign-in link not valid", wantLead: "This sign-in link is not valid: its address is garbled.",
+			wantSmall: "Error code <code>invalid_request</code>: malformed query"},
+		{name: "markup in the request is escaped", method: "GET", query: "client_id=%3Cb%3Ex&response_type=code", wantStatus: 400,
+			wantTitle: "Sign-in link not valid", wantLead: "the application that sent you here is not registered",
+			wantSmall: "Error code <code>invalid_request</code>: unknown client_id"},
+		{name: "method not allowed", method: "PUT", query: "client_id=web", wantStatus: 405,
+			wantTitle: "Sign-in link not valid", wantLead: "This sign-in address can only be opened as a link or submitted as a form.",
+			wantSmall: "Error code <code>invalid_request</code>: the authorization endpoint accepts only GET and POST", wantAllow: "GET, POST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -646,8 +667,23 @@ func TestErrorPage(t *testing.T) {
 			if p.status != tt.wantStatus {
 				t.Fatalf("status %d, want %d:\n%s", p.status, tt.wantStatus, p.body)
 			}
-			if !strings.Contains(p.body, tt.wantText) {
-				t.Errorf("page does not say %q:\n%s", tt.wantText, p.body)
+			if !strings.Contains(p.body, "<h1>"+tt.wantTitle+"</h1>") {
+				t.Errorf("the page's title is not %q:\n%s", tt.wantTitle, p.body)
+			}
+			// The plain words come first, in the page's error line; the
+			// jargon only in the small print after them.
+			lead := regexp.MustCompile(`<p class="error">([^<]*)</p>`).FindStringSubmatch(p.body)
+			if lead == nil || !strings.Contains(html.UnescapeString(lead[1]), tt.wantLead) {
+				t.Errorf("the page does not lead with %q:\n%s", tt.wantLead, p.body)
+			} else if strings.Contains(lead[1], "invalid_request") || strings.Contains(lead[1], "client_id") {
+				t.Errorf("the lead %q has OAuth jargon", lead[1])
+			}
+			small := regexp.MustCompile(`<p class="small">(.*)</p>`).FindStringSubmatch(p.body)
+			if small == nil || html.UnescapeString(small[1]) != tt.wantSmall {
+				t.Errorf("the small print is %q, want %q", small, tt.wantSmall)
+			}
+			if i, j := strings.Index(p.body, `class="error"`), strings.Index(p.body, `class="small"`); i < 0 || j < i {
+				t.Errorf("the plain words do not come before the small print")
 			}
 			if strings.Contains(p.body, "<b>") {
 				t.Errorf("the page has unescaped markup from the request")
@@ -656,6 +692,30 @@ func TestErrorPage(t *testing.T) {
 				t.Errorf("Allow = %q, want %q", got, tt.wantAllow)
 			}
 			checkPageHeaders(t, p, "'self'")
+		})
+	}
+}
+
+// Errors the library does not name in a way plainErrors knows still lead
+// with plain words: server faults and an overloaded server, and any other
+// invalid request.
+func TestPlainError(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       *oauthkit.Error
+		wantTitle string
+		wantLead  string
+	}{
+		{name: "server error", err: oauthkit.ErrServerError.WithDescription("boom"), wantTitle: "Something went wrong", wantLead: "Something went wrong on this server, and you cannot sign in right now. Please try again later."},
+		{name: "busy", err: oauthkit.ErrTemporarilyUnavailable, wantTitle: "Please try again", wantLead: "The server is busy right now and cannot sign you in. Please try again in a moment."},
+		{name: "other", err: oauthkit.ErrInvalidRequest.WithDescription("something new"), wantTitle: "Sign-in link not valid", wantLead: "This sign-in link is not valid: the application that sent you here made a request this server cannot accept."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			title, lead := plainError(tt.err)
+			if title != tt.wantTitle || lead != tt.wantLead {
+				t.Errorf("plainError = %q, %q; want %q, %q", title, lead, tt.wantTitle, tt.wantLead)
+			}
 		})
 	}
 }

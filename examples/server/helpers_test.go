@@ -272,7 +272,7 @@ func oauthConfig(ts *testServer, id, secret string, scopes ...string) *oauth2.Co
 			TokenURL:  ts.issuer + pathToken,
 			AuthStyle: style,
 		},
-		RedirectURL: "http://127.0.0.1:9999/cb",
+		RedirectURL: callbackURI(ts.issuer, id), // the demo clients' callback page
 		Scopes:      scopes,
 	}
 }

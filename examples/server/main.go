@@ -88,18 +88,28 @@ type options struct {
 	store      string // "memory" or a PostgreSQL URL
 }
 
+// parseFlags parses the command line. A bad flag is reported once, by the
+// error it returns (main prints it), after the usage on stderr; -h prints
+// the usage and returns flag.ErrHelp.
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package prints its error and then the usage; the error is
+	// returned too, and main prints it, so the package prints nothing
+	// itself and the usage is printed here.
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.addr, "addr", defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&o.configPath, "config", "", "JSON config `file`; without it, the demo clients and user")
 	fs.StringVar(&o.store, "store", storeMemory, "where clients, codes and tokens are kept: memory, or a PostgreSQL `URL` such as\npostgres://user@127.0.0.1:5432/db?sslmode=disable (migrated at start)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: server [-addr host:port] [-config file.json] [-store memory|postgres://...]")
+	usage := func() {
+		fs.SetOutput(stderr)
+		defer fs.SetOutput(io.Discard)
+		fmt.Fprintln(stderr, "usage: server [-addr host:port] [-config file.json] [-store memory|postgres://...]")
 		fs.PrintDefaults()
 	}
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
+		usage()
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
@@ -124,12 +134,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
-		return err
+		return listenError(opts.addr, err)
 	}
 	defer ln.Close()
 	if cfg.Issuer == "" {
 		cfg.Issuer = "http://" + issuerHost(ln.Addr().(*net.TCPAddr))
 	}
+	cfg.resolveCallbacks() // for the banner; newApp does it too
 	st, err := openStores(ctx, opts.store)
 	if err != nil {
 		return err
@@ -173,6 +184,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// listenError explains why the server could not listen at addr, the -addr
+// flag, and what to do about it.
+func listenError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("-addr %s: the address is already in use: another program (or another copy of this server) listens there; stop it, or choose another address with -addr, such as -addr 127.0.0.1:0 for any free port", addr)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("-addr %s: not allowed to listen there (ports below 1024 need privileges); choose another address with -addr, such as -addr 127.0.0.1:9000", addr)
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		err = opErr.Err // without "listen tcp <addr>:", which the message says
+	}
+	return fmt.Errorf("-addr %s: cannot listen there: %v; choose another address with -addr, such as -addr 127.0.0.1:9000", addr, err)
 }
 
 // issuerHost is the host:port for a default issuer: the listening address,
@@ -234,9 +261,16 @@ func printBanner(w io.Writer, a *app, cfg config) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Authorization code with PKCE: open this in a browser and sign in,")
 		fmt.Fprintf(w, "  %s\n", a.try.AuthorizeURL)
-		fmt.Fprintln(w, "then take the code from the address of the redirect and run")
+		if a.try.Callback != "" {
+			fmt.Fprintf(w, "then the callback page of %s (%s) shows the code and the command that redeems it;\n", a.try.ClientID, a.try.Callback)
+			fmt.Fprintln(w, "or take the code from the address of the redirect and run")
+		} else {
+			fmt.Fprintln(w, "then take the code from the address of the redirect and run")
+		}
 		fmt.Fprintf(w, "  %s\n", a.try.Exchange)
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Authorization codes are single-use and live %s: redeem a code within %s of its redirect.\n", seconds(a.codeLifetime), seconds(a.codeLifetime))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, bannerEnd)
 }

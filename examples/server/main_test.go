@@ -74,7 +74,7 @@ func TestNewAppErrors(t *testing.T) {
 		wantErr string
 	}{
 		{name: "no issuer", cfg: demoConfig(), wantErr: "newApp: the issuer is not set"},
-		{name: "invalid config", cfg: withIssuer(func(c *config) { c.Clients[0].RedirectURIs = nil }), wantErr: "config: clients[0].redirect_uris: required for the authorization_code grant"},
+		{name: "invalid config", cfg: withIssuer(func(c *config) { c.Clients[0].RedirectURIs, c.Clients[0].DemoCallback = nil, false }), wantErr: "config: clients[0].redirect_uris: required for the authorization_code grant"},
 		{name: "invalid issuer", cfg: withIssuer(func(c *config) { c.Issuer = "http://example.com" }), wantErr: `config: issuer: "http://example.com" must use https (http only on a loopback host, for development)`},
 		{name: "store refuses a client", cfg: withIssuer(func(*config) {}), st: refusing, wantErr: `storing client "web": read-only database`},
 	}

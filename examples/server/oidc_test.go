@@ -59,7 +59,7 @@ func TestOpenIDConnect(t *testing.T) {
 
 			conf := oauth2.Config{
 				ClientID: "web", ClientSecret: "s3cret", Endpoint: provider.Endpoint(),
-				RedirectURL: "http://127.0.0.1:9999/cb", Scopes: []string{oidc.ScopeOpenID, "profile", "email", "read"},
+				RedirectURL: callbackURI(ts.issuer, "web"), Scopes: []string{oidc.ScopeOpenID, "profile", "email", "read"},
 			}
 			nonce := rand.Text()
 			verifier := oauth2.GenerateVerifier()

@@ -180,6 +180,40 @@ type pages struct {
 	secure  bool // cookies are Secure: the issuer is https
 	now     func() time.Time
 	log     *slog.Logger
+	// clientNames are the config's client names by ID, for a store that
+	// does not keep oauthkit.Client.Name; see clientName.
+	clientNames map[string]string
+	// scopeDescriptions say what each scope allows, in plain words, on the
+	// consent page.
+	scopeDescriptions map[string]string
+}
+
+// clientName is how the pages name a client to people: its Name, as the
+// store has it or else as the config has it, or its ID when it has none.
+func (p *pages) clientName(c *oauthkit.Client) string {
+	switch {
+	case c.Name != "":
+		return c.Name
+	case p.clientNames[c.ID] != "":
+		return p.clientNames[c.ID]
+	default:
+		return c.ID
+	}
+}
+
+// scopeView is a scope as the consent page shows it: its description when
+// there is one, and its name.
+type scopeView struct {
+	Name, Description string
+}
+
+// scopeViews returns the consent page's list for scope.
+func (p *pages) scopeViews(scope []string) []scopeView {
+	out := make([]scopeView, 0, len(scope))
+	for _, sc := range scope {
+		out = append(out, scopeView{Name: sc, Description: p.scopeDescriptions[sc]})
+	}
+	return out
 }
 
 func newPages(users oauthkit.UserAuthenticator, issuer string, logger *slog.Logger) (*pages, error) {
@@ -431,23 +465,32 @@ func (p *pages) mustSignInAgain(req *oauthkit.AuthorizeRequest, ss session) bool
 
 // pageData is what the page templates see.
 type pageData struct {
-	Title     string
-	ClientID  string
-	Scope     []string
-	User      string
-	Username  string
-	Error     string
-	CSRF      string
-	Hidden    url.Values
-	Issuer    string
-	Endpoints [][2]string
-	Clients   []clientView
-	TryURL    string
+	Title string
+	// ClientID and ClientName name the client: ClientName for people,
+	// ClientID in small print when it differs.
+	ClientID   string
+	ClientName string
+	Scopes     []scopeView
+	User       string
+	Username   string
+	// Error leads an error in plain words; ErrorCode and ErrorDetail are
+	// the OAuth error code and description, for the small print.
+	Error       string
+	ErrorCode   string
+	ErrorDetail string
+	CSRF        string
+	Hidden      url.Values
+	Issuer      string
+	Endpoints   [][2]string
+	Clients     []clientView
+	TryURL      string
+	Callback    *callbackView // the callback page's
 }
 
 // clientView is what the index page shows of a client: never its secret.
 type clientView struct {
 	ID         string
+	Name       string
 	Public     bool
 	GrantTypes []string
 }
@@ -460,12 +503,13 @@ func (p *pages) login(w http.ResponseWriter, r *http.Request, req *oauthkit.Auth
 		return nil, err
 	}
 	p.render(w, req.RedirectURI, status, loginTemplate, pageData{
-		Title:    "Sign in",
-		ClientID: req.Client.ID,
-		Username: username,
-		Error:    msg,
-		CSRF:     p.csrfToken(cookie, sid, req, p.now()),
-		Hidden:   hiddenFields(req.Form),
+		Title:      "Sign in",
+		ClientID:   req.Client.ID,
+		ClientName: p.clientName(req.Client),
+		Username:   username,
+		Error:      msg,
+		CSRF:       p.csrfToken(cookie, sid, req, p.now()),
+		Hidden:     hiddenFields(req.Form),
 	})
 	return nil, oauthkit.ErrResponseWritten
 }
@@ -476,12 +520,13 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, req *oauthkit.Au
 		return nil, err
 	}
 	p.render(w, req.RedirectURI, http.StatusOK, consentTemplate, pageData{
-		Title:    "Allow access?",
-		ClientID: req.Client.ID,
-		Scope:    req.Scope,
-		User:     ss.subject,
-		CSRF:     p.csrfToken(cookie, sid, req, p.now()),
-		Hidden:   hiddenFields(req.Form),
+		Title:      "Allow access?",
+		ClientID:   req.Client.ID,
+		ClientName: p.clientName(req.Client),
+		Scopes:     p.scopeViews(req.Scope),
+		User:       ss.subject,
+		CSRF:       p.csrfToken(cookie, sid, req, p.now()),
+		Hidden:     hiddenFields(req.Form),
 	})
 	return nil, oauthkit.ErrResponseWritten
 }
@@ -489,21 +534,59 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, req *oauthkit.Au
 // forbidden answers a POST whose CSRF token is missing or wrong.
 func (p *pages) forbidden(w http.ResponseWriter, req *oauthkit.AuthorizeRequest) {
 	p.render(w, "", http.StatusForbidden, forbiddenTemplate, pageData{
-		Title:    "Request refused",
-		ClientID: req.Client.ID,
+		Title:      "Request refused",
+		ClientID:   req.Client.ID,
+		ClientName: p.clientName(req.Client),
 	})
 }
 
 // errorPage is Config.ErrorPage: it shows an authorization error that must
-// not be redirected to the client (unknown client, bad redirect URI).
+// not be redirected to the client (unknown client, bad redirect URI). The
+// page leads with what went wrong in plain words (plainError), and keeps
+// the OAuth error code and description in small print for developers.
 func (p *pages) errorPage(w http.ResponseWriter, r *http.Request, e *oauthkit.Error) {
 	if e.HTTPStatus() == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", "GET, POST")
 	}
+	title, lead := plainError(e)
 	p.render(w, "", e.HTTPStatus(), errorTemplate, pageData{
-		Title: "Authorization failed",
-		Error: e.Error(),
+		Title:       title,
+		Error:       lead,
+		ErrorCode:   e.Code,
+		ErrorDetail: e.Description,
 	})
+}
+
+// notValid is the start of what the error page says about a sign-in link
+// that cannot be used.
+const notValid = "This sign-in link is not valid: "
+
+// plainErrors are the error page's plain words for the errors the library
+// does not redirect, by their description (authorize.go in oauthkit).
+// TestErrorPage asks the library for each.
+var plainErrors = map[string]string{
+	"unknown client_id":                                         notValid + "the application that sent you here is not registered with this server.",
+	"missing or repeated client_id":                             notValid + "it does not say which application sent you here.",
+	"redirect_uri is missing or not registered for this client": notValid + "it would send you back to an address that the application has not registered, so this server does not send you there.",
+	"repeated redirect_uri":                                     notValid + "it names more than one address to send you back to.",
+	"malformed query":                                           notValid + "its address is garbled.",
+}
+
+// plainError returns the title and the lead sentence of the error page for
+// e, in words for the person at the browser rather than for a developer.
+func plainError(e *oauthkit.Error) (title, lead string) {
+	switch {
+	case e.HTTPStatus() == http.StatusMethodNotAllowed:
+		return "Sign-in link not valid", "This sign-in address can only be opened as a link or submitted as a form."
+	case errors.Is(e, oauthkit.ErrTemporarilyUnavailable):
+		return "Please try again", "The server is busy right now and cannot sign you in. Please try again in a moment."
+	case errors.Is(e, oauthkit.ErrServerError):
+		return "Something went wrong", "Something went wrong on this server, and you cannot sign in right now. Please try again later."
+	}
+	if lead, ok := plainErrors[e.Description]; ok {
+		return "Sign-in link not valid", lead
+	}
+	return "Sign-in link not valid", notValid + "the application that sent you here made a request this server cannot accept."
 }
 
 // hiddenFields returns the authorization request's parameters to repeat in a
@@ -581,6 +664,9 @@ button.primary{background:#1f5fbf;border-color:#1f5fbf;color:#fff}
 .error{color:#a40000;font-weight:600}
 code{background:#f0f0f0;padding:0 .2rem}
 table{border-collapse:collapse}td{padding:.1rem .6rem .1rem 0;vertical-align:top}
+.small,small{font-size:.8rem;color:#555}
+pre{background:#f0f0f0;padding:.5rem;white-space:pre-wrap;word-break:break-all;font-size:.85rem}
+.warning{color:#8a4b00;font-weight:600}
 `
 
 var styleHash = func() string {
@@ -606,12 +692,16 @@ const pageFoot = `</main>
 </html>
 `
 
+// clientIDNote follows a client's name: its ID in small print, unless the
+// name is the ID.
+const clientIDNote = `{{if ne .ClientName .ClientID}} <small>(client ID <code>{{.ClientID}}</code>)</small>{{end}}`
+
 const hiddenInputs = `{{range $name, $values := .Hidden}}{{range $values}}<input type="hidden" name="{{$name}}" value="{{.}}">
 {{end}}{{end}}<input type="hidden" name="` + fieldCSRF + `" value="{{.CSRF}}">
 `
 
 var (
-	loginTemplate = template.Must(template.New("login").Parse(pageHead + `<p>Sign in to continue to <strong>{{.ClientID}}</strong>.</p>
+	loginTemplate = template.Must(template.New("login").Parse(pageHead + `<p>Sign in to continue to <strong>{{.ClientName}}</strong>.` + clientIDNote + `</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>
 {{end}}<form method="post" action="/authorize">
 ` + hiddenInputs + `<label for="username">Username</label>
@@ -626,10 +716,10 @@ var (
 ` + pageFoot))
 
 	consentTemplate = template.Must(template.New("consent").Parse(pageHead + `<p>Signed in as <strong>{{.User}}</strong>.</p>
-<p>The application <strong>{{.ClientID}}</strong> asks for
-{{if .Scope}}these permissions:</p>
+<p>The application <strong>{{.ClientName}}</strong>` + clientIDNote + ` asks for
+{{if .Scopes}}these permissions:</p>
 <ul>
-{{range .Scope}}<li><code>{{.}}</code></li>
+{{range .Scopes}}<li>{{if .Description}}{{.Description}} <small>(<code>{{.Name}}</code>)</small>{{else}}<code>{{.Name}}</code>{{end}}</li>
 {{end}}</ul>
 {{else}}access to your account, with no particular scope.</p>
 {{end}}<form method="post" action="/authorize">
@@ -641,11 +731,12 @@ var (
 ` + pageFoot))
 
 	forbiddenTemplate = template.Must(template.New("forbidden").Parse(pageHead + `<p class="error">This form was not accepted: it has expired or did not come from this site.</p>
-<p>Go back to <strong>{{.ClientID}}</strong> and start signing in again. Your browser must accept cookies from this site.</p>
+<p>Go back to <strong>{{.ClientName}}</strong> and start signing in again. Your browser must accept cookies from this site.</p>
 ` + pageFoot))
 
 	errorTemplate = template.Must(template.New("error").Parse(pageHead + `<p class="error">{{.Error}}</p>
-<p>The link that brought you here is not valid. Go back to the application and try again.</p>
+<p>Go back to the application and try again. If this keeps happening, tell the application's developers what the small print below says.</p>
+<p class="small">Error code <code>{{.ErrorCode}}</code>{{if .ErrorDetail}}: {{.ErrorDetail}}{{end}}</p>
 ` + pageFoot))
 
 	indexTemplate = template.Must(template.New("index").Parse(pageHead + `<p>An OAuth 2.0 authorization server built with oauthkit.</p>
@@ -655,7 +746,7 @@ var (
 {{if .TryURL}}<p><a href="{{.TryURL}}">Sign in with the demo client</a> (authorization code with PKCE).</p>
 {{end}}<h2>Clients</h2>
 <ul>
-{{range .Clients}}<li><code>{{.ID}}</code>{{if .Public}} (public){{end}}: {{range $i, $g := .GrantTypes}}{{if $i}}, {{end}}{{$g}}{{end}}</li>
+{{range .Clients}}<li>{{if .Name}}{{.Name}}, {{end}}<code>{{.ID}}</code>{{if .Public}} (public){{end}}: {{range $i, $g := .GrantTypes}}{{if $i}}, {{end}}{{$g}}{{end}}</li>
 {{end}}</ul>
 ` + pageFoot))
 )

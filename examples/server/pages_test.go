@@ -132,7 +132,7 @@ func TestLoginPasswordNotChecked(t *testing.T) {
 
 			ra := newRecorderAgent(t, a)
 			conf := &oauth2.Config{
-				ClientID: "web", Scopes: []string{"read"}, RedirectURL: "http://127.0.0.1:9999/cb",
+				ClientID: "web", Scopes: []string{"read"}, RedirectURL: callbackURI(a.issuer, "web"),
 				Endpoint: oauth2.Endpoint{AuthURL: a.issuer + pathAuthorize},
 			}
 			login := ra.get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
@@ -183,7 +183,7 @@ func TestLoginPasswordNotChecked(t *testing.T) {
 			if !strings.Contains(p.body, `value="alice"`) || strings.Contains(p.body, password) {
 				t.Errorf("the page should keep the username and never repeat the password:\n%s", p.body)
 			}
-			checkPageHeaders(t, p, "'self' http://127.0.0.1:9999")
+			checkPageHeaders(t, p, "'self' "+a.issuer)
 
 			// Once the checks are no longer queued, the same form signs in.
 			busy.Store(false)
@@ -205,6 +205,7 @@ func TestCSRFBoundToRequest(t *testing.T) {
 	// web gets a second redirect URI; spa may ask for web's scopes, at
 	// web's first redirect URI.
 	cfg.Clients[0].RedirectURIs = []string{cb, other}
+	cfg.Clients[1].RedirectURIs = []string{cb}
 	cfg.Clients[1].Scopes = []string{"read", "write"}
 	ts := startServer(t, cfg, false)
 	t.Cleanup(ts.Close)
@@ -302,7 +303,7 @@ func TestCSRFLifetime(t *testing.T) {
 	}
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	conf := &oauth2.Config{
-		ClientID: "web", Scopes: []string{"read"}, RedirectURL: "http://127.0.0.1:9999/cb",
+		ClientID: "web", Scopes: []string{"read"}, RedirectURL: callbackURI(a.issuer, "web"),
 		Endpoint: oauth2.Endpoint{AuthURL: a.issuer + pathAuthorize},
 	}
 	authURL := conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))

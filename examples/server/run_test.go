@@ -48,6 +48,11 @@ func TestParseFlags(t *testing.T) {
 				if tt.name != "argument" && !strings.Contains(stderr.String(), "usage: server") {
 					t.Errorf("no usage on stderr: %q", stderr.String())
 				}
+				// The error is returned, and main prints it: the flag
+				// package does not print it too.
+				if strings.Contains(stderr.String(), tt.wantErr) {
+					t.Errorf("the error is on stderr as well as returned:\n%s", stderr.String())
+				}
 				return
 			}
 			if err != nil {
@@ -435,20 +440,43 @@ func TestRunErrors(t *testing.T) {
 	if err := os.WriteFile(collision, []byte(`{"users": [{"username": "svc", "password": "pw"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	truncated := filepath.Join(dir, "truncated.json")
+	if err := os.WriteFile(truncated, []byte("{\n  \"issuer\": null\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	closed := closedAddr(t)
 	tests := []struct {
 		name    string
 		args    []string
 		wantErr string
+		// wantIn are further words the error must have; wantNot, words
+		// it must not have.
+		wantIn, wantNot []string
 	}{
 		{name: "bad flag", args: []string{"-nope"}, wantErr: "flag provided but not defined: -nope"},
 		{name: "invalid config", args: []string{"-addr", "127.0.0.1:0", "-config", bad}, wantErr: `config: access_token_format: unknown format "paseto"`},
 		{name: "client ID equals a username", args: []string{"-addr", "127.0.0.1:0", "-config", collision}, wantErr: `config: clients[2].id: "svc" is also the username of users[0]`},
+		{name: "truncated config", args: []string{"-addr", "127.0.0.1:0", "-config", truncated}, wantErr: "config: " + truncated + ":2:17: unexpected end of JSON"},
 		{name: "unknown store", args: []string{"-addr", "127.0.0.1:0", "-store", "mysql://root:hunter2@db/x"}, wantErr: `-store: want "memory" or a PostgreSQL URL such as postgres://user@127.0.0.1:5432/db?sslmode=disable, got "(not shown: it may hold a password)"`},
 		{name: "store not a URL", args: []string{"-addr", "127.0.0.1:0", "-store", "sqlite"}, wantErr: `-store: want "memory" or a PostgreSQL URL such as postgres://user@127.0.0.1:5432/db?sslmode=disable, got "sqlite"`},
-		{name: "database unreachable", args: []string{"-addr", "127.0.0.1:0", "-store", "postgres://u:hunter2@" + closed + "/x?sslmode=disable&connect_timeout=5"}, wantErr: "-store: opening postgres://u:xxxxx@" + closed + "/x?sslmode=disable&connect_timeout=5: "},
+		{
+			// One message, not the driver's and the store's prefixes,
+			// saying what to check.
+			name:    "database refuses connections",
+			args:    []string{"-addr", "127.0.0.1:0", "-store", "postgres://u:hunter2@" + closed + "/x?sslmode=disable&connect_timeout=5"},
+			wantErr: "-store: cannot connect to PostgreSQL at postgres://u:xxxxx@" + closed + "/x?sslmode=disable&connect_timeout=5: connection refused: nothing listens at " + closed + "; check that the PostgreSQL server is running",
+			wantIn:  []string{"-store URL"},
+			wantNot: []string{"postgres: open", "oauthkit:", "failed to connect", "dial error", "dial tcp"},
+		},
 		{name: "missing config", args: []string{"-config", filepath.Join(dir, "none.json")}, wantErr: "config: open "},
-		{name: "address in use", args: []string{"-addr", busy.Addr().String()}, wantErr: "listen tcp " + busy.Addr().String()},
+		{
+			name:    "address in use",
+			args:    []string{"-addr", busy.Addr().String()},
+			wantErr: "-addr " + busy.Addr().String() + ": the address is already in use",
+			wantIn:  []string{"choose another address with -addr", "-addr 127.0.0.1:0"},
+			wantNot: []string{"listen tcp"},
+		},
+		{name: "address not an address", args: []string{"-addr", "127.0.0.1"}, wantErr: "-addr 127.0.0.1: cannot listen there: ", wantIn: []string{"missing port in address", "choose another address with -addr"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -459,11 +487,26 @@ func TestRunErrors(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 				t.Fatalf("run error = %v, want prefix %q", err, tt.wantErr)
 			}
+			for _, w := range tt.wantIn {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("run error = %v, want it to say %q", err, w)
+				}
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("run error = %v; it should not say %q", err, w)
+				}
+			}
 			if stdout.Len() != 0 {
 				t.Errorf("run printed a banner before failing:\n%s", stdout.String())
 			}
-			if out := err.Error() + stderr.String(); strings.Contains(out, "hunter2") {
-				t.Errorf("the password of the -store URL is shown: %s", out)
+			// What the user sees: stderr, then main's "server: " + err.
+			seen := stderr.String() + "server: " + err.Error() + "\n"
+			if strings.Contains(seen, "hunter2") {
+				t.Errorf("the password of the -store URL is shown: %s", seen)
+			}
+			if n := strings.Count(seen, tt.wantErr); n != 1 {
+				t.Errorf("the error is shown %d times, want once:\n%s", n, seen)
 			}
 		})
 	}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/oauthkit/oauthkit"
@@ -72,7 +75,7 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 	defer cancel()
 	store, err := postgres.Open(ctx, spec)
 	if err != nil {
-		return nil, fmt.Errorf("-store: opening %s: %w", where, err)
+		return nil, openError(where, err)
 	}
 	if err := store.Migrate(ctx); err != nil {
 		store.Close()
@@ -88,6 +91,62 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		close:         store.Close,
 	}, nil
 }
+
+// openError explains why the PostgreSQL database at where (a URL without
+// its password) could not be opened, in one message rather than the stack of
+// the driver's and the store's prefixes, with what to check. The driver's
+// error stays reachable with errors.Unwrap.
+func openError(where string, err error) error {
+	var (
+		opErr  *net.OpError
+		dnsErr *net.DNSError
+		// A pgconn.PgError: the database server answered with an
+		// error (a wrong password, a database that does not exist).
+		serverErr interface {
+			error
+			SQLState() string
+		}
+	)
+	var reason, advice string
+	switch {
+	case errors.As(err, &serverErr):
+		reason = "the database server refused: " + serverErr.Error()
+		advice = "check the user, password and database name in the -store URL"
+	case errors.As(err, &dnsErr):
+		reason = fmt.Sprintf("the host %q is not known", dnsErr.Name)
+		advice = "check the host name in the -store URL"
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		addr := ""
+		if opErr.Addr != nil {
+			addr = " at " + opErr.Addr.String()
+		}
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			reason = "connection refused: nothing listens" + addr
+		case opErr.Timeout():
+			reason = "no answer" + addr + " (timed out)"
+		default:
+			reason = opErr.Err.Error()
+		}
+		advice = "check that the PostgreSQL server is running and accepts TCP connections there, and that the host and port of the -store URL are right"
+	case errors.Is(err, context.DeadlineExceeded):
+		reason = fmt.Sprintf("no answer within %v", openTimeout)
+		advice = "check that the PostgreSQL server is running and reachable, and the -store URL"
+	default:
+		return fmt.Errorf("-store: cannot open the PostgreSQL database %s: %w", where, err)
+	}
+	return &openErr{msg: fmt.Sprintf("-store: cannot connect to PostgreSQL at %s: %s; %s", where, reason, advice), err: err}
+}
+
+// openErr is openError's error: its own message, the driver's error
+// underneath.
+type openErr struct {
+	msg string
+	err error
+}
+
+func (e *openErr) Error() string { return e.msg }
+func (e *openErr) Unwrap() error { return e.err }
 
 // redact returns spec for an error message, cut before anything that may be
 // a password when it is not a URL the server understands.
