@@ -335,3 +335,90 @@ func TestCSRFLifetime(t *testing.T) {
 		})
 	}
 }
+
+// The login and consent pages name the client by its name, with the ID in
+// small print, and the scopes by their descriptions: built in for the demo
+// scopes, from scope_descriptions for others, and by name when there is
+// none.
+func TestPagesShowNamesAndDescriptions(t *testing.T) {
+	cfg := demoConfig()
+	cfg.ScopeDescriptions = map[string]string{"write": "Change your notes"}
+	cfg.Clients[1].Scopes = []string{"read", "photos:view"} // spa
+	cfg.Clients[1].Name = ""
+	ts := startServer(t, cfg, false)
+	t.Cleanup(ts.Close)
+
+	tests := []struct {
+		name     string
+		clientID string
+		scopes   []string
+		want     []string // on the consent page
+		wantNot  []string
+	}{
+		{
+			name: "named client", clientID: "web", scopes: []string{"openid", "read", "write"},
+			want: []string{
+				"<strong>Demo Web App</strong> <small>(client ID <code>web</code>)</small> asks for",
+				"<li>Know who you are: your user ID on this server <small>(<code>openid</code>)</small></li>",
+				"<li>Read your data <small>(<code>read</code>)</small></li>",
+				"<li>Change your notes <small>(<code>write</code>)</small></li>", // the config's, over the default
+			},
+		},
+		{
+			name: "client without a name", clientID: "spa", scopes: []string{"read", "photos:view"},
+			want: []string{
+				"The application <strong>spa</strong> asks for",
+				"<li>Read your data <small>(<code>read</code>)</small></li>",
+				"<li><code>photos:view</code></li>",
+			},
+			wantNot: []string{"client ID"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ua := newUserAgent(t, ts)
+			login := ua.get(oauthConfig(ts, tt.clientID, "", tt.scopes...).AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+			name := strings.SplitAfter(tt.want[0], "</strong>")[0]
+			name = name[strings.Index(name, "<strong>"):]
+			if !isLoginPage(login) || !strings.Contains(login.body, "Sign in to continue to "+name) {
+				t.Errorf("the login page does not name the client as %s:\n%s", name, login.body)
+			}
+			consent := ua.login(login, "alice", "wonderland")
+			if !isConsentPage(consent) {
+				t.Fatalf("status %d, want the consent page:\n%s", consent.status, consent.body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(consent.body, w) {
+					t.Errorf("the consent page does not show %q:\n%s", w, consent.body)
+				}
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(consent.body, w) {
+					t.Errorf("the consent page shows %q:\n%s", w, consent.body)
+				}
+			}
+		})
+	}
+}
+
+// A client's name comes from the store's oauthkit.Client, or from the
+// config when the store does not keep names, or is its ID.
+func TestClientName(t *testing.T) {
+	p := &pages{clientNames: map[string]string{"web": "From the Config"}}
+	tests := []struct {
+		name   string
+		client oauthkit.Client
+		want   string
+	}{
+		{name: "stored name", client: oauthkit.Client{ID: "web", Name: "Stored"}, want: "Stored"},
+		{name: "config name", client: oauthkit.Client{ID: "web"}, want: "From the Config"},
+		{name: "no name", client: oauthkit.Client{ID: "spa"}, want: "spa"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.clientName(&tt.client); got != tt.want {
+				t.Errorf("clientName = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -178,7 +178,10 @@ func TestRunPrintsAWorkingBanner(t *testing.T) {
 	}
 	for _, want := range []string{"web ", "spa ", "svc ", "legacy ", "alice / wonderland",
 		"\nStore: memory (everything is lost when the server stops)\n", "\nAccess tokens: opaque\n",
-		"\nOpenID Connect: on; discovery at " + issuer + "/.well-known/openid-configuration\n"} {
+		"\nOpenID Connect: on; discovery at " + issuer + "/.well-known/openid-configuration\n",
+		"redirect [" + issuer + "/callback/web]", "redirect [" + issuer + "/callback/spa]",
+		"\nthen the callback page of web (" + issuer + "/callback/web) shows the code and the command that redeems it;\n",
+		"\nAuthorization codes are single-use and live 60 s: redeem a code within 60 s of its redirect.\n"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("the banner does not show %q:\n%s", want, banner)
 		}
@@ -240,6 +243,22 @@ func TestRunPrintsAWorkingBanner(t *testing.T) {
 		}
 		line := strings.Replace(exchange, codePlaceholder, q.Get("code"), 1)
 		checkTokenResponse(t, "with curl", shellCurl(t, line), "openid profile read write")
+	})
+
+	t.Run("callback page", func(t *testing.T) {
+		// The banner's URL ends on the callback page, whose command
+		// works as shown.
+		ua := newAgent(t, http.DefaultClient, issuer)
+		loc := ua.authorize(bannerLine(t, banner, "open this in a browser"), actionApprove)
+		if !strings.HasPrefix(loc.String(), issuer+"/callback/web?") {
+			t.Fatalf("redirected to %s, want the callback page", loc)
+		}
+		p := ua.get(loc.String())
+		cmd := callbackCommand(p)
+		if p.status != http.StatusOK || cmd == "" {
+			t.Fatalf("callback page: status %d, no command:\n%s", p.status, p.body)
+		}
+		checkTokenResponse(t, "with curl", shellCurl(t, cmd), "openid profile read write")
 	})
 }
 
