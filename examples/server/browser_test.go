@@ -132,6 +132,35 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("demo client ends on the callback page", func(t *testing.T) {
+		// spa keeps its demo redirect URI, the example's callback page:
+		// the browser lands there, and the page shows the code and a
+		// command for it.
+		spa := oauthConfig(ts, "spa", "", "read")
+		verifier := oauth2.GenerateVerifier()
+		if err := chromedp.Do(browser,
+			chromedp.Navigate(spa.AuthCodeURL("spa-state", oauth2.S256ChallengeOption(verifier))),
+			chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`)),
+		); err != nil {
+			t.Fatalf("opening the consent page: %v", err)
+		}
+		if _, err := chromedp.RunResponse(browser, chromedp.Click(chromedp.CSS(`button[value="approve"]`))); err != nil {
+			t.Fatalf("approving: %v", err)
+		}
+		code, err := chromedp.Run(browser, chromedp.Text(chromedp.ID("code")))
+		if err != nil {
+			t.Fatalf("reading the code on the callback page: %v", err)
+		}
+		command, err := chromedp.Run(browser, chromedp.Text(chromedp.ID("command")))
+		if err != nil || !strings.Contains(command, "code="+code) || !strings.Contains(command, "client_id=spa") {
+			t.Errorf("the callback page's command %q (%v) does not redeem the code %q as spa", command, err, code)
+		}
+		tok, err := spa.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
+		if err != nil || tok.AccessToken == "" {
+			t.Fatalf("Exchange of the code shown on the callback page: %v", err)
+		}
+	})
+
 	t.Run("deny", func(t *testing.T) {
 		// Signed in already; a scope not yet approved brings the consent
 		// page back.
