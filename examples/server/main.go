@@ -16,15 +16,20 @@
 //	  "issuer": "http://127.0.0.1:9000",
 //	  "access_token_format": "opaque",
 //	  "clients": [
-//	    {"id": "web", "secret": "s3cret", "redirect_uris": ["http://127.0.0.1:9999/cb"],
+//	    {"id": "web", "name": "Demo Web App", "secret": "s3cret", "redirect_uris": ["http://127.0.0.1:9000/callback/web"],
 //	     "grant_types": ["authorization_code", "refresh_token"], "scopes": ["openid", "profile", "read", "write"]},
 //	    {"id": "spa", "public": true, "redirect_uris": ["http://127.0.0.1:9999/cb"],
 //	     "grant_types": ["authorization_code", "refresh_token"], "scopes": ["read"]}
 //	  ],
-//	  "users": [{"username": "alice", "password": "wonderland", "email": "alice@example.com", "name": "Alice Liddell"}]
+//	  "users": [{"username": "alice", "password": "wonderland", "email": "alice@example.com", "name": "Alice Liddell"}],
+//	  "scope_descriptions": {"read": "Read your data"}
 //	}
 //
-// A missing issuer is "http://" + the listening address. A client without
+// A missing issuer is "http://" + the listening address; the demo clients
+// web and spa then redirect to the example's callback page under it,
+// /callback/web and /callback/spa, which shows the code and a command that
+// redeems it. A client's optional name and the scope descriptions are what
+// the login and consent pages show. A client without
 // grant_types gets authorization_code (RFC 7591 §2). Unknown fields, wrong
 // types and invalid values are refused at start with a message naming the
 // field. Secrets and passwords are hashed with Argon2id at start. A client
@@ -38,7 +43,8 @@
 // The server mounts /authorize (login and consent pages), /token, /revoke
 // (RFC 7009), /introspect (RFC 7662), the RFC 8414 metadata at
 // /.well-known/oauth-authorization-server, the demo API GET /api/me (a
-// bearer token with scope read), and an index page at /. When a client may
+// bearer token with scope read), the callback page /callback/{client_id},
+// and an index page at /. When a client may
 // ask for the openid scope, OpenID Connect is on: ID tokens, /userinfo, and
 // the metadata also at /.well-known/openid-configuration. The signing keys,
 // generated at each start, are at /.well-known/jwks.json whenever JWTs are
