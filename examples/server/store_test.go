@@ -6,13 +6,16 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -402,5 +405,62 @@ func TestOpenStoresMigrationFails(t *testing.T) {
 	}
 	if want := "-store: migrating " + u.Redacted() + ": "; !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("openStores error = %v, want prefix %q and no password", err, want)
+	}
+}
+
+// sqlStateError is an error the database server sent, as pgconn.PgError.
+type sqlStateError struct{ msg, state string }
+
+func (e *sqlStateError) Error() string    { return e.msg }
+func (e *sqlStateError) SQLState() string { return e.state }
+
+// openError says why the database could not be opened in one message, with
+// what to check, whatever the driver's chain of prefixes.
+func TestOpenError(t *testing.T) {
+	const where = "postgres://u:xxxxx@db.example:5432/x"
+	wrapped := func(err error) error {
+		return fmt.Errorf("postgres: open: %w", fmt.Errorf("failed to connect: %w", err))
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{
+			name: "refused",
+			err:  wrapped(&net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}),
+			want: "-store: cannot connect to PostgreSQL at " + where + ": connection refused: nothing listens at 127.0.0.1:1; check that the PostgreSQL server is running and accepts TCP connections there, and that the host and port of the -store URL are right",
+		},
+		{
+			name: "unknown host",
+			err:  wrapped(&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "db.example", IsNotFound: true}}),
+			want: "-store: cannot connect to PostgreSQL at " + where + `: the host "db.example" is not known; check the host name in the -store URL`,
+		},
+		{
+			name: "refused by the server",
+			err:  wrapped(&sqlStateError{msg: `FATAL: password authentication failed for user "u" (SQLSTATE 28P01)`, state: "28P01"}),
+			want: "-store: cannot connect to PostgreSQL at " + where + `: the database server refused: FATAL: password authentication failed for user "u" (SQLSTATE 28P01); check the user, password and database name in the -store URL`,
+		},
+		{
+			name: "no answer in time",
+			err:  wrapped(context.DeadlineExceeded),
+			want: "-store: cannot connect to PostgreSQL at " + where + ": no answer within 30s; check that the PostgreSQL server is running and reachable, and the -store URL",
+		},
+		{
+			name: "anything else",
+			err:  errors.New("postgres: open: something new"),
+			want: "-store: cannot open the PostgreSQL database " + where + ": postgres: open: something new",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := openError(where, tt.err)
+			if err.Error() != tt.want {
+				t.Errorf("openError:\n got %s\nwant %s", err, tt.want)
+			}
+			if !errors.Is(err, errors.Unwrap(tt.err)) && !errors.Is(err, tt.err) {
+				t.Errorf("openError does not wrap the driver's error")
+			}
+		})
 	}
 }
