@@ -19,25 +19,29 @@ import (
 const apiRealm = "oauthkit-example"
 
 // meResponse is the body of GET /api/me, named as the claims of RFC 9068
-// §2.2.
+// §2.2, and the user the token acts for, absent for a client's own token
+// (client_credentials), whose sub is the client (RFC 9700 §4.15.1).
 type meResponse struct {
 	Subject  string `json:"sub"`
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
+	User     string `json:"user,omitempty"`
 }
 
 // apiMe answers who the request's access token speaks for: its subject,
-// client and scope. The middleware has validated the token and its scope.
+// client, scope and user. The middleware has validated the token and its scope.
 func apiMe(w http.ResponseWriter, r *http.Request) {
 	claims, ok := bearer.FromContext(r.Context())
 	if !ok { // mounted without the middleware: a programming error
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	user, _ := claims.ResourceOwner()
 	body, err := json.Marshal(meResponse{
 		Subject:  claims.Subject,
 		ClientID: claims.ClientID,
 		Scope:    strings.Join(claims.Scope, " "),
+		User:     user,
 	})
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -112,9 +112,9 @@ func TestAPIMe(t *testing.T) {
 				{name: "client token", auth: "Bearer " + readWrite.AccessToken,
 					want: apiResponse{status: 200, body: `{"sub":"svc","client_id":"svc","scope":"read write"}` + "\n"}},
 				{name: "user token", auth: "Bearer " + user.AccessToken,
-					want: apiResponse{status: 200, body: `{"sub":"alice","client_id":"legacy","scope":"read"}` + "\n"}},
+					want: apiResponse{status: 200, body: `{"sub":"alice","client_id":"legacy","scope":"read","user":"alice"}` + "\n"}},
 				{name: "scheme in lower case", auth: "bearer " + user.AccessToken,
-					want: apiResponse{status: 200, body: `{"sub":"alice","client_id":"legacy","scope":"read"}` + "\n"}},
+					want: apiResponse{status: 200, body: `{"sub":"alice","client_id":"legacy","scope":"read","user":"alice"}` + "\n"}},
 				{name: "token lacking read", auth: "Bearer " + writeOnly.AccessToken, want: apiResponse{status: 403, challenge: challengeNoRead}},
 				{name: "revoked token", auth: "Bearer " + revoked.AccessToken, want: apiResponse{status: 401, challenge: challengeInvalidToken}},
 				{name: "refresh token", auth: "Bearer " + user.RefreshToken, want: apiResponse{status: 401, challenge: challengeInvalidToken}},
@@ -232,14 +232,14 @@ func TestAPIMeWithoutMiddleware(t *testing.T) {
 
 // The API answers the token's claims as JSON that decodes into meResponse.
 func TestMeResponseJSON(t *testing.T) {
-	ctx := bearer.NewContext(context.Background(), &bearer.Claims{Subject: `a"b`, ClientID: "c", Scope: []string{"x", "y"}})
+	ctx := bearer.NewContext(context.Background(), &bearer.Claims{Subject: `a"b`, ClientID: "c", Scope: []string{"x", "y"}, Issuer: "https://as.example"})
 	rec := httptest.NewRecorder()
 	apiMe(rec, httptest.NewRequest(http.MethodGet, pathAPIMe, nil).WithContext(ctx))
 	var got meResponse
 	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 		t.Fatalf("body %q: %v", rec.Body, err)
 	}
-	if diff := cmp.Diff(meResponse{Subject: `a"b`, ClientID: "c", Scope: "x y"}, got); diff != "" {
+	if diff := cmp.Diff(meResponse{Subject: `a"b`, ClientID: "c", Scope: "x y", User: `a"b`}, got); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
 	}
 }
