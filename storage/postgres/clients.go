@@ -16,10 +16,10 @@ func (s *Store) Client(ctx context.Context, id string) (*oauthkit.Client, error)
 		return nil, notFound("client")
 	}
 	var c oauthkit.Client
-	err := s.pool.QueryRow(ctx, `SELECT id, secret_hash, auth_method, redirect_uris, grant_types,
+	err := s.pool.QueryRow(ctx, `SELECT id, name, secret_hash, auth_method, redirect_uris, grant_types,
 		scopes, default_scopes, audience, access_token_format
 		FROM oauthkit_clients WHERE id = $1`, id).Scan(
-		&c.ID, &c.SecretHash, &c.AuthMethod, &c.RedirectURIs, &c.GrantTypes,
+		&c.ID, &c.Name, &c.SecretHash, &c.AuthMethod, &c.RedirectURIs, &c.GrantTypes,
 		&c.Scopes, &c.DefaultScopes, &c.Audience, &c.AccessTokenFormat)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -39,15 +39,15 @@ func (s *Store) PutClient(ctx context.Context, c *oauthkit.Client) error {
 		return err
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO oauthkit_clients (id, secret_hash, auth_method,
-		redirect_uris, grant_types, scopes, default_scopes, audience, access_token_format)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash,
+		redirect_uris, grant_types, scopes, default_scopes, audience, access_token_format, name)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
 			auth_method = excluded.auth_method, redirect_uris = excluded.redirect_uris,
 			grant_types = excluded.grant_types, scopes = excluded.scopes,
 			default_scopes = excluded.default_scopes, audience = excluded.audience,
 			access_token_format = excluded.access_token_format, updated_at = now()`,
 		c.ID, c.SecretHash, c.AuthMethod, c.RedirectURIs, c.GrantTypes,
-		c.Scopes, c.DefaultScopes, c.Audience, c.AccessTokenFormat)
+		c.Scopes, c.DefaultScopes, c.Audience, c.AccessTokenFormat, c.Name)
 	return wrapErr("put client", err)
 }
 
@@ -76,7 +76,7 @@ func checkClient(c *oauthkit.Client) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	for _, s := range [][]string{{c.ID, c.SecretHash, c.AuthMethod, c.AccessTokenFormat},
+	for _, s := range [][]string{{c.ID, c.Name, c.SecretHash, c.AuthMethod, c.AccessTokenFormat},
 		c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience} {
 		for _, v := range s {
 			if !storable(v) {

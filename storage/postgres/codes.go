@@ -143,7 +143,7 @@ func (s *Store) RedeemCode(ctx context.Context, id, clientID string, now time.Ti
 	var r consumed
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(checkDeadline, deadline)
+	b.Queue(checkDeadlineIdle, deadline)
 	b.Queue(consumeSQL, id, micro(now), clientID).QueryRow(r.scan)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		rollback(ctx, conn)

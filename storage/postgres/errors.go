@@ -54,6 +54,8 @@ func classify(err error) error {
 		switch code := pgErr.Code; {
 		case code == "23505": // unique_violation
 			return oauthkit.ErrExists
+		case code == "22023" && strings.Contains(pgErr.Message, deadlinePassed): // checkDeadline
+			return oauthkit.ErrUnavailable
 		case strings.HasPrefix(code, "08"), // connection_exception
 			code == "57P01", // admin_shutdown
 			code == "57P02", // crash_shutdown

@@ -33,6 +33,8 @@ func TestWrapErr(t *testing.T) {
 		{"Deadlock", pg("40P01"), oauthkit.ErrUnavailable},
 		{"TooManyConnections", pg("53300"), oauthkit.ErrUnavailable},
 		{"ReadOnlyStandby", pg("25006"), oauthkit.ErrUnavailable},
+		{"DeadlinePassed", &pgconn.PgError{Code: "22023", Message: `invalid value for parameter "lock_timeout": "` + deadlinePassed + `"`}, oauthkit.ErrUnavailable},
+		{"InvalidParameterValue", pg("22023"), nil},
 		{"UndefinedTable", pg("42P01"), nil},
 		{"InvalidPassword", pg("28P01"), nil},
 		{"CheckViolation", pg("23514"), nil},

@@ -176,11 +176,15 @@ func TestMigrate(t *testing.T) {
 		}
 		db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_tokens (id, kind, grant_id, client_id, subject, expires_at, acr)
 			VALUES ('old', 'refresh_token', 'g', 'app', 'alice', now() + interval '1 hour', '')`)
+		db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_clients (id) VALUES ('app')`)
 		if err := s.Migrate(t.Context()); err != nil {
 			t.Fatalf("Migrate from version 2: %v", err)
 		}
 		if d := cmp.Diff(allMigrations, applied(t, db)); d != "" {
 			t.Errorf("recorded migrations (-want +got):\n%s", d)
+		}
+		if c, err := s.Client(t.Context(), "app"); err != nil || c.Name != "" {
+			t.Errorf("Client stored at version 2: %+v, %v; want it, with no name", c, err)
 		}
 		now := time.Now()
 		tok, err := s.Token(t.Context(), "old", now)

@@ -334,8 +334,8 @@ func TestSilentPartition(t *testing.T) {
 	// commits.
 	t.Run("RigCatchesLateCommit", func(t *testing.T) {
 		refresh, old := r.freshRefresh(t)
-		if _, err := r.direct.Exec(t.Context(), `CREATE OR REPLACE FUNCTION oauthkit_deadline(deadline timestamptz)
-			RETURNS void LANGUAGE plpgsql AS $$BEGIN END$$`); err != nil {
+		if _, err := r.direct.Exec(t.Context(), `CREATE OR REPLACE FUNCTION oauthkit_deadline(deadline timestamptz, setting text DEFAULT 'lock_timeout')
+			RETURNS text LANGUAGE sql AS $$SELECT ''::text$$`); err != nil {
 			t.Fatal(err)
 		}
 		pid := refreshCut(t, refresh, timeout, func(uint32) { bh.partition() })

@@ -186,14 +186,27 @@ func withDeadline(ctx context.Context) (context.Context, time.Time, context.Canc
 }
 
 // checkDeadline fails the transaction it runs in if the database's clock is
-// past $1, the deadline of the request, and otherwise bounds the lock waits,
-// statements and idle pauses of the rest of the transaction to the time
-// left (migration 0003). Every writing transaction runs it first, so that
-// it waits for a lock no longer than its request, and last, just before it
-// commits, so that a transaction that reaches the database late (held up by
-// a network partition) or was slow rolls back instead of committing after
-// its client has given up.
+// past $1, the deadline of the request, and otherwise bounds the lock waits
+// of the rest of the transaction to the time left (migration 0003). Every
+// writing transaction runs it first, so that it waits for a lock no longer
+// than its request, and last, just before it commits, so that a
+// transaction that reaches the database late (held up by a network
+// partition) or was slow rolls back instead of committing after its client
+// has given up. (It leaves statement_timeout alone: arming that timer for
+// every statement costs more than the statements, which are index lookups,
+// and the last check catches a slow one.)
 const checkDeadline = `SELECT oauthkit_deadline($1)`
+
+// checkDeadlineIdle is checkDeadline for a transaction that waits for the
+// server between its round trips (RedeemCode): it also bounds those pauses,
+// so that the database ends the transaction, and releases its locks, at the
+// deadline if its client never comes back.
+const checkDeadlineIdle = `SELECT oauthkit_deadline($1), oauthkit_deadline($1, 'idle_in_transaction_session_timeout')`
+
+// deadlinePassed is in the message of the error with which checkDeadline
+// fails a transaction (SQLSTATE 22023, invalid_parameter_value: see
+// migration 0003).
+const deadlinePassed = "oauthkit: the request's deadline has passed"
 
 // micro truncates t to the microsecond resolution of timestamptz, so that
 // every comparison the database makes is the one Go would make on the stored

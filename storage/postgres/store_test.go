@@ -67,7 +67,7 @@ func TestEveryFieldStored(t *testing.T) {
 		typ    any
 		stored []string
 	}{
-		{oauthkit.Client{}, []string{"ID", "SecretHash", "AuthMethod", "RedirectURIs", "GrantTypes",
+		{oauthkit.Client{}, []string{"ID", "Name", "SecretHash", "AuthMethod", "RedirectURIs", "GrantTypes",
 			"Scopes", "DefaultScopes", "Audience", "AccessTokenFormat"}},
 		{oauthkit.AuthorizationCode{}, []string{"ID", "GrantID", "ClientID", "RedirectURI",
 			"RedirectURIParam", "Subject", "Scope", "AuthTime", "ACR", "CodeChallenge",

@@ -228,3 +228,59 @@ func TestTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// TestDeadlineFunction checks oauthkit_deadline (migration 0003), which
+// every writing transaction calls first and last: before the deadline it
+// bounds the transaction's lock waits (or, asked to, its idle pauses) to
+// the time left; after it, it fails the transaction with an error that
+// wraps ErrUnavailable.
+func TestDeadlineFunction(t *testing.T) {
+	db := newTestDB(t)
+	conn := db.conn(t)
+	cases := []struct {
+		name    string
+		sql     string
+		setting string        // "" for an error
+		min     time.Duration // of the setting; 0 for the largest
+		max     time.Duration
+	}{
+		{"LockTimeout", `SELECT oauthkit_deadline(now() + interval '5 s')`, "lock_timeout", 4 * time.Second, 5 * time.Second},
+		{"IdleTimeout", `SELECT oauthkit_deadline(now() + interval '5 s', 'idle_in_transaction_session_timeout')`, "idle_in_transaction_session_timeout", 4 * time.Second, 5 * time.Second},
+		{"FarFuture", `SELECT oauthkit_deadline(now() + interval '100 years')`, "lock_timeout", 0, 0},
+		{"Passed", `SELECT oauthkit_deadline(now() - interval '1 ms')`, "", 0, 0},
+		{"LongPassed", `SELECT oauthkit_deadline('-infinity')`, "", 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := conn.Begin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(t.Context())
+			_, err = tx.Exec(t.Context(), tc.sql)
+			if tc.setting == "" {
+				if !errors.Is(wrapErr("test", err), oauthkit.ErrUnavailable) {
+					t.Errorf("%s: error = %v, want one that wraps ErrUnavailable", tc.sql, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", tc.sql, err)
+			}
+			var ms int64
+			if err := tx.QueryRow(t.Context(), `SELECT setting::bigint FROM pg_settings WHERE name = $1`, tc.setting).Scan(&ms); err != nil {
+				t.Fatal(err)
+			}
+			got := time.Duration(ms) * time.Millisecond
+			if tc.min == 0 {
+				if got < 24*time.Hour {
+					t.Errorf("%s after %s: %v, want the largest", tc.setting, tc.sql, got)
+				}
+				return
+			}
+			if got < tc.min || got > tc.max {
+				t.Errorf("%s after %s: %v, want between %v and %v", tc.setting, tc.sql, got, tc.min, tc.max)
+			}
+		})
+	}
+}
