@@ -112,9 +112,11 @@
 //
 // Every call honours its context. Every transaction that writes codes or
 // tokens is also bounded by its context's deadline in the database (10
-// seconds away if the context has none): it waits for locks, runs and
-// stays idle no longer than the time left, and its last statement before
-// COMMIT fails it if the database's clock is past the deadline. So a write
+// seconds away if the context has none): its first statement fails it if
+// the database's clock is already past the deadline, and otherwise sets
+// lock_timeout (and, for a code redemption, which pauses between its round
+// trips, idle_in_transaction_session_timeout) to the time left; its last
+// statement before COMMIT fails it if the deadline has passed. So a write
 // delayed past its deadline, by a lock or by a network that silently drops
 // packets and delivers them late, rolls back instead of committing after
 // its client was told it failed. This assumes that the clocks of the
