@@ -287,7 +287,9 @@ func TestSilentPartition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer blocker.Rollback(context.Background())
+		// After whenBlocked's goroutine, which its cleanup, registered later,
+		// waits for.
+		t.Cleanup(func() { blocker.Rollback(context.Background()) })
 		if _, err := blocker.Exec(t.Context(), "SELECT pg_advisory_xact_lock("+grantLockClass+", hashtext($1::text))", old.GrantID); err != nil {
 			t.Fatal(err)
 		}
@@ -310,7 +312,9 @@ func TestSilentPartition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer blocker.Rollback(context.Background())
+		// After whenBlocked's goroutine, which its cleanup, registered later,
+		// waits for.
+		t.Cleanup(func() { blocker.Rollback(context.Background()) })
 		if _, err := blocker.Exec(t.Context(), "SELECT pg_advisory_xact_lock("+grantLockClass+", hashtext($1::text))", old.GrantID); err != nil {
 			t.Fatal(err)
 		}
