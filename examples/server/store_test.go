@@ -168,7 +168,7 @@ func TestRunWithPostgres(t *testing.T) {
 		wantBody   string
 	}{
 		{name: "opaque token of the first run", auth: cc.AccessToken, wantStatus: 200, wantBody: `{"sub":"svc","client_id":"svc","scope":"read write"}` + "\n"},
-		{name: "user token of the first run", auth: code.AccessToken, wantStatus: 200, wantBody: `{"sub":"alice","client_id":"web","scope":"openid profile read"}` + "\n"},
+		{name: "user token of the first run", auth: code.AccessToken, wantStatus: 200, wantBody: `{"sub":"alice","client_id":"web","scope":"openid profile read","user":"alice"}` + "\n"},
 		{name: "the ID token", auth: code.IDToken, wantStatus: 401},
 	}
 	for _, tt := range tests {

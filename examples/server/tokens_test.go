@@ -114,7 +114,11 @@ func TestAccessTokenFormats(t *testing.T) {
 					}
 				}
 				me := callAPI(t, ts, http.MethodGet, pathAPIMe, "Bearer "+raw)
-				want := `{"sub":"` + wantSub + `","client_id":"` + wantClient + `","scope":"` + wantScope + `"}` + "\n"
+				want := `{"sub":"` + wantSub + `","client_id":"` + wantClient + `","scope":"` + wantScope + `"`
+				if wantSub != wantClient { // a user's token, not the client's own
+					want += `,"user":"` + wantSub + `"`
+				}
+				want += "}\n"
 				if me.status != http.StatusOK || me.body != want {
 					t.Errorf("GET /api/me: %d %s, want 200 %s", me.status, me.body, want)
 				}
