@@ -39,7 +39,8 @@ func newAPI(v bearer.Validator) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /me", m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := bearer.FromContext(r.Context())
-		fmt.Fprintf(w, "hello %s", claims.Subject)
+		user, _ := claims.ResourceOwner() // never a client acting for itself
+		fmt.Fprintf(w, "hello %s", user)
 	}), "profile"))
 	return mux
 }

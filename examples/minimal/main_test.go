@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -149,5 +150,40 @@ func TestVerifyPasswordUnknownUser(t *testing.T) {
 	// A request abandoned by its client does no hashing.
 	if ok, err := verifyPassword(ctx, "alice", "wonderland"); ok || !errors.Is(err, context.Canceled) {
 		t.Errorf("verifyPassword with an ended context = %t, %v; want false, context.Canceled", ok, err)
+	}
+}
+
+// TestREADME checks that the Go lines of the README's "Wiring" section are
+// lines of this program, in order (a line "// …" stands for lines left out),
+// so that what the README shows compiles and runs.
+func TestREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skipf("no README: %v", err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n## Wiring\n")
+	_, block, found := strings.Cut(section, "```go\n")
+	block, _, closed := strings.Cut(block, "```")
+	if !found || !closed {
+		t.Fatal(`the README's "Wiring" section has no Go block`)
+	}
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	at := 0
+	for _, want := range strings.Split(block, "\n") {
+		want = strings.TrimSpace(want)
+		if want == "" || want == "// …" {
+			continue
+		}
+		for at < len(lines) && strings.TrimSpace(lines[at]) != want {
+			at++
+		}
+		if at == len(lines) {
+			t.Fatalf("README line %q is not in main.go (after the lines before it)", want)
+		}
+		at++
 	}
 }
