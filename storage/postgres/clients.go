@@ -10,11 +10,29 @@ import (
 )
 
 // Client returns the client with the given ID, or an error wrapping
-// oauthkit.ErrNotFound.
+// oauthkit.ErrNotFound. With [Store.CacheClients] on, it returns a copy of
+// the cached client if it has one, and caches the clients it reads.
 func (s *Store) Client(ctx context.Context, id string) (*oauthkit.Client, error) {
 	if !storable(id) {
 		return nil, notFound("client")
 	}
+	cache := s.clients.Load()
+	if cache == nil {
+		return s.readClient(ctx, id)
+	}
+	c, gen, readAt := cache.get(id)
+	if c != nil {
+		return c, nil
+	}
+	c, err := s.readClient(ctx, id)
+	if err == nil {
+		cache.fill(c, gen, readAt)
+	}
+	return c, err
+}
+
+// readClient reads the client with the given ID from the database.
+func (s *Store) readClient(ctx context.Context, id string) (*oauthkit.Client, error) {
 	var c oauthkit.Client
 	err := s.pool.QueryRow(ctx, `SELECT id, name, secret_hash, auth_method, redirect_uris, grant_types,
 		scopes, default_scopes, audience, access_token_format
@@ -33,11 +51,14 @@ func (s *Store) Client(ctx context.Context, id string) (*oauthkit.Client, error)
 // PutClient adds c, or replaces the client with the same ID. It refuses a
 // client that fails [oauthkit.Client.Validate]. The secret is stored as given
 // in c.SecretHash, which must be a hash made by oauthkit.HashSecret or
-// oauthkit.HashLowEntropySecret, never a secret.
+// oauthkit.HashLowEntropySecret, never a secret. It drops the client from
+// this Store's client cache (see [Store.CacheClients]).
 func (s *Store) PutClient(ctx context.Context, c *oauthkit.Client) error {
 	if err := checkClient(c); err != nil {
 		return err
 	}
+	// Even if the write fails: it may have committed.
+	defer s.invalidateClient(c.ID)
 	_, err := s.pool.Exec(ctx, `INSERT INTO oauthkit_clients (id, secret_hash, auth_method,
 		redirect_uris, grant_types, scopes, default_scopes, audience, access_token_format, name)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -53,13 +74,24 @@ func (s *Store) PutClient(ctx context.Context, c *oauthkit.Client) error {
 
 // DeleteClient removes the client with the given ID. Tokens already issued
 // to it stay valid until they expire or are revoked. Unknown IDs are not an
-// error.
+// error. It drops the client from this Store's client cache (see
+// [Store.CacheClients]).
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	if !storable(id) {
 		return nil
 	}
+	defer s.invalidateClient(id)
 	_, err := s.pool.Exec(ctx, `DELETE FROM oauthkit_clients WHERE id = $1`, id)
 	return wrapErr("delete client", err)
+}
+
+// invalidateClient drops the client with the given ID from the client cache,
+// if there is one. It runs after the write, so that no read that started
+// before the write commits fills the cache afterwards.
+func (s *Store) invalidateClient(id string) {
+	if cache := s.clients.Load(); cache != nil {
+		cache.invalidate(id)
+	}
 }
 
 // checkClient refuses a client the database could not store faithfully or

@@ -17,7 +17,8 @@ import (
 // transaction. Round trips are counted as writes to the connection, each of
 // which is followed by waiting for the server. It also checks that each
 // token request commits once: the rows it writes all carry the ID of one
-// transaction (xmin).
+// transaction (xmin). With the client cache on and warm (CacheClients),
+// each token request takes one round trip fewer: the client's.
 func TestRoundTrips(t *testing.T) {
 	db := newTestDB(t)
 	c := &counter{}
@@ -167,11 +168,24 @@ func TestRoundTrips(t *testing.T) {
 		})
 	}
 
+	// With the client cache on (the same pool), a client read before is
+	// served without a round trip.
+	cached := New(s.pool)
+	cached.CacheClients(ClientCache{MaxStaleness: time.Hour})
+	t.Run("ClientCached", func(t *testing.T) {
+		writes, calls := measure(t, func(int) error { _, err := cached.Client(ctx, testClientID); return err })
+		if writes != 0 || calls != 0 {
+			t.Errorf("ClientCached: %d round trips in %d driver calls, want 0", writes, calls)
+		}
+	})
+
 	// Token requests through the server: every one reads the client (one
-	// round trip), then does its single-use operation and stores the new
-	// tokens, in one transaction. Each request's writes is the query that
-	// returns the number of transactions that wrote its rows.
+	// round trip, none with the client cache on and warm), then does its
+	// single-use operation and stores the new tokens, in one transaction.
+	// Each request's writes is the query that returns the number of
+	// transactions that wrote its rows.
 	inst := newInstance(t, s, nil)
+	warm := newInstance(t, cached, nil)
 	// apart redeems codes in two transactions, as the server does with a
 	// CodeStore that is not a CodeRedeemer.
 	apart := newInstance(t, s, func(c *oauthkit.Config) { c.Codes = struct{ oauthkit.CodeStore }{s} })
@@ -204,6 +218,19 @@ func TestRoundTrips(t *testing.T) {
 		{"RefreshRotation", inst, 3, 1, func(t *testing.T) (*http.Request, string, string) {
 			code, verifier := authorize(t, inst)
 			w := serveToken(inst, tokenRequest(codeForm(code, verifier)))
+			refresh := decodeToken(t, w).RefreshToken
+			return tokenRequest(refreshForm(refresh)), `SELECT xmin FROM oauthkit_tokens WHERE id = $1 OR parent_id = $1`,
+				oauthkit.HashToken(refresh)
+		}},
+		// With the client cache warm (the first of measure's two runs
+		// fills it): the same without the client.
+		{"ClientCredentialsCachedClient", warm, 1, 1, func(*testing.T) (*http.Request, string, string) {
+			return tokenRequest(clientCredentialsForm), "", ""
+		}},
+		{"CodeExchangeCachedClient", warm, 2, 1, codeExchange(warm)},
+		{"RefreshRotationCachedClient", warm, 2, 1, func(t *testing.T) (*http.Request, string, string) {
+			code, verifier := authorize(t, warm)
+			w := serveToken(warm, tokenRequest(codeForm(code, verifier)))
 			refresh := decodeToken(t, w).RefreshToken
 			return tokenRequest(refreshForm(refresh)), `SELECT xmin FROM oauthkit_tokens WHERE id = $1 OR parent_id = $1`,
 				oauthkit.HashToken(refresh)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,8 +24,9 @@ import (
 // number of processes, may share one database: every single-use operation
 // is atomic in the database.
 type Store struct {
-	pool  *pgxpool.Pool
-	owned bool // Close closes pool
+	pool    *pgxpool.Pool
+	owned   bool                        // Close closes pool
+	clients atomic.Pointer[clientCache] // nil unless CacheClients turned it on
 }
 
 var (
