@@ -2,22 +2,11 @@ package oauthkit
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-)
-
-// Client authentication methods ([RFC 7591 §2] names).
-//
-// [RFC 7591 §2]: https://www.rfc-editor.org/rfc/rfc7591#section-2
-const (
-	AuthMethodSecretBasic = "client_secret_basic"
-	AuthMethodSecretPost  = "client_secret_post"
-	AuthMethodNone        = "none"
 )
 
 // Grant types of RFC 6749 and its extensions.
@@ -105,116 +94,6 @@ type ClientStore interface {
 	// ErrNotFound if there is none. Any other error is an internal fault.
 	// The caller does not modify the returned client.
 	Client(ctx context.Context, id string) (*Client, error)
-}
-
-// clientCredentials are what a request presented to authenticate a client.
-type clientCredentials struct {
-	id, secret string
-	method     string // AuthMethodSecretBasic, AuthMethodSecretPost or AuthMethodNone
-}
-
-// readClientCredentials extracts client credentials from r and its parsed
-// form. More than one authentication method in one request is an
-// invalid_request (RFC 6749 §2.3).
-func readClientCredentials(r *http.Request, form url.Values) (clientCredentials, *Error) {
-	formID, formSecret := form.Get("client_id"), form.Get("client_secret")
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		id, secret, ok := ParseBasicAuth(auth)
-		if !ok {
-			return clientCredentials{method: AuthMethodSecretBasic}, ErrInvalidClient.WithDescription("malformed Basic credentials")
-		}
-		if formSecret != "" {
-			return clientCredentials{}, ErrInvalidRequest.WithDescription("more than one client authentication method")
-		}
-		if formID != "" && formID != id {
-			return clientCredentials{}, ErrInvalidRequest.WithDescription("client_id does not match the authenticated client")
-		}
-		return clientCredentials{id: id, secret: secret, method: AuthMethodSecretBasic}, nil
-	}
-	switch {
-	case formID == "":
-		return clientCredentials{}, ErrInvalidClient.WithDescription("client authentication required")
-	case formSecret != "":
-		return clientCredentials{id: formID, secret: formSecret, method: AuthMethodSecretPost}, nil
-	default:
-		return clientCredentials{id: formID, method: AuthMethodNone}, nil
-	}
-}
-
-// ParseBasicAuth parses an HTTP Basic Authorization header value carrying
-// client credentials. Per RFC 6749 §2.3.1 the client ID and secret are each
-// form-urlencoded before being joined with a colon and base64-encoded; they
-// are decoded here. It reports false for anything malformed, and for
-// credentials longer than 384 base64 characters (about 280 bytes of ID and
-// secret), far beyond any generated ones.
-func ParseBasicAuth(header string) (id, secret string, ok bool) {
-	const prefix = "basic "
-	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
-		return "", "", false
-	}
-	encoded := header[len(prefix):]
-	var in, out [384]byte // room for generous IDs and secrets, on the stack
-	if len(encoded) > len(in) {
-		return "", "", false
-	}
-	n, err := base64.StdEncoding.Decode(out[:], in[:copy(in[:], encoded)])
-	if err != nil {
-		return "", "", false
-	}
-	rawID, rawSecret, found := strings.Cut(string(out[:n]), ":")
-	if !found {
-		return "", "", false
-	}
-	id, err1 := url.QueryUnescape(rawID)
-	secret, err2 := url.QueryUnescape(rawSecret)
-	if err1 != nil || err2 != nil || id == "" {
-		return "", "", false
-	}
-	return id, secret, true
-}
-
-// authenticateClient finds and authenticates the client that sent r. The
-// returned error is invalid_client (with Status 401 when the client used
-// HTTP authentication), invalid_request, or server_error.
-func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (*Client, *Error) {
-	creds, oerr := readClientCredentials(r, form)
-	if oerr != nil {
-		return nil, s.clientError(creds.method, oerr)
-	}
-	client, err := s.cfg.Clients.Client(ctx, creds.id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		// Client IDs are public (RFC 6749 §2.2), so unknown and wrong
-		// credentials need not take the same time.
-		return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
-	case err != nil:
-		return nil, ErrServerError.Wrap(err)
-	}
-	if !client.allowsAuthMethod(creds.method) {
-		return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
-	}
-	if creds.method != AuthMethodNone {
-		ok, err := VerifySecret(ctx, client.SecretHash, creds.secret)
-		switch {
-		case err != nil:
-			return nil, ErrServerError.Wrap(err)
-		case !ok:
-			return nil, s.clientError(creds.method, ErrInvalidClient.WithDescription("client authentication failed"))
-		}
-	}
-	return client, nil
-}
-
-// clientError sets the 401 status RFC 6749 §5.2 requires when the client
-// attempted HTTP authentication. The WWW-Authenticate header is added when
-// the response is written.
-func (s *Server) clientError(method string, e *Error) *Error {
-	if e.Code == ErrInvalidClient.Code && method == AuthMethodSecretBasic {
-		c := *e
-		c.Status = http.StatusUnauthorized
-		return &c
-	}
-	return e
 }
 
 // splitScope splits a space-delimited scope parameter. It reports false if a

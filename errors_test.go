@@ -1,6 +1,7 @@
 package oauthkit
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,9 +110,14 @@ func TestErrorDerivationDoesNotMutate(t *testing.T) {
 			t.Errorf("%s: derived errors lack their description or cause: %+v, %+v", name, d, dw)
 		}
 	}
-	// The clientError path copies too.
-	s := &Server{}
-	_ = s.clientError(AuthMethodSecretBasic, ErrInvalidClient)
+	// The 401 of a failed client_secret_basic is set on a copy too, even
+	// when a method returns an exported value itself.
+	s := &Server{authMethods: []ClientAuthMethod{exportedErrorMethod{}}}
+	r := httptest.NewRequest(http.MethodPost, "/token", nil)
+	r.Header.Set("Authorization", "Basic x")
+	if _, oerr := s.authenticateClient(t.Context(), r, nil); oerr == nil || oerr == ErrInvalidClient || oerr.Status != http.StatusUnauthorized {
+		t.Errorf("authenticateClient = %v, want a 401 copy of ErrInvalidClient", oerr)
+	}
 	after := make(map[string]Error)
 	for name, e := range exportedErrors() {
 		after[name] = *e
@@ -119,6 +125,14 @@ func TestErrorDerivationDoesNotMutate(t *testing.T) {
 	if diff := cmp.Diff(before, after, cmp.AllowUnexported(Error{})); diff != "" {
 		t.Errorf("exported errors changed (-before +after):\n%s", diff)
 	}
+}
+
+// exportedErrorMethod is a client_secret_basic that refuses with the
+// exported ErrInvalidClient itself.
+type exportedErrorMethod struct{ secretBasic }
+
+func (exportedErrorMethod) Authenticate(context.Context, *http.Request, url.Values, ClientStore) (*Client, error) {
+	return nil, ErrInvalidClient
 }
 
 func TestErrorWithDescription(t *testing.T) {

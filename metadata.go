@@ -47,7 +47,9 @@ func (s *Server) Metadata() Metadata {
 
 func (s *Server) buildMetadata() ([]byte, error) {
 	e := s.cfg.Endpoints
-	authMethods := []string{AuthMethodSecretBasic, AuthMethodSecretPost, AuthMethodNone}
+	// From the table that drives authentication: public clients cannot
+	// introspect.
+	authMethods := authMethodNames(s.authMethods)
 	m := Metadata{
 		Issuer:                                     s.cfg.Issuer,
 		AuthorizationEndpoint:                      e.Authorization,
@@ -66,7 +68,7 @@ func (s *Server) buildMetadata() ([]byte, error) {
 		m.RevocationEndpointAuthMethodsSupported = authMethods
 	}
 	if e.Introspection != "" {
-		m.IntrospectionEndpointAuthMethodsSupported = authMethods[:2]
+		m.IntrospectionEndpointAuthMethodsSupported = authMethodNames(s.authMethods, AuthMethodNone)
 	}
 	oidc := s.cfg.IDTokens != nil
 	if s.cfg.AllowImplicitGrant {

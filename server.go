@@ -79,6 +79,14 @@ type Config struct {
 	// (RFC 6749 §4.1.2.1). Nil writes a plain-text 400 response.
 	ErrorPage func(w http.ResponseWriter, r *http.Request, err *Error)
 
+	// ClientAuthMethods are client authentication methods besides the
+	// built-in client_secret_basic, client_secret_post and none, such as an
+	// RFC 7523 assertion method. An entry named like a built-in or earlier
+	// one replaces it. Only the built-in client_secret_basic answers a
+	// failure with 401 and a WWW-Authenticate challenge (RFC 6749 §5.2);
+	// other methods' failures are 400 invalid_client.
+	ClientAuthMethods []ClientAuthMethod
+
 	// Grants are grant types served at the token endpoint besides the
 	// built-in authorization_code and refresh_token, such as those of package
 	// grants or the host's own extension grants. A later entry for a grant
@@ -146,6 +154,7 @@ type Server struct {
 	log          *slog.Logger
 	grants       map[string]GrantHandler
 	verifiers    []TokenVerifier            // issuers of self-contained tokens
+	authMethods  []ClientAuthMethod         // built-in and configured, by name
 	redeemer     CodeRedeemer               // Config.Codes, if it is also Config.Tokens and can redeem in one transaction
 	repeatable   map[string]map[string]bool // grant type → parameters allowed to repeat
 	metadataJSON []byte
@@ -211,6 +220,16 @@ func New(cfg Config) (*Server, error) {
 	for _, iss := range append([]TokenIssuer{s.cfg.AccessTokens}, mapValues(cfg.AccessTokenFormats)...) {
 		if v, ok := iss.(TokenVerifier); ok {
 			s.verifiers = append(s.verifiers, v)
+		}
+	}
+	for _, m := range append(slices.Clone(builtinAuthMethods), cfg.ClientAuthMethods...) {
+		if m == nil || m.Name() == "" {
+			return nil, errors.New("oauthkit: Config.ClientAuthMethods has a nil method or an empty name")
+		}
+		if i := slices.IndexFunc(s.authMethods, func(o ClientAuthMethod) bool { return o.Name() == m.Name() }); i >= 0 {
+			s.authMethods[i] = m
+		} else {
+			s.authMethods = append(s.authMethods, m)
 		}
 	}
 	if r, ok := cfg.Codes.(CodeRedeemer); ok && sameValue(cfg.Codes, cfg.Tokens) {
