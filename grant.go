@@ -83,12 +83,13 @@ type Grant struct {
 	RefreshToken bool
 
 	// Set by the built-in grants only.
-	grantID      string          // continue this grant instead of starting one
-	idToken      bool            // issue an OpenID Connect ID token
-	nonce        string          // the ID token's nonce
-	rotate       string          // ID of the refresh token being exchanged
-	refreshScope []string        // scope of the new refresh token, if not Scope
-	code         *codeRedemption // the authorization code to redeem
+	grantID      string     // continue this grant instead of starting one
+	idToken      bool       // issue an OpenID Connect ID token
+	nonce        string     // the ID token's nonce
+	rotate       string     // ID of the refresh token being exchanged
+	refreshScope []string   // scope of the new refresh token, if not Scope
+	codeID       string     // the authorization code to redeem, if any
+	codeForm     url.Values // the parameters of its token request
 }
 
 // authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).
@@ -103,49 +104,42 @@ func (g authorizationCodeGrant) HandleGrant(_ context.Context, req *TokenRequest
 	}
 	// The code is consumed when the tokens are stored (Server.redeemCode),
 	// so that both happen in one transaction where the store allows it.
-	return &Grant{code: &codeRedemption{id: HashToken(raw), req: req}}, nil
+	return &Grant{codeID: HashToken(raw), codeForm: req.Form}, nil
 }
 
-// codeRedemption is a code to be redeemed for the token request req.
-type codeRedemption struct {
-	id  string
-	req *TokenRequest
-}
-
-// grant checks the token request against the consumed code (RFC 6749
-// §4.1.3, RFC 7636 §4.6) and returns what to issue tokens for.
-func (c *codeRedemption) grant(s *Server, code *AuthorizationCode) (*Grant, *Error) {
-	form := c.req.Form
-	redirectURI := form.Get("redirect_uri")
+// fromCode checks the token request, whose parameters are g.codeForm,
+// against the consumed code (RFC 6749 §4.1.3, RFC 7636 §4.6) and fills in
+// what to issue tokens for.
+func (g *Grant) fromCode(s *Server, code *AuthorizationCode) *Error {
+	redirectURI := g.codeForm.Get("redirect_uri")
 	if code.RedirectURIParam && redirectURI != code.RedirectURI ||
 		!code.RedirectURIParam && redirectURI != "" && redirectURI != code.RedirectURI {
-		return nil, ErrInvalidGrant.WithDescription("redirect_uri does not match the authorization request")
+		return ErrInvalidGrant.WithDescription("redirect_uri does not match the authorization request")
 	}
-	verifier := form.Get("code_verifier")
+	verifier := g.codeForm.Get("code_verifier")
 	switch {
 	case code.CodeChallenge == "" && verifier != "":
 		// RFC 9700 §4.8.2: PKCE downgrade.
-		return nil, ErrInvalidGrant.WithDescription("code_verifier sent for a code issued without code_challenge")
+		return ErrInvalidGrant.WithDescription("code_verifier sent for a code issued without code_challenge")
 	case code.CodeChallenge != "" && verifier == "":
-		return nil, ErrInvalidGrant.WithDescription("missing code_verifier")
+		return ErrInvalidGrant.WithDescription("missing code_verifier")
 	case code.CodeChallenge != "":
 		if err := pkce.Verify(code.CodeChallengeMethod, code.CodeChallenge, verifier); err != nil {
 			if errors.Is(err, pkce.ErrMalformedVerifier) {
-				return nil, ErrInvalidRequest.WithDescription("malformed code_verifier")
+				return ErrInvalidRequest.WithDescription("malformed code_verifier")
 			}
-			return nil, ErrInvalidGrant.WithDescription("code_verifier does not match code_challenge")
+			return ErrInvalidGrant.WithDescription("code_verifier does not match code_challenge")
 		}
 	}
-	return &Grant{
-		Subject:      code.Subject,
-		Scope:        code.Scope,
-		AuthTime:     code.AuthTime,
-		ACR:          code.ACR,
-		RefreshToken: true,
-		grantID:      code.GrantID,
-		idToken:      s.cfg.IDTokens != nil && slices.Contains(code.Scope, ScopeOpenID),
-		nonce:        code.Nonce,
-	}, nil
+	g.Subject = code.Subject
+	g.Scope = code.Scope
+	g.AuthTime = code.AuthTime
+	g.ACR = code.ACR
+	g.RefreshToken = true
+	g.grantID = code.GrantID
+	g.idToken = s.cfg.IDTokens != nil && slices.Contains(code.Scope, ScopeOpenID)
+	g.nonce = code.Nonce
+	return nil
 }
 
 // refreshTokenGrant exchanges refresh tokens (RFC 6749 §6), rotating them

@@ -2,9 +2,11 @@ package oauthkit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -80,11 +82,23 @@ func (s *Server) lookupToken(ctx context.Context, raw string, now time.Time) (*T
 // {"active":false}.
 func (s *Server) IntrospectionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.serveTokenService(w, r, "introspection", func(ctx context.Context, client *Client, raw string) (any, *Error) {
+		s.backChannel(w, r, "introspection", noRepeats, func(ctx context.Context, _ *http.Request, form url.Values, client *Client) ([]byte, *Error) {
+			raw, oerr := tokenParam(form)
+			if oerr != nil {
+				return nil, oerr
+			}
 			if client.Public() {
 				return nil, ErrInvalidClient.WithDescription("public clients cannot introspect tokens")
 			}
-			return s.introspect(ctx, client, raw)
+			resp, oerr := s.introspect(ctx, client, raw)
+			if oerr != nil {
+				return nil, oerr
+			}
+			body, err := json.Marshal(resp)
+			if err != nil {
+				return nil, ErrServerError.Wrap(err)
+			}
+			return body, nil
 		})
 	})
 }
@@ -144,7 +158,11 @@ func mayIntrospect(caller *Client, t *Token) bool {
 // since every token is found the same way.
 func (s *Server) RevocationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.serveTokenService(w, r, "revocation", func(ctx context.Context, client *Client, raw string) (any, *Error) {
+		s.backChannel(w, r, "revocation", noRepeats, func(ctx context.Context, _ *http.Request, form url.Values, client *Client) ([]byte, *Error) {
+			raw, oerr := tokenParam(form)
+			if oerr != nil {
+				return nil, oerr
+			}
 			return nil, s.revoke(ctx, client, raw)
 		})
 	})
@@ -171,39 +189,12 @@ func (s *Server) revoke(ctx context.Context, client *Client, raw string) *Error 
 	return nil
 }
 
-// serveTokenService runs the part that introspection and revocation share:
-// POST with a form body, client authentication, the token parameter, JSON
-// errors. do returns the JSON body to send with 200, or nil for an empty one.
-func (s *Server) serveTokenService(w http.ResponseWriter, r *http.Request, endpoint string,
-	do func(ctx context.Context, client *Client, token string) (any, *Error)) {
-	ctx := r.Context()
-	h := w.Header()
-	h["Cache-Control"] = []string{"no-store"}
-	h["Pragma"] = []string{"no-cache"}
-	body, oerr := func() (any, *Error) {
-		form, oerr := s.readTokenForm(w, r, endpoint)
-		if oerr != nil {
-			return nil, oerr
-		}
-		if name := repeatedParam(form, nil); name != "" {
-			return nil, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
-		}
-		client, oerr := s.authenticateClient(ctx, r, form)
-		if oerr != nil {
-			return nil, oerr
-		}
-		token := form.Get("token")
-		if token == "" {
-			return nil, ErrInvalidRequest.WithDescription("missing token")
-		}
-		return do(ctx, client, token)
-	}()
-	switch {
-	case oerr != nil:
-		s.writeTokenError(ctx, w, endpoint, oerr)
-	case body == nil:
-		w.WriteHeader(http.StatusOK)
-	default:
-		writeJSON(w, http.StatusOK, body)
+// tokenParam returns the token parameter of introspection and revocation
+// requests (RFC 7662 §2.1, RFC 7009 §2.1).
+func tokenParam(form url.Values) (string, *Error) {
+	token := form.Get("token")
+	if token == "" {
+		return "", ErrInvalidRequest.WithDescription("missing token")
 	}
+	return token, nil
 }

@@ -33,16 +33,15 @@ func (s *Server) TokenHandler() http.Handler {
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h["Cache-Control"] = headerNoStore
-	h["Pragma"] = headerNoCache
-	ctx := r.Context()
-	resp, oerr := s.token(ctx, w, r)
-	if oerr != nil {
-		s.writeTokenError(ctx, w, "token", oerr)
-		return
-	}
-	writeJSONBody(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 256)))
+	s.backChannel(w, r, "token", func(form url.Values) map[string]bool {
+		return s.repeatable[form.Get("grant_type")]
+	}, func(ctx context.Context, r *http.Request, form url.Values, client *Client) ([]byte, *Error) {
+		resp, oerr := s.token(ctx, form, client)
+		if oerr != nil {
+			return nil, oerr
+		}
+		return resp.appendJSON(make([]byte, 0, 256)), nil
+	})
 }
 
 // Constant header values, shared by every response to save allocations.
@@ -91,42 +90,10 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// writeTokenError writes the JSON error response of RFC 6749 §5.2, with the
-// headers its status needs, and logs internal faults.
-func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, endpoint string, oerr *Error) {
-	s.logFault(ctx, endpoint, oerr)
-	h := w.Header()
-	if oerr.Code == ErrServerError.Code && errors.Is(oerr, ErrUnavailable) {
-		// A store coming back, or too many slow secret verifications
-		// waiting: RFC 6749 §5.2 has no code for it, HTTP has a status.
-		c := *oerr
-		c.Status = http.StatusServiceUnavailable
-		oerr = &c
-		h.Set("Retry-After", retryAfter)
-	}
-	if oerr.HTTPStatus() == http.StatusMethodNotAllowed {
-		h.Set("Allow", http.MethodPost)
-	}
-	if oerr.HTTPStatus() == http.StatusUnauthorized && oerr.Code == ErrInvalidClient.Code {
-		h.Set("WWW-Authenticate", `Basic realm="`+s.cfg.Issuer+`"`)
-	}
-	writeJSONError(w, oerr)
-}
-
-// token handles one token request, returning the response or the error.
-func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Request) (TokenResponse, *Error) {
-	form, oerr := s.readTokenForm(w, r, "token")
-	if oerr != nil {
-		return TokenResponse{}, oerr
-	}
+// token handles one token request of an authenticated client, returning
+// the response or the error.
+func (s *Server) token(ctx context.Context, form url.Values, client *Client) (TokenResponse, *Error) {
 	grantType := form.Get("grant_type")
-	if name := repeatedParam(form, s.repeatable[grantType]); name != "" {
-		return TokenResponse{}, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
-	}
-	client, oerr := s.authenticateClient(ctx, r, form)
-	if oerr != nil {
-		return TokenResponse{}, oerr
-	}
 	handler, ok := s.grants[grantType]
 	switch {
 	case grantType == "":
@@ -145,18 +112,6 @@ func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return TokenResponse{}, ErrServerError.Wrap(errors.New("oauthkit: GrantHandler returned neither grant nor error"))
 	}
 	return s.issue(ctx, client, grant, req.Time)
-}
-
-// readTokenForm checks the method and content type and parses the body,
-// bounded by MaxRequestBytes. Query parameters are ignored (RFC 6749 §3.2).
-// endpoint names the endpoint in errors.
-func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint string) (url.Values, *Error) {
-	if r.Method != http.MethodPost {
-		e := ErrInvalidRequest.WithDescription("the %s endpoint accepts only POST", endpoint)
-		e.Status = http.StatusMethodNotAllowed
-		return nil, e
-	}
-	return s.readForm(w, r)
 }
 
 // readForm parses an application/x-www-form-urlencoded body of at most
@@ -222,8 +177,8 @@ func repeatedParam(form url.Values, allowed map[string]bool) string {
 
 // issue mints and stores the tokens for grant and returns the response.
 func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now time.Time) (TokenResponse, *Error) {
-	if grant.code != nil {
-		return s.redeemCode(ctx, client, grant.code, now)
+	if grant.codeID != "" {
+		return s.redeemCode(ctx, client, grant, now)
 	}
 	resp, tokens, oerr := s.mint(ctx, client, grant, now)
 	if oerr != nil {
@@ -250,46 +205,36 @@ func errGrantRevoked() *Error {
 	return ErrInvalidGrant.WithDescription("the authorization grant was revoked")
 }
 
-// redeemCode consumes an authorization code issued to client and stores the
-// tokens issued for it: in one transaction if the store is a CodeRedeemer,
-// else one after the other.
-func (s *Server) redeemCode(ctx context.Context, client *Client, c *codeRedemption, now time.Time) (TokenResponse, *Error) {
+// redeemCode consumes the authorization code of grant, issued to client,
+// and stores the tokens issued for it: in one transaction if the store is a
+// CodeRedeemer, else one after the other.
+func (s *Server) redeemCode(ctx context.Context, client *Client, grant *Grant, now time.Time) (TokenResponse, *Error) {
 	var (
-		grant *Grant
-		resp  TokenResponse
-	)
-	issue := func(code *AuthorizationCode) ([]*Token, error) {
-		var oerr *Error
-		if grant, oerr = c.grant(s, code); oerr != nil {
-			return nil, oerr
-		}
-		var tokens []*Token
-		if resp, tokens, oerr = s.mint(ctx, client, grant, now); oerr != nil {
-			return nil, oerr
-		}
-		return tokens, nil
-	}
-	var (
-		code *AuthorizationCode
-		err  error
+		resp   TokenResponse
+		code   *AuthorizationCode
+		issued bool // whether the code was checked and tokens minted for it
+		err    error
 	)
 	if s.redeemer != nil {
-		code, err = s.redeemer.RedeemCode(ctx, c.id, client.ID, now, issue)
-	} else if code, err = s.cfg.Codes.ConsumeCode(ctx, c.id, client.ID, now); err == nil {
+		resp, code, issued, err = s.redeemInOneStep(ctx, client, grant, now)
+	} else if code, err = s.cfg.Codes.ConsumeCode(ctx, grant.codeID, client.ID, now); err == nil {
 		var tokens []*Token
-		if tokens, err = issue(code); err == nil {
-			err = s.cfg.Tokens.CreateTokens(ctx, tokens...)
+		var oerr *Error
+		issued = true
+		if resp, tokens, oerr = s.mintForCode(ctx, client, grant, code, now); oerr != nil {
+			return TokenResponse{}, oerr // the code stays used
 		}
+		err = s.cfg.Tokens.CreateTokens(ctx, tokens...)
 	}
-	var oerr *Error
-	switch {
-	case errors.As(err, &oerr): // refused by issue: a mismatch, or a fault minting
+	if oerr, ok := err.(*Error); ok { // refused when checked: a mismatch, or a fault minting
 		return TokenResponse{}, oerr
+	}
+	switch {
 	case errors.Is(err, ErrNotFound):
 		// Unknown, expired, or another client's: a stranger learns nothing
 		// and changes nothing (RFC 6749 §4.1.3).
 		return TokenResponse{}, ErrInvalidGrant.WithDescription("invalid or expired code")
-	case errors.Is(err, ErrReused) && grant == nil && code != nil:
+	case errors.Is(err, ErrReused) && !issued && code != nil:
 		// Replayed by its own client: revoke what it issued (RFC 6749 §4.1.2).
 		if rerr := s.cfg.Tokens.RevokeGrant(ctx, code.GrantID); rerr != nil {
 			return TokenResponse{}, ErrServerError.Wrap(rerr)
@@ -298,9 +243,37 @@ func (s *Server) redeemCode(ctx context.Context, client *Client, c *codeRedempti
 	case errors.Is(err, ErrReused): // the grant was revoked meanwhile, as by a replay
 		return TokenResponse{}, errGrantRevoked()
 	case err != nil:
-		return TokenResponse{}, ErrServerError.Wrap(err)
+		return TokenResponse{}, asError(err) // a store's fault, or issue's *Error it wrapped
 	}
 	return s.withIDToken(ctx, client, grant, resp, now)
+}
+
+// redeemInOneStep is redeemCode's path through CodeRedeemer: the code is
+// checked and the tokens minted inside the store's transaction.
+func (s *Server) redeemInOneStep(ctx context.Context, client *Client, grant *Grant, now time.Time) (TokenResponse, *AuthorizationCode, bool, error) {
+	var (
+		resp   TokenResponse
+		issued bool
+	)
+	code, err := s.redeemer.RedeemCode(ctx, grant.codeID, client.ID, now, func(code *AuthorizationCode) ([]*Token, error) {
+		issued = true
+		r, tokens, oerr := s.mintForCode(ctx, client, grant, code, now)
+		if oerr != nil {
+			return nil, oerr
+		}
+		resp = r
+		return tokens, nil
+	})
+	return resp, code, issued, err
+}
+
+// mintForCode checks the token request against the consumed code and mints
+// the tokens for it.
+func (s *Server) mintForCode(ctx context.Context, client *Client, grant *Grant, code *AuthorizationCode, now time.Time) (TokenResponse, []*Token, *Error) {
+	if oerr := grant.fromCode(s, code); oerr != nil {
+		return TokenResponse{}, nil, oerr
+	}
+	return s.mint(ctx, client, grant, now)
 }
 
 // mint makes the tokens for grant: the access token, and a refresh token if

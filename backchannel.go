@@ -1,0 +1,84 @@
+package oauthkit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+)
+
+// backChannel serves what every back-channel endpoint shares (token,
+// introspection, revocation; pushed authorization and device authorization
+// next): POST only, a bounded form body (RFC 6749 §3.2), no parameter twice
+// but those repeatable returns for the request, one client authentication
+// method (RFC 6749 §2.3), and answers with Cache-Control: no-store and, on
+// error, the JSON error response of RFC 6749 §5.2. The endpoint supplies only
+// serve, which returns the JSON body of a 200 response (nil for an empty
+// one) or the error.
+func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint string,
+	repeatable func(form url.Values) map[string]bool,
+	serve func(ctx context.Context, r *http.Request, form url.Values, client *Client) ([]byte, *Error)) {
+	h := w.Header()
+	h["Cache-Control"] = headerNoStore
+	h["Pragma"] = headerNoCache
+	ctx := r.Context()
+	body, oerr := func() ([]byte, *Error) {
+		form, oerr := s.readTokenForm(w, r, endpoint)
+		if oerr != nil {
+			return nil, oerr
+		}
+		if name := repeatedParam(form, repeatable(form)); name != "" {
+			return nil, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
+		}
+		client, oerr := s.authenticateClient(ctx, r, form)
+		if oerr != nil {
+			return nil, oerr
+		}
+		return serve(ctx, r, form, client)
+	}()
+	switch {
+	case oerr != nil:
+		s.writeTokenError(ctx, w, endpoint, oerr)
+	case body == nil:
+		w.WriteHeader(http.StatusOK)
+	default:
+		writeJSONBody(w, http.StatusOK, body)
+	}
+}
+
+// noRepeats is the repeat rule of endpoints whose parameters never repeat.
+func noRepeats(url.Values) map[string]bool { return nil }
+
+// readTokenForm checks the method and content type and parses the body,
+// bounded by MaxRequestBytes. Query parameters are ignored (RFC 6749 §3.2).
+// endpoint names the endpoint in errors.
+func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint string) (url.Values, *Error) {
+	if r.Method != http.MethodPost {
+		e := ErrInvalidRequest.WithDescription("the %s endpoint accepts only POST", endpoint)
+		e.Status = http.StatusMethodNotAllowed
+		return nil, e
+	}
+	return s.readForm(w, r)
+}
+
+// writeTokenError writes the JSON error response of RFC 6749 §5.2, with the
+// headers its status needs, and logs internal faults.
+func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, endpoint string, oerr *Error) {
+	s.logFault(ctx, endpoint, oerr)
+	h := w.Header()
+	if oerr.Code == ErrServerError.Code && errors.Is(oerr, ErrUnavailable) {
+		// A store coming back, or too many slow secret verifications
+		// waiting: RFC 6749 §5.2 has no code for it, HTTP has a status.
+		c := *oerr
+		c.Status = http.StatusServiceUnavailable
+		oerr = &c
+		h.Set("Retry-After", retryAfter)
+	}
+	if oerr.HTTPStatus() == http.StatusMethodNotAllowed {
+		h.Set("Allow", http.MethodPost)
+	}
+	if oerr.HTTPStatus() == http.StatusUnauthorized && oerr.Code == ErrInvalidClient.Code {
+		h.Set("WWW-Authenticate", `Basic realm="`+s.cfg.Issuer+`"`)
+	}
+	writeJSONError(w, oerr)
+}
