@@ -50,15 +50,28 @@ func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint st
 func noRepeats(url.Values) map[string]bool { return nil }
 
 // readTokenForm checks the method and content type and parses the body,
-// bounded by MaxRequestBytes. Query parameters are ignored (RFC 6749 §3.2).
-// endpoint names the endpoint in errors.
+// bounded by MaxRequestBytes. Query parameters are ignored (RFC 6749 §3.2),
+// unless Config.InsecureAllowQueryParameters is set: they are then added to
+// the body's, so that one sent in both places counts as repeated. endpoint
+// names the endpoint in errors.
 func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint string) (url.Values, *Error) {
 	if r.Method != http.MethodPost {
 		e := ErrInvalidRequest.WithDescription("the %s endpoint accepts only POST", endpoint)
 		e.Status = http.StatusMethodNotAllowed
 		return nil, e
 	}
-	return s.readForm(w, r)
+	form, oerr := s.readForm(w, r)
+	if oerr != nil || !s.cfg.InsecureAllowQueryParameters || r.URL.RawQuery == "" {
+		return form, oerr
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, ErrInvalidRequest.WithDescription("malformed query")
+	}
+	for name, values := range query {
+		form[name] = append(form[name], values...)
+	}
+	return form, nil
 }
 
 // writeTokenError writes the JSON error response of RFC 6749 §5.2, with the

@@ -3,6 +3,7 @@ package oauthkit
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -45,6 +46,9 @@ type TokenRequest struct {
 	// Form holds the request parameters. Each appears once, except those the
 	// grant declared repeatable.
 	Form url.Values
+	// Header holds the request's HTTP header fields, for grants that read
+	// one (a DPoP proof, an assertion); the body is in Form only.
+	Header http.Header
 	// Time is when the request arrived, by the server's clock.
 	Time time.Time
 }

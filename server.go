@@ -97,6 +97,13 @@ type Config struct {
 	// with GrantTypeImplicit. The implicit grant exposes access tokens in the
 	// browser and is deprecated by RFC 9700 §2.1.2.
 	AllowImplicitGrant bool
+	// InsecureAllowQueryParameters lets clients send the parameters of the
+	// token, introspection and revocation endpoints in the URL's query of
+	// their POST, as some legacy clients do; a parameter sent in both the
+	// query and the body is refused as repeated. RFC 6749 §3.2 and RFC 9700
+	// keep credentials (client secrets, codes, refresh tokens) out of URLs,
+	// which servers, proxies and browsers log.
+	InsecureAllowQueryParameters bool
 	// AllowPlainPKCE accepts code_challenge_method=plain, which protects
 	// nothing if the authorization request leaks (RFC 7636 §4.2).
 	AllowPlainPKCE bool

@@ -36,7 +36,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.backChannel(w, r, "token", func(form url.Values) map[string]bool {
 		return s.repeatable[form.Get("grant_type")]
 	}, func(ctx context.Context, r *http.Request, form url.Values, client *Client) ([]byte, *Error) {
-		resp, oerr := s.token(ctx, form, client)
+		resp, oerr := s.token(ctx, r, form, client)
 		if oerr != nil {
 			return nil, oerr
 		}
@@ -92,7 +92,7 @@ func appendJSONString(b []byte, s string) []byte {
 
 // token handles one token request of an authenticated client, returning
 // the response or the error.
-func (s *Server) token(ctx context.Context, form url.Values, client *Client) (TokenResponse, *Error) {
+func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, client *Client) (TokenResponse, *Error) {
 	grantType := form.Get("grant_type")
 	handler, ok := s.grants[grantType]
 	switch {
@@ -103,7 +103,7 @@ func (s *Server) token(ctx context.Context, form url.Values, client *Client) (To
 	case !client.AllowsGrant(grantType):
 		return TokenResponse{}, ErrUnauthorizedClient.WithDescription("client is not allowed the %s grant", grantType)
 	}
-	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Time: s.now()}
+	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header, Time: s.now()}
 	grant, err := handler.HandleGrant(ctx, req)
 	if err != nil {
 		return TokenResponse{}, asError(err)
