@@ -215,6 +215,22 @@ type TokenStore interface {
 	RevokeGrant(ctx context.Context, grantID string) error
 }
 
+// ReplayCache remembers single-use identifiers until they expire, so that
+// each is accepted once across every instance sharing the store: the jti of
+// a client assertion (RFC 7523 §3) or of a DPoP proof (RFC 9449 §11.1).
+// Callers put what the identifier is unique within into the key (such as
+// the issuer and the jti), hashed if it may be long.
+//
+// Implementations must be safe for concurrent use.
+type ReplayCache interface {
+	// Remember atomically records key until expiresAt and reports whether
+	// it was new: false if key is recorded already and its record has not
+	// expired at now. It is one atomic operation, never a lookup followed
+	// by an insert: of concurrent calls with one key, exactly one reports
+	// true. Any error is an internal fault.
+	Remember(ctx context.Context, key string, now, expiresAt time.Time) (bool, error)
+}
+
 // SelfContainedTokenID returns the store ID of a self-contained token (a
 // signed JWT) from its unique identifier, such as its "jti": a prefix that
 // base64url never produces, then [HashToken] of the identifier. The prefix
