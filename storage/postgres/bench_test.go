@@ -42,13 +42,17 @@ type benchRig struct {
 	reqTime  time.Duration
 }
 
-func newBenchRig(b *testing.B) *benchRig {
+// newBenchRig returns a rig whose store caches clients if cacheClients.
+func newBenchRig(b *testing.B, cacheClients bool) *benchRig {
 	b.Helper()
 	db := newTestDB(b)
 	c := &counter{}
 	cfg := db.poolConfig(b)
 	c.instrument(cfg)
 	s := New(db.pool(b, cfg))
+	if cacheClients {
+		s.CacheClients(ClientCache{MaxStaleness: time.Hour})
+	}
 	if err := s.PutClient(b.Context(), testClient(b)); err != nil {
 		b.Fatal(err)
 	}
@@ -114,21 +118,30 @@ func field(body, name string) string {
 	return v
 }
 
-// BenchmarkClientCredentials: the client lookup and one INSERT of the
-// access token.
-func BenchmarkClientCredentials(b *testing.B) {
-	r := newBenchRig(b)
+// clientCaches runs bench as two sub-benchmarks: the store without its
+// client cache (the default), then with it (Store.CacheClients), warm.
+func clientCaches(b *testing.B, bench func(b *testing.B, r *benchRig)) {
+	b.Run("uncached", func(b *testing.B) { bench(b, newBenchRig(b, false)) })
+	b.Run("cached", func(b *testing.B) { bench(b, newBenchRig(b, true)) })
+}
+
+// BenchmarkClientCredentials: the client lookup (unless cached) and one
+// INSERT of the access token.
+func BenchmarkClientCredentials(b *testing.B) { clientCaches(b, benchClientCredentials) }
+
+func benchClientCredentials(b *testing.B, r *benchRig) {
 	form := clientCredentialsForm.Encode()
-	r.serve(b, form) // prepare the statements
+	r.serve(b, form) // prepare the statements, cache the client
 	r.run(b, func(int) { r.serve(b, form) })
 }
 
-// BenchmarkCodeExchange: the client lookup, then RedeemCode: the code's
-// single-use UPDATE in a transaction, and the INSERT of the access and
-// refresh tokens with the commit. The codes are stored before the timer
-// starts.
-func BenchmarkCodeExchange(b *testing.B) {
-	r := newBenchRig(b)
+// BenchmarkCodeExchange: the client lookup (unless cached), then
+// RedeemCode: the code's single-use UPDATE in a transaction, and the INSERT
+// of the access and refresh tokens with the commit. The codes are stored
+// before the timer starts.
+func BenchmarkCodeExchange(b *testing.B) { clientCaches(b, benchCodeExchange) }
+
+func benchCodeExchange(b *testing.B, r *benchRig) {
 	verifier := oauth2.GenerateVerifier()
 	challenge := oauth2.S256ChallengeFromVerifier(verifier)
 	forms := make([]string, b.N+1)
@@ -148,12 +161,13 @@ func BenchmarkCodeExchange(b *testing.B) {
 	r.run(b, func(i int) { r.serve(b, forms[i]) })
 }
 
-// BenchmarkRefreshRotation: the client lookup, the refresh token lookup,
-// and one batch that locks the grant, rotates the token and inserts the
-// new pair. Each request exchanges the refresh token the previous one
-// returned.
-func BenchmarkRefreshRotation(b *testing.B) {
-	r := newBenchRig(b)
+// BenchmarkRefreshRotation: the client lookup (unless cached), the refresh
+// token lookup, and one batch that locks the grant, rotates the token and
+// inserts the new pair. Each request exchanges the refresh token the
+// previous one returned.
+func BenchmarkRefreshRotation(b *testing.B) { clientCaches(b, benchRefreshRotation) }
+
+func benchRefreshRotation(b *testing.B, r *benchRig) {
 	code, verifier := authorizeInProcess(b, r.inst)
 	refresh := field(r.serve(b, codeForm(code, verifier).Encode()), "refresh_token")
 	refresh = field(r.serve(b, refreshForm(refresh).Encode()), "refresh_token") // prepare the statements

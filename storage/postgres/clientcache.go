@@ -17,13 +17,16 @@ const DefaultClientCacheEntries = 1000
 // A client changed or deleted in the database other than through this Store
 // (by another instance, or by SQL) is still served from this Store's cache
 // for up to MaxStaleness: a deleted client can still authenticate, a
-// rotated secret still verifies, a removed redirect URI or grant type is
-// still allowed, for that long. Changes made through this Store
-// ([Store.PutClient], [Store.DeleteClient]) invalidate its own cache at once.
+// replaced secret still verifies (and its replacement does not), a removed
+// redirect URI, grant type or scope is still allowed, for that long. Changes
+// made through this Store ([Store.PutClient], [Store.DeleteClient])
+// invalidate its own cache at once; those made through another Store, even
+// in the same process, do not.
 //
-// In exchange, the token endpoint's lookup of the client costs no round trip
-// once it is cached: a code exchange or a refresh takes two round trips
-// instead of three, client_credentials one instead of two.
+// In exchange, a lookup of a cached client (by the token and authorization
+// endpoints) costs no round trip: with the cache warm, a code exchange or a
+// refresh takes two round trips instead of three, client_credentials one
+// instead of two.
 type ClientCache struct {
 	// MaxStaleness is how long a client read from the database is served
 	// from the cache, so the longest a change made elsewhere can go unseen.

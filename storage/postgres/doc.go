@@ -27,6 +27,8 @@
 //
 // Register clients with [Store.PutClient] (which refuses registrations that
 // fail oauthkit.Client.Validate) or with SQL on the table oauthkit_clients.
+// Every token request reads its client from the database unless the host
+// turns on [Store.CacheClients] (see Round trips for what that gives up).
 // A host that configures its own pool passes it to [New] instead of
 // calling [Open], after applying Open's settings with [ConfigurePool].
 //
@@ -94,6 +96,24 @@
 // trips for client_credentials (the client; the insert) and three for a
 // code exchange (the client; RedeemCode's two) and for a refresh (the
 // client; the refresh token; the rotation), each with one commit.
+//
+// The client's round trip goes if the host opts into the client cache,
+// which is off by default because it serves stale clients:
+//
+//	store.CacheClients(postgres.ClientCache{MaxStaleness: time.Minute})
+//
+// A client changed or deleted in the database other than through this
+// Store (by another instance, or by SQL) is then still served from this
+// Store's cache for up to MaxStaleness: a deleted client still
+// authenticates, a replaced secret still verifies (and the new one does
+// not), for that long. Changes
+// made through this Store ([Store.PutClient], [Store.DeleteClient])
+// invalidate its own cache at once. Only clients found are cached (a new
+// client is found at once), at most [ClientCache.MaxEntries] of them, and
+// every caller gets a copy of its own. With the cache warm, a code exchange
+// and a refresh take two round trips, client_credentials one, each still
+// with one commit.
+//
 // [ConfigurePool] also keeps pgxpool from pinging a connection idle for
 // more than a second before each request, which would add one round trip
 // to most requests under light load; it pings only connections idle for a
