@@ -11,7 +11,8 @@ import (
 // introspection, revocation; pushed authorization and device authorization
 // next): POST only, a bounded form body (RFC 6749 §3.2), no parameter twice
 // but those repeatable returns for the request, one client authentication
-// method (RFC 6749 §2.3), and answers with Cache-Control: no-store and, on
+// method (RFC 6749 §2.3), the rate limit (Config.RateLimiter), and answers
+// with Cache-Control: no-store and, on
 // error, the JSON error response of RFC 6749 §5.2. The endpoint supplies only
 // serve, which returns the JSON body of a 200 response (nil for an empty
 // one) or the error.
@@ -32,6 +33,9 @@ func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint st
 		}
 		client, oerr := s.authenticateClient(ctx, r, form)
 		if oerr != nil {
+			return nil, oerr
+		}
+		if oerr := s.rateLimit(ctx, w, RateLimitKey{Endpoint: endpoint, ClientID: client.ID, RemoteAddr: r.RemoteAddr}); oerr != nil {
 			return nil, oerr
 		}
 		return serve(ctx, r, form, client)

@@ -87,6 +87,11 @@ type Config struct {
 	// other methods' failures are 400 invalid_client.
 	ClientAuthMethods []ClientAuthMethod
 
+	// RateLimiter limits each client's requests at the token,
+	// introspection and revocation endpoints; TokenBucket is one. Nil means
+	// no limit.
+	RateLimiter RateLimiter
+
 	// Grants are grant types served at the token endpoint besides the
 	// built-in authorization_code and refresh_token, such as those of package
 	// grants or the host's own extension grants. A later entry for a grant
@@ -337,11 +342,14 @@ func randomToken(r io.Reader) (string, error) {
 // response: a store coming back, a queue of slow verifications draining.
 const retryAfter = "5"
 
-// logFault logs the internal cause of a server_error. A request whose
-// client went away is no fault (and, logged, would let anyone flood the
-// log).
+// logFault logs the internal cause of a server_error or
+// temporarily_unavailable. A request whose client went away, or that a rate
+// limit refused, is no fault (and, logged, would let anyone flood the log).
 func (s *Server) logFault(ctx context.Context, endpoint string, e *Error) {
-	if e.Code != ErrServerError.Code && e.Code != ErrTemporarilyUnavailable.Code || errors.Is(e, context.Canceled) {
+	switch {
+	case e.Code != ErrServerError.Code && e.Code != ErrTemporarilyUnavailable.Code,
+		errors.Is(e, context.Canceled),
+		e.Unwrap() == nil && e.Code == ErrTemporarilyUnavailable.Code: // a rate limit: no fault
 		return
 	}
 	s.log.ErrorContext(ctx, "oauthkit: internal fault", "endpoint", endpoint, "error", e.Unwrap())
