@@ -57,6 +57,12 @@ type Client struct {
 	// AccessTokenFormat selects the access token format for this client:
 	// empty for the server default, or a key of Config.AccessTokenFormats.
 	AccessTokenFormat string
+	// JWKS is the client's public keys, a JWK Set (RFC 7517 §5) in JSON,
+	// for methods that verify what the client signs, such as
+	// private_key_jwt (RFC 7523 §2.2). JWKSURI is where the server fetches
+	// them instead (RFC 7591 §2); a client has one or the other.
+	JWKS    []byte
+	JWKSURI string
 }
 
 // Public reports whether the client has no credentials (AuthMethodNone).
@@ -161,6 +167,10 @@ func (c *Client) Validate() error {
 		return fmt.Errorf("oauthkit: client %s: auth method %s needs a secret hash", c.ID, method)
 	case method == AuthMethodNone && c.AllowsGrant(GrantTypeClientCredentials):
 		return fmt.Errorf("oauthkit: client %s: a public client cannot use client_credentials", c.ID)
+	case len(c.JWKS) > 0 && c.JWKSURI != "":
+		return fmt.Errorf("oauthkit: client %s: jwks and jwks_uri are exclusive (RFC 7591 §2)", c.ID)
+	case c.JWKSURI != "" && !strings.HasPrefix(c.JWKSURI, "https://"):
+		return fmt.Errorf("oauthkit: client %s: jwks_uri must be an https URL", c.ID)
 	case (c.AllowsGrant(GrantTypeAuthorizationCode) || c.AllowsGrant(GrantTypeImplicit)) && len(c.RedirectURIs) == 0:
 		return fmt.Errorf("oauthkit: client %s: redirect-based grants need a redirect URI", c.ID)
 	}

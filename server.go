@@ -87,6 +87,11 @@ type Config struct {
 	// other methods' failures are 400 invalid_client.
 	ClientAuthMethods []ClientAuthMethod
 
+	// ReplayCache remembers the single-use identifiers of client
+	// assertions (RFC 7523 §3), shared by every instance on one store.
+	// Required by client authentication methods that take assertions.
+	ReplayCache ReplayCache
+
 	// RateLimiter limits each client's requests at the token,
 	// introspection and revocation endpoints; TokenBucket is one. Nil means
 	// no limit.

@@ -84,9 +84,11 @@ func testClients(tag string) []*oauthkit.Client {
 			},
 			Audience:          []string{"https://api.example.com", "https://files.example.com"},
 			AccessTokenFormat: "jwt",
+			JWKS:              []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`),
 		},
 		{
 			ID:           tag + "-public",
+			JWKSURI:      "https://app.example.com/jwks.json?v=ü",
 			AuthMethod:   oauthkit.AuthMethodNone,
 			RedirectURIs: []string{"http://127.0.0.1/callback", "com.example.app:/callback"},
 			GrantTypes:   []string{oauthkit.GrantTypeAuthorizationCode},

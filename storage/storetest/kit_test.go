@@ -19,7 +19,10 @@ func TestFixturesSetEveryField(t *testing.T) {
 		value any
 		unset []string // fields the fixture leaves zero on purpose
 	}{
-		{"Client", testClients(e.tag)[0], nil},
+		// A client has jwks or jwks_uri (RFC 7591 §2): the next fixture
+		// has the URI.
+		{"Client", testClients(e.tag)[0], []string{"JWKSURI"}},
+		{"PublicClient", testClients(e.tag)[1], []string{"Name", "SecretHash", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS"}},
 		{"AuthorizationCode", e.code("c"), nil},
 		// Tokens created with CreateTokens have no parent; RotatedAt is set
 		// by the store.
@@ -92,5 +95,13 @@ func TestLookalikesDiffer(t *testing.T) {
 				t.Errorf("lookalike %s of %q is the ID itself", l.name, id)
 			}
 		}
+	}
+	key := e.key("café jti-1")
+	seen := map[string]string{key: "the key"}
+	for _, l := range append(lookalikes(key), byteLookalikes(key)...) {
+		if prev, ok := seen[l.id]; ok {
+			t.Errorf("replay lookalike %s of %q is %s", l.name, key, prev)
+		}
+		seen[l.id] = l.name
 	}
 }
