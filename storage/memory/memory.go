@@ -8,10 +8,11 @@
 // has expired, so that memory stays bounded and each insert pays a constant
 // share of the sweep on average. The stores take the time from their
 // callers, never from the wall clock, so they work with a fake clock; see
-// [Codes.CreateCode] and [Tokens.CreateTokens] for which time a sweep uses.
+// [Codes.CreateCode], [Tokens.CreateTokens] and [ReplayCache.Remember] for
+// which time a sweep uses.
 // DeleteExpired sweeps on demand.
 //
-// Nothing is persisted: a restart loses every code and token.
+// Nothing is persisted: a restart loses every code, token and replay key.
 package memory
 
 import (
@@ -84,20 +85,22 @@ func (sw *sweeper) swept(size int) {
 	sw.inserts, sw.left = 0, size
 }
 
-// Store holds clients, codes and tokens together, like a database: pass it
-// as Config.Clients, Config.Codes and Config.Tokens. Besides the three
-// stores it redeems a code and stores the tokens issued for it in one step
+// Store holds clients, codes, tokens and single-use keys together, like a
+// database: pass it as Config.Clients, Config.Codes and Config.Tokens, and
+// wherever an [oauthkit.ReplayCache] is wanted. Besides the four stores it
+// redeems a code and stores the tokens issued for it in one step
 // ([oauthkit.CodeRedeemer]), so that the server takes the same path as with
 // a database store.
 type Store struct {
 	*Clients
 	*Codes
 	*Tokens
+	*ReplayCache
 }
 
-// NewStore returns a store holding clients and no codes or tokens.
+// NewStore returns a store holding clients and no codes, tokens or keys.
 func NewStore(clients ...*oauthkit.Client) *Store {
-	return &Store{Clients: NewClients(clients...), Codes: NewCodes(), Tokens: NewTokens()}
+	return &Store{Clients: NewClients(clients...), Codes: NewCodes(), Tokens: NewTokens(), ReplayCache: NewReplayCache()}
 }
 
 // RedeemCode consumes a code and stores the tokens issue returns for it,
@@ -122,9 +125,13 @@ func (s *Store) RedeemCode(ctx context.Context, id, clientID string, now time.Ti
 	return code, nil
 }
 
-// DeleteExpired forgets the codes, tokens and revoked grants expired at now.
+// DeleteExpired forgets the codes, tokens, revoked grants and replay keys
+// expired at now.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	s.Codes.DeleteExpired(ctx, now)
+	if s.ReplayCache != nil { // a Store built without NewStore may have none
+		s.ReplayCache.DeleteExpired(ctx, now)
+	}
 	return s.Tokens.DeleteExpired(ctx, now)
 }
 

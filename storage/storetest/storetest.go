@@ -8,8 +8,9 @@
 //		})
 //	}
 //
-// [TestClientStore], [TestCodeStore] and [TestTokenStore] each run one
-// subtest per rule of the contract, such as TestTokenStore/Reuse/AfterGrace,
+// [TestClientStore], [TestCodeStore], [TestTokenStore], [TestCodeRedeemer]
+// and [TestReplayCache] each run one subtest per rule of the contract, such
+// as TestTokenStore/Reuse/AfterGrace or TestReplayCache/ConcurrentExpired,
 // so that a failure names the rule broken. Each subtest calls newStore for a
 // store of its own. Subtests run one after another, never in parallel.
 // Cases within one subtest reuse IDs, so a store whose instances share tables
@@ -24,7 +25,12 @@
 //   - String slices are compared by content, in order; nil and empty are
 //     equal, so a store need not tell them apart.
 //   - An item is expired at now when now is not before its ExpiresAt, as in
-//     [oauthkit.Token.Active]: a lookup at exactly ExpiresAt fails.
+//     [oauthkit.Token.Active]: a lookup at exactly ExpiresAt fails, and a
+//     replay key remembered until expiresAt is new again at expiresAt.
+//   - A replay key is any string, compared byte for byte: the kit's keys
+//     include invalid UTF-8 and NUL bytes, which a store that cannot keep
+//     them as they are must encode (hash them, say) rather than refuse,
+//     since every error of Remember is an internal fault.
 //   - The now passed to the store is near the wall clock, and no item expires
 //     by the wall clock while the kit runs, so a store may also drop items
 //     that expired by its own clock.

@@ -20,4 +20,7 @@ func TestMemoryStores(t *testing.T) {
 	t.Run("Tokens", func(t *testing.T) {
 		storetest.TestTokenStore(t, func(t *testing.T) oauthkit.TokenStore { return memory.NewTokens() })
 	})
+	t.Run("ReplayCache", func(t *testing.T) {
+		storetest.TestReplayCache(t, func(t *testing.T) oauthkit.ReplayCache { return memory.NewReplayCache() })
+	})
 }
