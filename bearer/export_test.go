@@ -12,7 +12,5 @@ func (v *Introspection) Waiters(token string) int {
 	if c == nil {
 		return 0
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.waiters
+	return c.Waiters()
 }

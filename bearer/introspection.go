@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/flight"
 )
 
 // Defaults for the zero values of IntrospectionConfig.
@@ -110,9 +112,9 @@ type Introspection struct {
 	log      *slog.Logger
 
 	mu      sync.Mutex
-	cache   map[[sha256.Size]byte]cacheEntry     // active tokens
-	refused map[[sha256.Size]byte]refusedEntry   // the negative cache
-	calls   map[[sha256.Size]byte]*call[*Claims] // calls in progress
+	cache   map[[sha256.Size]byte]cacheEntry            // active tokens
+	refused map[[sha256.Size]byte]refusedEntry          // the negative cache
+	calls   map[[sha256.Size]byte]*flight.Call[*Claims] // calls in progress
 }
 
 type cacheEntry struct {
@@ -159,7 +161,7 @@ func NewIntrospection(cfg IntrospectionConfig) (*Introspection, error) {
 		log:      cfg.Logger,
 		cache:    make(map[[sha256.Size]byte]cacheEntry),
 		refused:  make(map[[sha256.Size]byte]refusedEntry),
-		calls:    make(map[[sha256.Size]byte]*call[*Claims]),
+		calls:    make(map[[sha256.Size]byte]*flight.Call[*Claims]),
 	}
 	if v.ttl == 0 {
 		v.ttl = DefaultCacheTTL
@@ -206,14 +208,14 @@ func (v *Introspection) Validate(ctx context.Context, token string) (*Claims, er
 		delete(v.refused, key)
 	}
 	c := v.calls[key]
-	if c == nil || !c.join() { // none, or one every waiter has left
-		c = newCall[*Claims](ctx)
-		c.join()
+	if c == nil || !c.Join() { // none, or one every waiter has left
+		c = flight.New[*Claims](ctx)
+		c.Join()
 		v.calls[key] = c
 		go v.run(key, token, c)
 	}
 	v.mu.Unlock()
-	claims, err := c.wait(ctx)
+	claims, err := c.Wait(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -222,18 +224,18 @@ func (v *Introspection) Validate(ctx context.Context, token string) (*Claims, er
 
 // run performs call c: it introspects token, caches the answer, and
 // completes c.
-func (v *Introspection) run(key [sha256.Size]byte, token string, c *call[*Claims]) {
-	claims, err := v.introspectLimited(c.ctx, token)
-	abandoned := c.ctx.Err() != nil // only abandonment cancels it before finish
+func (v *Introspection) run(key [sha256.Size]byte, token string, c *flight.Call[*Claims]) {
+	claims, err := v.introspectLimited(c.Ctx, token)
+	abandoned := c.Ctx.Err() != nil // only abandonment cancels it before finish
 	if err != nil && !errors.Is(err, ErrInvalidToken) && !abandoned {
-		v.log.WarnContext(c.ctx, "bearer: token introspection failed", "url", v.url, "error", err)
+		v.log.WarnContext(c.Ctx, "bearer: token introspection failed", "url", v.url, "error", err)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.calls[key] == c {
 		delete(v.calls, key)
 	}
-	c.finish(claims, err)
+	c.Finish(claims, err)
 	now := v.now()
 	switch {
 	case err == nil && v.ttl > 0:
