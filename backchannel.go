@@ -9,62 +9,84 @@ import (
 
 // backChannel serves what every back-channel endpoint shares (token,
 // introspection, revocation; pushed authorization and device authorization
-// next): POST only, a bounded form body (RFC 6749 §3.2), no parameter twice
-// but those repeatable returns for the request, one client authentication
-// method (RFC 6749 §2.3), the rate limit (Config.RateLimiter), and answers
-// with Cache-Control: no-store and, on
-// error, the JSON error response of RFC 6749 §5.2. The endpoint supplies only
-// serve, which returns the JSON body of a 200 response (nil for an empty
-// one) or the error.
+// next): POST only, a bounded body read by the endpoint's codec (RFC 6749
+// §3.2 form by default), no parameter twice but those repeatable returns
+// for the request, one client authentication method (RFC 6749 §2.3), the
+// rate limit (Config.RateLimiter), and answers with Cache-Control: no-store
+// and, on error, the error response of RFC 6749 §5.2 (or the codec's). The
+// endpoint supplies only serve, which returns the response of a 200 (nil
+// for an empty one) or the error.
 func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint string,
 	repeatable func(form url.Values) map[string]bool,
-	serve func(ctx context.Context, r *http.Request, form url.Values, client *Client) ([]byte, *Error)) {
+	serve func(ctx context.Context, r *http.Request, form url.Values, client *Client, codec Codec) (encoded, *Error)) {
 	h := w.Header()
 	h["Cache-Control"] = headerNoStore
 	h["Pragma"] = headerNoCache
 	ctx := r.Context()
-	body, oerr := func() ([]byte, *Error) {
-		form, oerr := s.readTokenForm(w, r, endpoint)
+	codec := s.cfg.Codecs.forEndpoint(endpoint)
+	resp, oerr := func() (encoded, *Error) {
+		form, oerr := s.readTokenForm(w, r, endpoint, codec)
 		if oerr != nil {
-			return nil, oerr
+			return encoded{}, oerr
 		}
 		if name := repeatedParam(form, repeatable(form)); name != "" {
-			return nil, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
+			return encoded{}, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
 		}
 		client, oerr := s.authenticateClient(ctx, r, form)
 		if oerr != nil {
-			return nil, oerr
+			return encoded{}, oerr
 		}
 		if oerr := s.rateLimit(ctx, w, RateLimitKey{Endpoint: endpoint, ClientID: client.ID, RemoteAddr: r.RemoteAddr}); oerr != nil {
-			return nil, oerr
+			return encoded{}, oerr
 		}
-		return serve(ctx, r, form, client)
+		return serve(ctx, r, form, client, codec)
 	}()
 	switch {
 	case oerr != nil:
-		s.writeTokenError(ctx, w, endpoint, oerr)
-	case body == nil:
-		w.WriteHeader(http.StatusOK)
+		s.writeTokenError(ctx, w, endpoint, codec, oerr)
+	case codec != nil && resp.params != nil:
+		codec.WriteResponse(w, resp.params)
+	case resp.json != nil:
+		writeJSONBody(w, http.StatusOK, resp.json)
 	default:
-		writeJSONBody(w, http.StatusOK, body)
+		w.WriteHeader(http.StatusOK)
 	}
+}
+
+// encoded is the body of a successful back-channel response, as serve made
+// it for the endpoint's codec: RFC 6749 JSON on the fast path (no codec), or
+// parameters for the codec; neither for an empty body.
+type encoded struct {
+	json   []byte
+	params []Param
 }
 
 // noRepeats is the repeat rule of endpoints whose parameters never repeat.
 func noRepeats(url.Values) map[string]bool { return nil }
 
-// readTokenForm checks the method and content type and parses the body,
-// bounded by MaxRequestBytes. Query parameters are ignored (RFC 6749 §3.2),
+// readTokenForm checks the method and reads the body, bounded by
+// MaxRequestBytes, as a form or with the endpoint's codec. Query parameters are ignored (RFC 6749 §3.2),
 // unless Config.InsecureAllowQueryParameters is set: they are then added to
 // the body's, so that one sent in both places counts as repeated. endpoint
 // names the endpoint in errors.
-func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint string) (url.Values, *Error) {
+func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint string, codec Codec) (url.Values, *Error) {
 	if r.Method != http.MethodPost {
 		e := ErrInvalidRequest.WithDescription("the %s endpoint accepts only POST", endpoint)
 		e.Status = http.StatusMethodNotAllowed
 		return nil, e
 	}
-	form, oerr := s.readForm(w, r)
+	var (
+		form url.Values
+		oerr *Error
+	)
+	if codec == nil {
+		form, oerr = s.readForm(w, r)
+	} else {
+		var body string
+		if body, oerr = s.readBody(w, r); oerr == nil {
+			form, oerr = codec.ReadRequest(r, []byte(body))
+		}
+	}
 	if oerr != nil || !s.cfg.InsecureAllowQueryParameters || r.URL.RawQuery == "" {
 		return form, oerr
 	}
@@ -80,7 +102,7 @@ func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint 
 
 // writeTokenError writes the JSON error response of RFC 6749 §5.2, with the
 // headers its status needs, and logs internal faults.
-func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, endpoint string, oerr *Error) {
+func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, endpoint string, codec Codec, oerr *Error) {
 	s.logFault(ctx, endpoint, oerr)
 	h := w.Header()
 	if oerr.Code == ErrServerError.Code && errors.Is(oerr, ErrUnavailable) {
@@ -96,6 +118,10 @@ func (s *Server) writeTokenError(ctx context.Context, w http.ResponseWriter, end
 	}
 	if oerr.HTTPStatus() == http.StatusUnauthorized && oerr.Code == ErrInvalidClient.Code {
 		h.Set("WWW-Authenticate", `Basic realm="`+s.cfg.Issuer+`"`)
+	}
+	if codec != nil {
+		codec.WriteError(w, oerr)
+		return
 	}
 	writeJSONError(w, oerr)
 }

@@ -29,6 +29,38 @@ type Introspection struct {
 
 var inactive = &Introspection{Active: false}
 
+// appendJSON appends the response as JSON (RFC 7662 §2.2).
+func (i *Introspection) appendJSON(b []byte) []byte {
+	body, _ := json.Marshal(i) // strings, numbers and string lists: cannot fail
+	return append(b, body...)
+}
+
+// params returns the response's members under their RFC 7662 §2.2 names,
+// leaving out the empty ones, as appendJSON does.
+func (i *Introspection) params() []Param {
+	p := []Param{{"active", i.Active}}
+	for _, f := range [...]Param{{"scope", i.Scope}, {"client_id", i.ClientID}, {"sub", i.Subject},
+		{"exp", i.ExpiresAt}, {"iat", i.IssuedAt}, {"token_type", i.TokenType}, {"aud", i.Audience},
+		{"iss", i.Issuer}, {"auth_time", i.AuthTime}, {"acr", i.ACR}} {
+		switch v := f.Value.(type) {
+		case string:
+			if v == "" {
+				continue
+			}
+		case int64:
+			if v == 0 {
+				continue
+			}
+		case []string:
+			if len(v) == 0 {
+				continue
+			}
+		}
+		p = append(p, f)
+	}
+	return p
+}
+
 // ValidateAccessToken returns the stored metadata of an active access token
 // presented to a resource server, whatever its format. It returns an error
 // wrapping ErrNotFound for anything else: unknown, expired, revoked,
@@ -82,23 +114,22 @@ func (s *Server) lookupToken(ctx context.Context, raw string, now time.Time) (*T
 // {"active":false}.
 func (s *Server) IntrospectionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.backChannel(w, r, "introspection", noRepeats, func(ctx context.Context, _ *http.Request, form url.Values, client *Client) ([]byte, *Error) {
+		s.backChannel(w, r, "introspection", noRepeats, func(ctx context.Context, _ *http.Request, form url.Values, client *Client, codec Codec) (encoded, *Error) {
 			raw, oerr := tokenParam(form)
 			if oerr != nil {
-				return nil, oerr
+				return encoded{}, oerr
 			}
 			if client.Public() {
-				return nil, ErrInvalidClient.WithDescription("public clients cannot introspect tokens")
+				return encoded{}, ErrInvalidClient.WithDescription("public clients cannot introspect tokens")
 			}
 			resp, oerr := s.introspect(ctx, client, raw)
 			if oerr != nil {
-				return nil, oerr
+				return encoded{}, oerr
 			}
-			body, err := json.Marshal(resp)
-			if err != nil {
-				return nil, ErrServerError.Wrap(err)
+			if codec != nil {
+				return encoded{params: resp.params()}, nil
 			}
-			return body, nil
+			return encoded{json: resp.appendJSON(nil)}, nil
 		})
 	})
 }
@@ -158,12 +189,12 @@ func mayIntrospect(caller *Client, t *Token) bool {
 // since every token is found the same way.
 func (s *Server) RevocationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.backChannel(w, r, "revocation", noRepeats, func(ctx context.Context, _ *http.Request, form url.Values, client *Client) ([]byte, *Error) {
+		s.backChannel(w, r, "revocation", noRepeats, func(ctx context.Context, _ *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
 			raw, oerr := tokenParam(form)
 			if oerr != nil {
-				return nil, oerr
+				return encoded{}, oerr
 			}
-			return nil, s.revoke(ctx, client, raw)
+			return encoded{}, s.revoke(ctx, client, raw) // 200 with an empty body (RFC 7009 §2.2)
 		})
 	})
 }

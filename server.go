@@ -92,6 +92,11 @@ type Config struct {
 	// Required by client authentication methods that take assertions.
 	ReplayCache ReplayCache
 
+	// Codecs read the requests and write the answers of the token,
+	// introspection and revocation endpoints for APIs that are not RFC 6749
+	// (form in, snake_case JSON out), such as JSONCodec. Nil means RFC 6749.
+	Codecs Codecs
+
 	// RateLimiter limits each client's requests at the token,
 	// introspection and revocation endpoints; TokenBucket is one. Nil means
 	// no limit.
@@ -247,6 +252,22 @@ func New(cfg Config) (*Server, error) {
 			s.authMethods[i] = m
 		} else {
 			s.authMethods = append(s.authMethods, m)
+		}
+	}
+	for i, m := range s.authMethods {
+		if b, ok := m.(serverBinder); ok { // a method that needs the server's configuration
+			bound, err := b.bind(s)
+			if err != nil {
+				return nil, err
+			}
+			s.authMethods[i] = bound
+		}
+	}
+	for _, c := range []Codec{cfg.Codecs.Token, cfg.Codecs.Introspection, cfg.Codecs.Revocation} {
+		if v, ok := c.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if r, ok := cfg.Codes.(CodeRedeemer); ok && sameValue(cfg.Codes, cfg.Tokens) {

@@ -35,12 +35,15 @@ func (s *Server) TokenHandler() http.Handler {
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.backChannel(w, r, "token", func(form url.Values) map[string]bool {
 		return s.repeatable[form.Get("grant_type")]
-	}, func(ctx context.Context, r *http.Request, form url.Values, client *Client) ([]byte, *Error) {
+	}, func(ctx context.Context, r *http.Request, form url.Values, client *Client, codec Codec) (encoded, *Error) {
 		resp, oerr := s.token(ctx, r, form, client)
 		if oerr != nil {
-			return nil, oerr
+			return encoded{}, oerr
 		}
-		return resp.appendJSON(make([]byte, 0, 256)), nil
+		if codec != nil {
+			return encoded{params: resp.params()}, nil
+		}
+		return encoded{json: resp.appendJSON(make([]byte, 0, 256))}, nil
 	})
 }
 
@@ -74,6 +77,22 @@ func (r *TokenResponse) appendJSON(b []byte) []byte {
 		}
 	}
 	return append(b, '}')
+}
+
+// params returns r's members under their RFC 6749 §5.1 names, as
+// appendJSON writes them.
+func (r *TokenResponse) params() []Param {
+	p := make([]Param, 0, 6)
+	p = append(p, Param{"access_token", r.AccessToken}, Param{"token_type", r.TokenType})
+	if r.ExpiresIn != 0 {
+		p = append(p, Param{"expires_in", r.ExpiresIn})
+	}
+	for _, f := range [...]Param{{"refresh_token", r.RefreshToken}, {"scope", r.Scope}, {"id_token", r.IDToken}} {
+		if f.Value != "" {
+			p = append(p, f)
+		}
+	}
+	return p
 }
 
 // appendJSONString appends s as a JSON string. Tokens and scopes are plain
