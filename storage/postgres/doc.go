@@ -1,5 +1,5 @@
-// Package postgres keeps oauthkit's clients, authorization codes and tokens
-// in PostgreSQL, so that several instances of an authorization server can
+// Package postgres keeps oauthkit's clients, authorization codes, tokens
+// and replay keys in PostgreSQL, so that several instances of an authorization server can
 // run behind a load balancer on one database without losing the single-use
 // and rotation guarantees. It is a module of its own
 // (github.com/oauthkit/oauthkit/storage/postgres), so that the core library
@@ -7,7 +7,8 @@
 //
 // # Setup
 //
-// One [Store] is the ClientStore, CodeStore and TokenStore of a server:
+// One [Store] is the ClientStore, CodeStore, TokenStore and ReplayCache of a
+// server:
 //
 //	store, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"))
 //	if err != nil {
@@ -18,10 +19,11 @@
 //		return err
 //	}
 //	srv, err := oauthkit.New(oauthkit.Config{
-//		Issuer:  "https://auth.example.com",
-//		Clients: store,
-//		Codes:   store,
-//		Tokens:  store,
+//		Issuer:      "https://auth.example.com",
+//		Clients:     store,
+//		Codes:       store,
+//		Tokens:      store,
+//		ReplayCache: store,
 //		// ...
 //	})
 //
@@ -35,7 +37,8 @@
 // # Schema and migrations
 //
 // [Store.Migrate] creates the tables (oauthkit_clients, oauthkit_codes,
-// oauthkit_tokens, oauthkit_revoked_grants) and two functions
+// oauthkit_tokens, oauthkit_revoked_grants, oauthkit_replay_cache) and two
+// functions
 // (oauthkit_deadline, oauthkit_refuse_revoked) in the first schema of the
 // connection's search_path, which a connection string can set
 // (search_path=auth). It applies the SQL files returned by [Migrations]
@@ -48,7 +51,10 @@
 // client secrets only as the hashes oauthkit makes: a copy of the database
 // yields no usable credential. Revoking a token deletes its row; revoking a
 // grant deletes its tokens and records the grant for
-// oauthkit.MaxCodeLifetime, during which its tokens are refused.
+// oauthkit.MaxCodeLifetime, during which its tokens are refused. Replay
+// keys ([Store.Remember]) are stored as their SHA-256, so that any string
+// is a key: long ones, and ones PostgreSQL text cannot hold (a NUL byte,
+// invalid UTF-8), are recorded like any other, never refused.
 //
 // # Transactions: what is atomic with what
 //
@@ -75,6 +81,11 @@
 //     the family (RFC 9700 §4.14.2).
 //   - [Store.CreateTokens] and [Store.RevokeGrant] each are one transaction
 //     under the same grant locks.
+//   - [Store.Remember] is one INSERT ... ON CONFLICT DO UPDATE, which
+//     inserts the key, or takes over its row if it has expired, or else
+//     changes nothing and returns no row; a concurrent call with the same
+//     key waits for the first's row lock, then sees its row. Of concurrent
+//     calls with one key, from any instance, exactly one reports it new.
 //
 // Because the grant's lock is held until commit and each statement's
 // snapshot is taken after it, concurrent exchanges in one grant, from any
@@ -128,10 +139,11 @@
 // the token endpoint with server_error (status 503); anything else is an
 // internal fault. Driver errors stay wrapped for the host's logs; oauthkit
 // never sends them to clients. IDs that PostgreSQL text cannot hold (a NUL
-// byte, invalid UTF-8) are not found, without a query.
+// byte, invalid UTF-8) are not found, without a query; replay keys are
+// hashed, so any key is stored.
 //
-// Every call honours its context. Every transaction that writes codes or
-// tokens is also bounded by its context's deadline in the database (10
+// Every call honours its context. Every transaction that writes codes,
+// tokens or replay keys is also bounded by its context's deadline in the database (10
 // seconds away if the context has none): its first statement fails it if
 // the database's clock is already past the deadline, and otherwise sets
 // lock_timeout (and, for a code redemption, which pauses between its round
@@ -160,7 +172,9 @@
 // Expired codes and tokens are not found, but stay in their tables (used
 // codes and rotated refresh tokens must stay until they expire, to detect
 // reuse) until [Store.DeleteExpired] removes them, with the records of
-// grants revoked more than oauthkit.MaxCodeLifetime ago. Schedule it, for example
+// grants revoked more than oauthkit.MaxCodeLifetime ago and the expired
+// replay keys (an expired key's row is also reused when the key comes
+// again). Schedule it, for example
 // every few minutes on every instance:
 //
 //	go func() {

@@ -14,11 +14,13 @@ import (
 	"github.com/oauthkit/oauthkit"
 )
 
-// Store keeps oauthkit's clients, authorization codes and tokens in
-// PostgreSQL. It implements [oauthkit.ClientStore], [oauthkit.CodeStore] and
+// Store keeps oauthkit's clients, authorization codes, tokens and replay
+// keys in PostgreSQL. It implements [oauthkit.ClientStore], [oauthkit.CodeStore] and
 // [oauthkit.TokenStore], so one value fills Config.Clients, Config.Codes and
-// Config.Tokens; and [oauthkit.CodeRedeemer], so that the token endpoint
-// consumes a code and stores its tokens in one transaction.
+// Config.Tokens; [oauthkit.CodeRedeemer], so that the token endpoint
+// consumes a code and stores its tokens in one transaction; and
+// [oauthkit.ReplayCache], so that single-use keys are single-use across
+// instances.
 //
 // A Store is safe for concurrent use, and any number of Stores, in any
 // number of processes, may share one database: every single-use operation
@@ -142,18 +144,19 @@ func (s *Store) Close() {
 // cleaning a large backlog never holds locks for long.
 const deleteBatch = 5000
 
-// DeleteExpired removes the codes, tokens and records of revoked grants
-// expired at now: until then, used codes and rotated refresh tokens are kept
-// to detect their reuse, and revoked grants (kept for
-// oauthkit.MaxCodeLifetime) to refuse their late tokens. It deletes in
-// batches of a few thousand rows and may be called concurrently from
-// several instances.
+// DeleteExpired removes the codes, tokens, records of revoked grants and
+// replay keys expired at now: until then, used codes and rotated refresh
+// tokens are kept to detect their reuse, revoked grants (kept for
+// oauthkit.MaxCodeLifetime) to refuse their late tokens, and replay keys
+// to refuse their replays. It deletes in batches of a few thousand rows
+// and may be called concurrently from several instances.
 //
 // Nothing else removes expired rows, which the store already treats as not
 // found: schedule DeleteExpired, for example every few minutes.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	for _, table := range []struct{ name, key string }{
 		{"oauthkit_codes", "id"}, {"oauthkit_tokens", "id"}, {"oauthkit_revoked_grants", "grant_id"},
+		{"oauthkit_replay_cache", "key_hash"},
 	} {
 		// SKIP LOCKED lets instances running this at the same time share
 		// the work instead of waiting for each other.

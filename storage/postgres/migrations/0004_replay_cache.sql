@@ -1,0 +1,17 @@
+-- oauthkit PostgreSQL schema, version 4: the replay cache.
+--
+-- Store.Remember records here the single-use keys of oauthkit.ReplayCache
+-- (the jti of a client assertion or of a DPoP proof, with what it is unique
+-- within) until they expire, in one INSERT ... ON CONFLICT DO UPDATE whose
+-- row lock orders concurrent calls with one key, from any instance. A key
+-- is stored as its SHA-256, so that any string is a key (invalid UTF-8, NUL
+-- bytes and long keys included) in 32 bytes of index. An expired row is
+-- taken over by the next Remember of its key; Store.DeleteExpired removes
+-- the rest.
+
+CREATE TABLE oauthkit_replay_cache (
+	key_hash   bytea PRIMARY KEY,
+	expires_at timestamptz NOT NULL
+);
+
+CREATE INDEX oauthkit_replay_cache_expires_at_idx ON oauthkit_replay_cache (expires_at);
