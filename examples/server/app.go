@@ -180,6 +180,9 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		CodeLifetime:    a.codeLifetime,
 		Logger:          logger,
 	}
+	if n := cfg.TokenRequestsPerMinute; n > 0 {
+		oc.RateLimiter = tokenEndpointLimit(n)
+	}
 	if cfg.AccessTokenFormat == formatJWT || a.oidc {
 		// A demo key, new at each start: tokens signed before a restart
 		// no longer verify. A real server loads its keys (jwt.ParsePEM).
@@ -240,6 +243,34 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	a.mux.HandleFunc("GET "+pathCallback+"/{client}", a.callback)
 	a.mux.HandleFunc("GET /{$}", a.index)
 	return a, nil
+}
+
+// tokenEndpointLimit returns the rate limit of the config's rate_limit:
+// perMinute token requests per client and minute, which may come at once,
+// and then one every 60/perMinute seconds (a token bucket). Introspection
+// and revocation are not limited.
+func tokenEndpointLimit(perMinute int) oauthkit.RateLimiter {
+	return onlyEndpoint{
+		endpoint: endpointToken,
+		limit:    &oauthkit.TokenBucket{Rate: float64(perMinute) / 60, Burst: perMinute},
+	}
+}
+
+// endpointToken is the token endpoint's name in oauthkit.RateLimitKey.
+const endpointToken = "token"
+
+// onlyEndpoint is a rate limit that applies at one endpoint and lets every
+// request to the others through.
+type onlyEndpoint struct {
+	endpoint string
+	limit    oauthkit.RateLimiter
+}
+
+func (o onlyEndpoint) Allow(ctx context.Context, key oauthkit.RateLimitKey) (bool, time.Duration) {
+	if key.Endpoint != o.endpoint {
+		return true, 0
+	}
+	return o.limit.Allow(ctx, key)
 }
 
 // ServeHTTP serves the example server's endpoints and pages.

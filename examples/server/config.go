@@ -37,6 +37,9 @@ type config struct {
 	// the consent page; it is merged over defaultScopeDescriptions. A scope
 	// without a description is shown by its name.
 	ScopeDescriptions map[string]string
+	// TokenRequestsPerMinute limits each client's requests at the token
+	// endpoint (rate_limit.token_requests_per_minute); zero means no limit.
+	TokenRequestsPerMinute int
 }
 
 // clientConfig is one registered client.
@@ -191,6 +194,10 @@ type (
 		Clients           *[]json.RawMessage          `json:"clients"`
 		Users             *[]json.RawMessage          `json:"users"`
 		ScopeDescriptions *map[string]json.RawMessage `json:"scope_descriptions"`
+		RateLimit         *json.RawMessage            `json:"rate_limit"`
+	}
+	fileRateLimit struct {
+		TokenRequestsPerMinute *json.RawMessage `json:"token_requests_per_minute"`
 	}
 	fileClient struct {
 		ID                      string             `json:"id"`
@@ -263,6 +270,11 @@ func parseConfig(name string, r io.Reader) (config, error) {
 			cfg.ScopeDescriptions[sc] = desc
 		}
 	}
+	if fc.RateLimit != nil && string(bytes.TrimSpace(*fc.RateLimit)) != "null" {
+		if cfg.TokenRequestsPerMinute, err = decodeRateLimit(*fc.RateLimit); err != nil {
+			return config{}, err
+		}
+	}
 	if fc.Users != nil {
 		cfg.Users = make([]userConfig, 0, len(*fc.Users))
 		for i, raw := range *fc.Users {
@@ -277,6 +289,28 @@ func parseConfig(name string, r io.Reader) (config, error) {
 		return config{}, err
 	}
 	return cfg, nil
+}
+
+// decodeRateLimit decodes the rate_limit object and returns its
+// token_requests_per_minute, which is required and a positive integer.
+func decodeRateLimit(raw json.RawMessage) (int, error) {
+	const path = "rate_limit.token_requests_per_minute"
+	var fr fileRateLimit
+	if err := decodeStrict(raw, &fr, "rate_limit"); err != nil {
+		return 0, err
+	}
+	if fr.TokenRequestsPerMinute == nil || string(bytes.TrimSpace(*fr.TokenRequestsPerMinute)) == "null" {
+		return 0, fieldError(path, "required; how many token requests each client may make per minute (or leave rate_limit out for no limit)")
+	}
+	v := string(bytes.TrimSpace(*fr.TokenRequestsPerMinute))
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil && errors.Is(err, strconv.ErrRange):
+		return 0, fieldError(path, fmt.Sprintf("%s is too large", v))
+	case err != nil || n <= 0:
+		return 0, fieldError(path, fmt.Sprintf("want a positive integer, got %s", v))
+	}
+	return n, nil
 }
 
 func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
@@ -436,6 +470,9 @@ func (cfg *config) validate() error {
 	case formatOpaque, formatJWT:
 	default:
 		return fieldError("access_token_format", fmt.Sprintf(`unknown format %q; want "opaque" or "jwt"`, cfg.AccessTokenFormat))
+	}
+	if cfg.TokenRequestsPerMinute < 0 {
+		return fieldError("rate_limit.token_requests_per_minute", fmt.Sprintf("want a positive integer, got %d", cfg.TokenRequestsPerMinute))
 	}
 	if len(cfg.Clients) == 0 {
 		return fieldError("clients", "empty; register at least one client, or leave the field out for the demo clients")

@@ -23,6 +23,8 @@ func TestParseConfig(t *testing.T) {
 	withJWT.AccessTokenFormat = "jwt"
 	withNames := demoConfig()
 	withNames.ScopeDescriptions = map[string]string{"read": "Read your notes", "admin": "Manage every account"}
+	withLimit := demoConfig()
+	withLimit.TokenRequestsPerMinute = 30
 	withProfiles := demoConfig()
 	withProfiles.Users = []userConfig{
 		{Username: "bob", Password: "builder", Email: "bob@example.com", Name: "Bob the Builder"},
@@ -42,6 +44,8 @@ func TestParseConfig(t *testing.T) {
 		{name: "partial: users only", in: `{"users": [{"username": "bob", "password": "builder"}]}`, want: withBob},
 		{name: "explicit opaque", in: `{"access_token_format": "opaque"}`, want: demoConfig()},
 		{name: "jwt", in: `{"access_token_format": "jwt"}`, want: withJWT},
+		{name: "rate limit", in: `{"rate_limit": {"token_requests_per_minute": 30}}`, want: withLimit},
+		{name: "rate limit null", in: `{"rate_limit": null}`, want: demoConfig()},
 		{
 			name: "users with email and name",
 			in: `{"users": [{"username": "bob", "password": "builder", "email": "bob@example.com", "name": "Bob the Builder"},
@@ -198,6 +202,16 @@ func TestParseConfig(t *testing.T) {
 		{name: "scope description empty", in: `{"scope_descriptions": {"read": ""}}`, wantErr: "config: scope_descriptions.read: empty; describe the scope, or leave it out"},
 		{name: "scope description with a tab", in: `{"scope_descriptions": {"read": "Read\tit"}}`, wantErr: "config: scope_descriptions.read: must have no control characters and no leading or trailing spaces"},
 		{name: "scope description of no scope", in: `{"scope_descriptions": {"two words": "x"}}`, wantErr: `config: scope_descriptions: "two words" is not a scope token (RFC 6749 §3.3)`},
+		{name: "rate limit is a number", in: `{"rate_limit": 30}`, wantErr: "config: rate_limit: want an object, got number"},
+		{name: "rate limit unknown field", in: `{"rate_limit": {"token_requests_per_minute": 30, "burst": 5}}`, wantErr: "config: rate_limit.burst: unknown field"},
+		{name: "rate limit without its field", in: `{"rate_limit": {}}`, wantErr: "config: rate_limit.token_requests_per_minute: required; how many token requests each client may make per minute (or leave rate_limit out for no limit)"},
+		{name: "rate limit null field", in: `{"rate_limit": {"token_requests_per_minute": null}}`, wantErr: "config: rate_limit.token_requests_per_minute: required; how many token requests each client may make per minute (or leave rate_limit out for no limit)"},
+		{name: "rate limit zero", in: `{"rate_limit": {"token_requests_per_minute": 0}}`, wantErr: "config: rate_limit.token_requests_per_minute: want a positive integer, got 0"},
+		{name: "rate limit negative", in: `{"rate_limit": {"token_requests_per_minute": -5}}`, wantErr: "config: rate_limit.token_requests_per_minute: want a positive integer, got -5"},
+		{name: "rate limit fraction", in: `{"rate_limit": {"token_requests_per_minute": 1.5}}`, wantErr: "config: rate_limit.token_requests_per_minute: want a positive integer, got 1.5"},
+		{name: "rate limit exponent", in: `{"rate_limit": {"token_requests_per_minute": 1e2}}`, wantErr: "config: rate_limit.token_requests_per_minute: want a positive integer, got 1e2"},
+		{name: "rate limit string", in: `{"rate_limit": {"token_requests_per_minute": "30"}}`, wantErr: `config: rate_limit.token_requests_per_minute: want a positive integer, got "30"`},
+		{name: "rate limit too large", in: `{"rate_limit": {"token_requests_per_minute": 99999999999999999999}}`, wantErr: "config: rate_limit.token_requests_per_minute: 99999999999999999999 is too large"},
 		{name: "duplicate username", in: `{"users": [{"username": "bob", "password": "x"}, {"username": "bob", "password": "y"}]}`, wantErr: `config: users[1].username: duplicate username "bob"`},
 	}
 	for _, tt := range tests {

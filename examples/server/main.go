@@ -232,6 +232,9 @@ func printBanner(w io.Writer, a *app, cfg config) {
 		format = "JWT (RFC 9068), keys at " + a.issuer + pathJWKS
 	}
 	fmt.Fprintf(w, "Access tokens: %s\n", format)
+	if n := cfg.TokenRequestsPerMinute; n > 0 {
+		fmt.Fprintf(w, "Rate limit: %d token requests per client per minute, then 429 Too Many Requests\n", n)
+	}
 	if a.oidc {
 		fmt.Fprintf(w, "OpenID Connect: on; discovery at %s\n", a.issuer+pathOpenID)
 	}
