@@ -400,7 +400,7 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 	}
 	if req.rt.token {
 		// RFC 6749 §4.2.2: no refresh token in the implicit grant.
-		resp, oerr := s.issue(ctx, req.Client, &Grant{Subject: consent.Subject, Scope: scope, AuthTime: consent.AuthTime, ACR: consent.ACR}, now)
+		resp, oerr := s.issue(ctx, req.Client, &Grant{Subject: consent.Subject, Scope: scope, AuthTime: consent.AuthTime, ACR: consent.ACR, grantType: GrantTypeImplicit}, now)
 		if oerr != nil {
 			return nil, oerr
 		}

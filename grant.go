@@ -87,13 +87,17 @@ type Grant struct {
 	RefreshToken bool
 
 	// Set by the built-in grants only.
-	grantID      string     // continue this grant instead of starting one
-	idToken      bool       // issue an OpenID Connect ID token
-	nonce        string     // the ID token's nonce
-	rotate       string     // ID of the refresh token being exchanged
-	refreshScope []string   // scope of the new refresh token, if not Scope
-	codeID       string     // the authorization code to redeem, if any
-	codeForm     url.Values // the parameters of its token request
+	grantID       string         // continue this grant instead of starting one
+	idToken       bool           // issue an OpenID Connect ID token
+	nonce         string         // the ID token's nonce
+	rotate        string         // ID of the refresh token being exchanged
+	refreshScope  []string       // scope of the new refresh token, if not Scope
+	codeID        string         // the authorization code to redeem, if any
+	codeForm      url.Values     // the parameters of its token request
+	grantType     string         // for the issuance hook: the request's grant_type, or "implicit"
+	form          url.Values     // for the issuance hook: the request's parameters
+	idTokenClaims map[string]any // set by the issuance hook
+	imported      bool           // the hook imported a token value
 }
 
 // authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).

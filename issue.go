@@ -4,9 +4,180 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 )
+
+// IssuanceHook is where the host decides, per token request, what the
+// library leaves open: lifetimes per client or grant, extra claims in JWT
+// access tokens (RFC 9068 §2.2.3) and ID tokens, extra response parameters
+// (such as RFC 8693 issued_token_type), the token type, and token values
+// imported from another system. It runs for every grant, the implicit one
+// included, after the grant has said what to issue and before anything is
+// minted. Nil (Config.Issuance) keeps the defaults.
+//
+// Implementations must be safe for concurrent use.
+type IssuanceHook interface {
+	// Issue may change the fields of iss that its doc says may change. An
+	// *Error refuses the request as it is; any other error is an internal
+	// fault.
+	Issue(ctx context.Context, iss *Issuance) error
+}
+
+// IssuanceFunc adapts a function to the IssuanceHook interface.
+type IssuanceFunc func(ctx context.Context, iss *Issuance) error
+
+// Issue calls f(ctx, iss).
+func (f IssuanceFunc) Issue(ctx context.Context, iss *Issuance) error { return f(ctx, iss) }
+
+// Issuance is a token issuance about to happen, as an IssuanceHook sees it.
+type Issuance struct {
+	// GrantType is the grant_type of the request, or "implicit" for an
+	// access token from the authorization endpoint.
+	GrantType string
+	// Client is the client the tokens are for.
+	Client *Client
+	// Subject and SubjectIsClient are the tokens' subject (see Token).
+	Subject         string
+	SubjectIsClient bool
+	// Scope and Audience are the granted scope and the access token's
+	// audience.
+	Scope    []string
+	Audience []string
+	// Form holds the request's parameters (nil for the implicit grant), for
+	// grants that pass the hook their own (an external_token's values).
+	Form map[string][]string
+
+	// The fields below may be changed.
+
+	// AccessTokenLifetime and RefreshTokenLifetime start at the Config's;
+	// each must stay positive.
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
+	// TokenType is the response's token_type, "Bearer" at first.
+	TokenType string
+	// AccessTokenClaims are claims added to a JWT access token (the
+	// client's TokenIssuer must implement ClaimsIssuer). They never replace
+	// a claim the library sets: naming one (iss, exp, aud, sub, client_id,
+	// jti, cnf, iat, scope, auth_time, acr) is a fault.
+	AccessTokenClaims map[string]any
+	// IDTokenClaims are claims added to the ID token, if one is issued;
+	// they never replace a claim of OIDC Core §2 (iss, sub, aud, exp, iat,
+	// auth_time, nonce, acr, amr, azp, at_hash, c_hash).
+	IDTokenClaims map[string]any
+	// Response are parameters added to the token response; they never
+	// replace one of RFC 6749 §5.1.
+	Response []Param
+	// AccessToken and RefreshToken, if set, are the values to issue instead
+	// of new ones: tokens imported from another system, stored like any
+	// other, as hashes only. Each must have the b64token syntax of
+	// RFC 6750 §2.1, at least 32 characters, and the variety of a random
+	// value (a cheap screen against words and counters: the importer
+	// answers for their randomness, which must be 128 bits at least). A
+	// value already in use fails the request.
+	AccessToken, RefreshToken string
+}
+
+// ClaimsIssuer is implemented by a TokenIssuer whose tokens carry claims,
+// such as package jwt's: it issues a token with extra claims, which never
+// replace those it sets itself.
+type ClaimsIssuer interface {
+	IssueAccessTokenWithClaims(ctx context.Context, t *Token, claims map[string]any) (string, error)
+}
+
+// Claims the library sets, which an IssuanceHook must not name.
+var (
+	reservedAccessClaims = []string{"iss", "exp", "aud", "sub", "client_id", "jti", "cnf", "iat", "nbf", "scope", "auth_time", "acr"}
+	reservedIDClaims     = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "c_hash"}
+	reservedResponse     = []string{"access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"}
+)
+
+// runIssuanceHook asks the hook about grant, or returns nil without one.
+func (s *Server) runIssuanceHook(ctx context.Context, client *Client, grant *Grant, subject string, subjectIsClient bool, audience []string) (*Issuance, *Error) {
+	if s.cfg.Issuance == nil {
+		return nil, nil
+	}
+	iss := &Issuance{
+		GrantType: grant.grantType, Client: client, Subject: subject, SubjectIsClient: subjectIsClient,
+		Scope: grant.Scope, Audience: audience, Form: grant.form,
+		AccessTokenLifetime: s.cfg.AccessTokenLifetime, RefreshTokenLifetime: s.cfg.RefreshTokenLifetime,
+		TokenType: "Bearer",
+	}
+	if err := s.cfg.Issuance.Issue(ctx, iss); err != nil {
+		return nil, asError(err)
+	}
+	var problem string
+	switch {
+	case iss.AccessTokenLifetime <= 0 || iss.RefreshTokenLifetime <= 0:
+		problem = "set a lifetime that is not positive"
+	case iss.TokenType == "" || !isToken68(iss.TokenType):
+		problem = fmt.Sprintf("set the token type %q", iss.TokenType)
+	case namesAny(iss.AccessTokenClaims, reservedAccessClaims) != "":
+		problem = "named the access token claim " + namesAny(iss.AccessTokenClaims, reservedAccessClaims)
+	case namesAny(iss.IDTokenClaims, reservedIDClaims) != "":
+		problem = "named the ID token claim " + namesAny(iss.IDTokenClaims, reservedIDClaims)
+	}
+	for _, p := range iss.Response {
+		if slices.Contains(reservedResponse, p.Name) || p.Name == "" {
+			problem = "named the response parameter " + p.Name
+		}
+	}
+	if problem != "" {
+		return nil, ErrServerError.Wrap(errors.New("oauthkit: the IssuanceHook " + problem))
+	}
+	for _, v := range []string{iss.AccessToken, iss.RefreshToken} {
+		if v != "" && !importable(v) {
+			return nil, ErrInvalidRequest.WithDescription("an imported token value is not a long random b64token")
+		}
+	}
+	return iss, nil
+}
+
+// namesAny returns a key of claims that is in names, or "".
+func namesAny(claims map[string]any, names []string) string {
+	for _, n := range names {
+		if _, ok := claims[n]; ok {
+			return n
+		}
+	}
+	return ""
+}
+
+// isToken68 reports whether s has the token68 syntax of RFC 9110 §11.2
+// (the b64token of RFC 6750 §2.1): letters, digits, -._~+/ and trailing =.
+func isToken68(s string) bool {
+	end := len(strings.TrimRight(s, "="))
+	if end == 0 {
+		return false
+	}
+	for i := 0; i < end; i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// importable reports whether an imported token value passes the screen
+// Issuance documents: a b64token of at least 32 characters whose distinct
+// characters would carry 128 bits at that length.
+func importable(v string) bool {
+	if len(v) < 32 || len(v) > 4096 || !isToken68(v) {
+		return false
+	}
+	var seen [256]bool
+	distinct := 0
+	for i := 0; i < len(v); i++ {
+		if !seen[v[i]] {
+			seen[v[i]] = true
+			distinct++
+		}
+	}
+	return float64(len(v))*math.Log2(float64(distinct)) >= 128
+}
 
 // issue mints and stores the tokens for grant and returns the response.
 func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now time.Time) (TokenResponse, *Error) {
@@ -26,6 +197,8 @@ func (s *Server) issue(ctx context.Context, client *Client, grant *Grant, now ti
 	switch {
 	case grant.rotate != "" && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrReused)):
 		return TokenResponse{}, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+	case grant.imported && errors.Is(err, ErrExists):
+		return TokenResponse{}, ErrInvalidGrant.WithDescription("an imported token value is already in use")
 	case errors.Is(err, ErrReused): // the grant was revoked meanwhile
 		return TokenResponse{}, errGrantRevoked()
 	case err != nil:
@@ -121,6 +294,16 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 	if audience == nil {
 		audience = client.Audience
 	}
+	iss, oerr := s.runIssuanceHook(ctx, client, grant, subject, subjectIsClient, audience)
+	if oerr != nil {
+		return TokenResponse{}, nil, oerr
+	}
+	accessLife, refreshLife, tokenType := s.cfg.AccessTokenLifetime, s.cfg.RefreshTokenLifetime, "Bearer"
+	if iss != nil {
+		accessLife, refreshLife, tokenType = iss.AccessTokenLifetime, iss.RefreshTokenLifetime, iss.TokenType
+		grant.idTokenClaims = iss.IDTokenClaims
+		grant.imported = iss.AccessToken != "" || iss.RefreshToken != ""
+	}
 	access := &Token{
 		Kind:            AccessToken,
 		GrantID:         grant.grantID,
@@ -131,23 +314,13 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 		Scope:           grant.Scope,
 		Audience:        audience,
 		IssuedAt:        now,
-		ExpiresAt:       now.Add(s.cfg.AccessTokenLifetime),
+		ExpiresAt:       now.Add(accessLife),
 		AuthTime:        grant.AuthTime,
 		ACR:             grant.ACR,
 	}
-	issuer, err := s.accessTokenIssuer(client)
-	if err != nil {
-		return TokenResponse{}, nil, ErrServerError.Wrap(err)
-	}
-	accessToken, err := issuer.IssueAccessToken(ctx, access)
-	if err != nil {
-		return TokenResponse{}, nil, ErrServerError.Wrap(err)
-	}
-	if _, selfContained := issuer.(TokenVerifier); selfContained != strings.HasPrefix(access.ID, selfContainedPrefix) {
-		// A self-contained token's identifier must never be found as if it
-		// were an opaque token, nor the reverse.
-		return TokenResponse{}, nil, ErrServerError.Wrap(fmt.Errorf(
-			"oauthkit: access token issuer %T must set Token.ID with HashToken (opaque) or SelfContainedTokenID (TokenVerifier)", issuer))
+	accessToken, oerr := s.issueAccessToken(ctx, client, access, iss)
+	if oerr != nil {
+		return TokenResponse{}, nil, oerr
 	}
 	if access.GrantID == "" {
 		// A new grant is named after its first token: unique, and one less
@@ -156,21 +329,29 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 	}
 	resp := TokenResponse{ // returned by value: one allocation less per request
 		AccessToken: accessToken,
-		TokenType:   "Bearer",
-		ExpiresIn:   int64(s.cfg.AccessTokenLifetime / time.Second),
+		TokenType:   tokenType,
+		ExpiresIn:   int64(accessLife / time.Second),
 		Scope:       strings.Join(grant.Scope, " "),
+	}
+	if iss != nil {
+		resp.extra = iss.Response
 	}
 	tokens := make([]*Token, 1, 2) // room for a refresh token without growing
 	tokens[0] = access
 	if grant.RefreshToken && client.AllowsGrant(GrantTypeRefreshToken) {
-		raw, err := randomToken(s.cfg.Rand)
-		if err != nil {
-			return TokenResponse{}, nil, ErrServerError.Wrap(err)
+		var raw string
+		if iss != nil && iss.RefreshToken != "" {
+			raw = iss.RefreshToken // imported
+		} else {
+			var err error
+			if raw, err = randomToken(s.cfg.Rand); err != nil {
+				return TokenResponse{}, nil, ErrServerError.Wrap(err)
+			}
 		}
 		refresh := *access
 		refresh.ID = HashToken(raw)
 		refresh.Kind = RefreshToken
-		refresh.ExpiresAt = now.Add(s.cfg.RefreshTokenLifetime)
+		refresh.ExpiresAt = now.Add(refreshLife)
 		if grant.refreshScope != nil {
 			refresh.Scope = grant.refreshScope
 		}
@@ -188,12 +369,45 @@ func (s *Server) withIDToken(ctx context.Context, client *Client, grant *Grant, 
 	var err error
 	resp.IDToken, err = s.issueIDToken(ctx, idTokenInput{
 		client: client, subject: grant.Subject, nonce: grant.nonce, authTime: grant.AuthTime,
-		acr: grant.ACR, accessToken: resp.AccessToken, scope: grant.Scope, now: now,
+		acr: grant.ACR, accessToken: resp.AccessToken, scope: grant.Scope, now: now, extra: grant.idTokenClaims,
 	})
 	if err != nil {
 		return TokenResponse{}, ErrServerError.Wrap(err)
 	}
 	return resp, nil
+}
+
+// issueAccessToken mints the access token of t, or takes the value the
+// issuance hook imported, and sets t.ID.
+func (s *Server) issueAccessToken(ctx context.Context, client *Client, t *Token, iss *Issuance) (string, *Error) {
+	if iss != nil && iss.AccessToken != "" {
+		t.ID = HashToken(iss.AccessToken) // imported: an opaque value to this server
+		return iss.AccessToken, nil
+	}
+	issuer, err := s.accessTokenIssuer(client)
+	if err != nil {
+		return "", ErrServerError.Wrap(err)
+	}
+	var token string
+	if iss != nil && len(iss.AccessTokenClaims) > 0 {
+		ci, ok := issuer.(ClaimsIssuer)
+		if !ok {
+			return "", ErrServerError.Wrap(fmt.Errorf("oauthkit: access token issuer %T carries no claims (ClaimsIssuer), but the IssuanceHook set some", issuer))
+		}
+		token, err = ci.IssueAccessTokenWithClaims(ctx, t, iss.AccessTokenClaims)
+	} else {
+		token, err = issuer.IssueAccessToken(ctx, t)
+	}
+	if err != nil {
+		return "", ErrServerError.Wrap(err)
+	}
+	if _, selfContained := issuer.(TokenVerifier); selfContained != strings.HasPrefix(t.ID, selfContainedPrefix) {
+		// A self-contained token's identifier must never be found as if it
+		// were an opaque token, nor the reverse.
+		return "", ErrServerError.Wrap(fmt.Errorf(
+			"oauthkit: access token issuer %T must set Token.ID with HashToken (opaque) or SelfContainedTokenID (TokenVerifier)", issuer))
+	}
+	return token, nil
 }
 
 // accessTokenIssuer returns the issuer for the client's token format.
@@ -206,4 +420,3 @@ func (s *Server) accessTokenIssuer(client *Client) (TokenIssuer, error) {
 	}
 	return nil, fmt.Errorf("oauthkit: client %s has unknown access token format %q", client.ID, client.AccessTokenFormat)
 }
-

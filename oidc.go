@@ -63,6 +63,7 @@ type idTokenInput struct {
 	code        string // for c_hash, or empty
 	scope       []string
 	now         time.Time
+	extra       map[string]any // from the issuance hook; never a registered claim
 }
 
 // issueIDToken signs an ID token. When no access token is issued with it,
@@ -92,20 +93,25 @@ func (s *Server) issueIDToken(ctx context.Context, in idTokenInput) (string, err
 	// Profile claims go in the ID token only when no access token is, or
 	// will be, issued to fetch them from userinfo (OIDC Core §5.4): never
 	// for the code flows, whose ID token may travel in the front channel.
-	if in.accessToken != "" || in.code != "" || s.cfg.Claims == nil {
+	profile := in.accessToken == "" && in.code == "" && s.cfg.Claims != nil
+	if !profile && len(in.extra) == 0 {
 		return signer.Sign(ctx, "JWT", c)
 	}
-	extra, err := s.cfg.Claims.Claims(ctx, in.subject, in.scope)
-	if err != nil {
-		return "", err
+	var extra map[string]any
+	if profile {
+		var err error
+		if extra, err = s.cfg.Claims.Claims(ctx, in.subject, in.scope); err != nil {
+			return "", err
+		}
 	}
-	claims := make(map[string]any, len(extra)+11)
+	claims := make(map[string]any, len(extra)+len(in.extra)+11)
 	maps.Copy(claims, extra)
+	maps.Copy(claims, in.extra)
 	for k, v := range map[string]any{"iss": c.Issuer, "sub": c.Subject, "aud": c.Audience, "exp": c.ExpiresAt,
 		"iat": c.IssuedAt, "azp": c.AZP} {
 		claims[k] = v
 	}
-	for k, v := range map[string]string{"nonce": c.Nonce, "acr": c.ACR, "c_hash": c.CHash} {
+	for k, v := range map[string]string{"nonce": c.Nonce, "acr": c.ACR, "c_hash": c.CHash, "at_hash": c.AtHash} {
 		if v != "" {
 			claims[k] = v
 		}

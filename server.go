@@ -102,6 +102,11 @@ type Config struct {
 	// no limit.
 	RateLimiter RateLimiter
 
+	// Issuance decides, per token request, lifetimes, extra claims and
+	// response parameters, the token type and imported token values (see
+	// IssuanceHook). Nil keeps the defaults.
+	Issuance IssuanceHook
+
 	// Grants are grant types served at the token endpoint besides the
 	// built-in authorization_code and refresh_token, such as those of package
 	// grants or the host's own extension grants. A later entry for a grant

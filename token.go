@@ -20,6 +20,8 @@ type TokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
+
+	extra []Param // from the issuance hook
 }
 
 // TokenHandler returns the token endpoint (RFC 6749 §3.2): it accepts POST
@@ -74,6 +76,16 @@ func (r *TokenResponse) appendJSON(b []byte) []byte {
 			b = appendJSONString(b, f.value)
 		}
 	}
+	for _, p := range r.extra {
+		b = append(b, ',')
+		b = appendJSONString(b, p.Name)
+		b = append(b, ':')
+		v, err := json.Marshal(p.Value)
+		if err != nil { // a value of a type Param does not allow
+			v = []byte("null")
+		}
+		b = append(b, v...)
+	}
 	return append(b, '}')
 }
 
@@ -90,7 +102,7 @@ func (r *TokenResponse) params() []Param {
 			p = append(p, f)
 		}
 	}
-	return p
+	return append(p, r.extra...)
 }
 
 // appendJSONString appends s as a JSON string. Tokens and scopes are plain
@@ -128,6 +140,7 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, cl
 	if grant == nil {
 		return TokenResponse{}, ErrServerError.Wrap(errors.New("oauthkit: GrantHandler returned neither grant nor error"))
 	}
+	grant.grantType, grant.form = grantType, form
 	return s.issue(ctx, client, grant, req.Time)
 }
 

@@ -72,6 +72,18 @@ var errNoIssuer = errors.New("jwt: AccessTokens.Issuer is empty")
 // It sets t.ID to [oauthkit.SelfContainedTokenID] of the jti. t must have Subject, ClientID,
 // IssuedAt and ExpiresAt set.
 func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (string, error) {
+	return a.issue(t, nil)
+}
+
+// IssueAccessTokenWithClaims is IssueAccessToken with the private claims
+// of RFC 9068 §2.2.3 added (oauthkit.ClaimsIssuer). A claim that
+// IssueAccessToken sets itself is never replaced: naming one is an error.
+func (a *AccessTokens) IssueAccessTokenWithClaims(_ context.Context, t *oauthkit.Token, claims map[string]any) (string, error) {
+	return a.issue(t, claims)
+}
+
+// issue mints the token for t with extra claims, if any.
+func (a *AccessTokens) issue(t *oauthkit.Token, extra map[string]any) (string, error) {
 	switch {
 	case a.Keys == nil:
 		return "", errNoKeys
@@ -111,12 +123,38 @@ func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (s
 	if err != nil {
 		return "", fmt.Errorf("jwt: encoding claims: %w", err)
 	}
+	if len(extra) > 0 {
+		if payload, err = addClaims(payload, extra); err != nil {
+			return "", err
+		}
+	}
 	token, err := a.Keys.load().sign(typeAccessToken, payload)
 	if err != nil {
 		return "", err
 	}
 	t.ID = oauthkit.SelfContainedTokenID(jti)
 	return token, nil
+}
+
+// addClaims adds extra to the JSON object payload, refusing any name the
+// object has already or that RFC 9068 reserves for the issuer.
+func addClaims(payload []byte, extra map[string]any) ([]byte, error) {
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, fmt.Errorf("jwt: encoding claims: %w", err)
+	}
+	for name, v := range extra {
+		switch name {
+		case "iss", "exp", "aud", "sub", "client_id", "iat", "jti", "nbf", "cnf", "scope", "auth_time", "acr":
+			return nil, fmt.Errorf("jwt: extra claim %q would replace a claim of the token", name)
+		}
+		claims[name] = v
+	}
+	out, err := json.Marshal(claims)
+	if err != nil {
+		return nil, fmt.Errorf("jwt: encoding claims: %w", err)
+	}
+	return out, nil
 }
 
 // audience returns the "aud" claim for a token's audience.
