@@ -32,8 +32,10 @@ type Client struct {
 	// [HashLowEntropySecret]. It is empty for public clients.
 	SecretHash string
 	// AuthMethod is how the client authenticates at the token endpoint:
-	// AuthMethodSecretBasic, AuthMethodSecretPost or AuthMethodNone (a public
-	// client). A client whose AuthMethod is set may only use that method.
+	// AuthMethodSecretBasic, AuthMethodSecretPost, AuthMethodNone (a public
+	// client), or the name of a method in Config.ClientAuthMethods, such as
+	// AuthMethodPrivateKeyJWT (with JWKS or JWKSURI). A client whose
+	// AuthMethod is set may only use that method.
 	// Empty means: with a SecretHash, either client_secret_basic or
 	// client_secret_post (RFC 6749 §2.3.1 lets the client choose, and most
 	// client libraries try one, then the other); without one, none.
@@ -159,12 +161,14 @@ func (c *Client) Validate() error {
 	switch {
 	case c.ID == "":
 		return errors.New("oauthkit: client has no ID")
-	case method != AuthMethodSecretBasic && method != AuthMethodSecretPost && method != AuthMethodNone:
+	case method != AuthMethodSecretBasic && method != AuthMethodSecretPost && method != AuthMethodNone && method != AuthMethodPrivateKeyJWT:
 		return fmt.Errorf("oauthkit: client %s: unknown auth method %q", c.ID, c.AuthMethod)
 	case method == AuthMethodNone && c.SecretHash != "":
 		return fmt.Errorf("oauthkit: client %s: a public client has no secret", c.ID)
-	case method != AuthMethodNone && c.SecretHash == "":
+	case (method == AuthMethodSecretBasic || method == AuthMethodSecretPost) && c.SecretHash == "":
 		return fmt.Errorf("oauthkit: client %s: auth method %s needs a secret hash", c.ID, method)
+	case method == AuthMethodPrivateKeyJWT && len(c.JWKS) == 0 && c.JWKSURI == "":
+		return fmt.Errorf("oauthkit: client %s: auth method %s needs jwks or jwks_uri", c.ID, method)
 	case method == AuthMethodNone && c.AllowsGrant(GrantTypeClientCredentials):
 		return fmt.Errorf("oauthkit: client %s: a public client cannot use client_credentials", c.ID)
 	case len(c.JWKS) > 0 && c.JWKSURI != "":

@@ -47,6 +47,17 @@ type ClientAuthMethod interface {
 	Authenticate(ctx context.Context, r *http.Request, form url.Values, clients ClientStore) (*Client, error)
 }
 
+// ClientAuthMethodWithAlgorithms is a ClientAuthMethod that verifies what the
+// client signs, such as [PrivateKeyJWT]. The metadata's
+// token_endpoint_auth_signing_alg_values_supported (RFC 8414 §2) lists the
+// algorithms of every such method; a method without this capability adds
+// none.
+type ClientAuthMethodWithAlgorithms interface {
+	ClientAuthMethod
+	// SigningAlgorithms returns the JWS algorithms the method accepts.
+	SigningAlgorithms() []string
+}
+
 // builtinAuthMethods are the methods every server has, in the order the
 // metadata lists them.
 var builtinAuthMethods = []ClientAuthMethod{secretBasic{}, secretPost{}, authNone{}}

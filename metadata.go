@@ -11,22 +11,25 @@ import (
 
 // Metadata is the authorization server metadata document (RFC 8414 §2).
 type Metadata struct {
-	Issuer                                     string   `json:"issuer"`
-	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
-	TokenEndpoint                              string   `json:"token_endpoint"`
-	JWKSURI                                    string   `json:"jwks_uri,omitempty"`
-	UserInfoEndpoint                           string   `json:"userinfo_endpoint,omitempty"`
-	RevocationEndpoint                         string   `json:"revocation_endpoint,omitempty"`
-	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
-	IntrospectionEndpoint                      string   `json:"introspection_endpoint,omitempty"`
-	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
-	ResponseTypesSupported                     []string `json:"response_types_supported"`
-	ResponseModesSupported                     []string `json:"response_modes_supported"`
-	GrantTypesSupported                        []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
-	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
-	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
-	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
+	Issuer                                             string   `json:"issuer"`
+	AuthorizationEndpoint                              string   `json:"authorization_endpoint"`
+	TokenEndpoint                                      string   `json:"token_endpoint"`
+	JWKSURI                                            string   `json:"jwks_uri,omitempty"`
+	UserInfoEndpoint                                   string   `json:"userinfo_endpoint,omitempty"`
+	RevocationEndpoint                                 string   `json:"revocation_endpoint,omitempty"`
+	RevocationEndpointAuthMethodsSupported             []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	RevocationEndpointAuthSigningAlgValuesSupported    []string `json:"revocation_endpoint_auth_signing_alg_values_supported,omitempty"`
+	IntrospectionEndpoint                              string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported          []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
+	ResponseTypesSupported                             []string `json:"response_types_supported"`
+	ResponseModesSupported                             []string `json:"response_modes_supported"`
+	GrantTypesSupported                                []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported                  []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported         []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	CodeChallengeMethodsSupported                      []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseIssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
+	ScopesSupported                                    []string `json:"scopes_supported,omitempty"`
 
 	// OpenID Connect Discovery 1.0 §3, present when ID tokens are issued.
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
@@ -50,6 +53,7 @@ func (s *Server) buildMetadata() ([]byte, error) {
 	// From the table that drives authentication: public clients cannot
 	// introspect.
 	authMethods := authMethodNames(s.authMethods)
+	signingAlgs := authSigningAlgorithms(s.authMethods)
 	m := Metadata{
 		Issuer:                                     s.cfg.Issuer,
 		AuthorizationEndpoint:                      e.Authorization,
@@ -64,11 +68,14 @@ func (s *Server) buildMetadata() ([]byte, error) {
 		CodeChallengeMethodsSupported:              []string{pkce.S256},
 		AuthorizationResponseIssParameterSupported: true,
 	}
+	m.TokenEndpointAuthSigningAlgValuesSupported = signingAlgs
 	if e.Revocation != "" {
 		m.RevocationEndpointAuthMethodsSupported = authMethods
+		m.RevocationEndpointAuthSigningAlgValuesSupported = signingAlgs
 	}
 	if e.Introspection != "" {
 		m.IntrospectionEndpointAuthMethodsSupported = authMethodNames(s.authMethods, AuthMethodNone)
+		m.IntrospectionEndpointAuthSigningAlgValuesSupported = signingAlgs
 	}
 	oidc := s.cfg.IDTokens != nil
 	if s.cfg.AllowImplicitGrant {
@@ -102,6 +109,23 @@ func (s *Server) buildMetadata() ([]byte, error) {
 	}
 	slices.Sort(m.GrantTypesSupported)
 	return json.MarshalIndent(m, "", "  ")
+}
+
+// authSigningAlgorithms returns the algorithms of the methods that verify
+// what the client signs (ClientAuthMethodWithAlgorithms), in order, once
+// each.
+func authSigningAlgorithms(methods []ClientAuthMethod) []string {
+	var algs []string
+	for _, m := range methods {
+		if m, ok := m.(ClientAuthMethodWithAlgorithms); ok {
+			for _, a := range m.SigningAlgorithms() {
+				if !slices.Contains(algs, a) {
+					algs = append(algs, a)
+				}
+			}
+		}
+	}
+	return algs
 }
 
 // MetadataHandler returns a handler serving the metadata document, to be
