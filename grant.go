@@ -85,11 +85,20 @@ type Grant struct {
 	// RefreshToken asks for a refresh token. It is issued only if the client
 	// is also registered for the refresh_token grant.
 	RefreshToken bool
+	// IDToken asks for an OpenID Connect ID token (OIDC Core §3.1.3.3), as
+	// the authorization code grant does for the openid scope: it is issued
+	// when the server has Config.IDTokens, Scope has openid and a resource
+	// owner is the subject. Nonce is its nonce, if the authorization request
+	// had one (a device authorization grant, say).
+	IDToken bool
+	Nonce   string
+	// GrantID continues an existing grant (the authorization a code or a
+	// device code started) instead of starting one, so that revoking that
+	// grant revokes these tokens too. Empty starts a new grant. A grant
+	// handler sets it only to a grant of the same client and subject.
+	GrantID string
 
 	// Set by the built-in grants only.
-	grantID       string         // continue this grant instead of starting one
-	idToken       bool           // issue an OpenID Connect ID token
-	nonce         string         // the ID token's nonce
 	rotate        string         // ID of the refresh token being exchanged
 	refreshScope  []string       // scope of the new refresh token, if not Scope
 	codeID        string         // the authorization code to redeem, if any
@@ -144,9 +153,9 @@ func (g *Grant) fromCode(s *Server, code *AuthorizationCode) *Error {
 	g.AuthTime = code.AuthTime
 	g.ACR = code.ACR
 	g.RefreshToken = true
-	g.grantID = code.GrantID
-	g.idToken = s.cfg.IDTokens != nil && slices.Contains(code.Scope, ScopeOpenID)
-	g.nonce = code.Nonce
+	g.GrantID = code.GrantID
+	g.IDToken = true
+	g.Nonce = code.Nonce
 	return nil
 }
 
@@ -194,7 +203,7 @@ func (g refreshTokenGrant) HandleGrant(ctx context.Context, req *TokenRequest) (
 		Audience:     old.Audience,
 		AuthTime:     old.AuthTime,
 		ACR:          old.ACR,
-		grantID:      old.GrantID,
+		GrantID:      old.GrantID,
 		refreshScope: old.Scope, // RFC 6749 §6: a new refresh token keeps the original scope
 	}
 	if g.s.cfg.DisableRefreshTokenRotation {

@@ -306,7 +306,7 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 	}
 	access := &Token{
 		Kind:            AccessToken,
-		GrantID:         grant.grantID,
+		GrantID:         grant.GrantID,
 		ParentID:        grant.rotate,
 		ClientID:        client.ID,
 		Subject:         subject,
@@ -363,12 +363,12 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 
 // withIDToken adds an OpenID Connect ID token to resp if grant asks for one.
 func (s *Server) withIDToken(ctx context.Context, client *Client, grant *Grant, resp TokenResponse, now time.Time) (TokenResponse, *Error) {
-	if !grant.idToken {
+	if !grant.IDToken || s.cfg.IDTokens == nil || grant.Subject == "" || !slices.Contains(grant.Scope, ScopeOpenID) {
 		return resp, nil
 	}
 	var err error
 	resp.IDToken, err = s.issueIDToken(ctx, idTokenInput{
-		client: client, subject: grant.Subject, nonce: grant.nonce, authTime: grant.AuthTime,
+		client: client, subject: grant.Subject, nonce: grant.Nonce, authTime: grant.AuthTime,
 		acr: grant.ACR, accessToken: resp.AccessToken, scope: grant.Scope, now: now, extra: grant.idTokenClaims,
 	})
 	if err != nil {
