@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"sync"
 	"time"
 
@@ -140,9 +141,10 @@ func (c *clientCache) len() int {
 }
 
 // cloneClient returns a copy of c that shares no memory with it: its lists
-// in one new array (nil lists stay nil).
+// in one new array (nil lists stay nil), its JWK Set copied.
 func cloneClient(c *oauthkit.Client) *oauthkit.Client {
 	d := *c
+	d.JWKS = bytes.Clone(c.JWKS)
 	lists := [...]*[]string{&d.RedirectURIs, &d.GrantTypes, &d.Scopes, &d.DefaultScopes, &d.Audience}
 	n := 0
 	for _, l := range lists {

@@ -218,14 +218,15 @@ func TestClientCacheCopies(t *testing.T) {
 	}
 }
 
-// TestCloneClient: cloneClient copies every list of a Client, so that none
+// TestCloneClient: cloneClient copies every list of a Client (and its JWK
+// Set's bytes), so that none
 // is shared; it fails if oauthkit.Client gains a field of a kind that
 // cloneClient does not copy.
 func TestCloneClient(t *testing.T) {
 	c := &oauthkit.Client{
 		ID: "id", Name: "n", SecretHash: "$h", AuthMethod: "m", AccessTokenFormat: "f",
 		RedirectURIs: []string{"r1", "r2"}, GrantTypes: []string{"g"}, Scopes: []string{"s1", "s2", "s3"},
-		DefaultScopes: []string{}, Audience: nil,
+		DefaultScopes: []string{}, Audience: nil, JWKS: []byte(`{"keys":[]}`), JWKSURI: "https://c.example/jwks",
 	}
 	d := cloneClient(c)
 	if !reflect.DeepEqual(c, d) {
@@ -237,8 +238,8 @@ func TestCloneClient(t *testing.T) {
 		switch f.Type.Kind() {
 		case reflect.String, reflect.Bool, reflect.Int, reflect.Int64:
 		case reflect.Slice:
-			if f.Type.Elem().Kind() != reflect.String {
-				t.Errorf("field %s: cloneClient copies only lists of strings", f.Name)
+			if k := f.Type.Elem().Kind(); k != reflect.String && k != reflect.Uint8 {
+				t.Errorf("field %s: cloneClient copies only lists of strings and bytes", f.Name)
 			}
 			if cv.Field(i).Len() > 0 && cv.Field(i).Pointer() == dv.Field(i).Pointer() {
 				t.Errorf("field %s shared by the clone", f.Name)

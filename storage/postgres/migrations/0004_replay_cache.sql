@@ -1,4 +1,5 @@
--- oauthkit PostgreSQL schema, version 4: the replay cache.
+-- oauthkit PostgreSQL schema, version 4: the replay cache, and the keys of
+-- clients that sign what they send.
 --
 -- Store.Remember records here the single-use keys of oauthkit.ReplayCache
 -- (the jti of a client assertion or of a DPoP proof, with what it is unique
@@ -15,3 +16,11 @@ CREATE TABLE oauthkit_replay_cache (
 );
 
 CREATE INDEX oauthkit_replay_cache_expires_at_idx ON oauthkit_replay_cache (expires_at);
+
+-- Client.JWKS, a JWK Set in JSON, is kept as the bytes given (NULL for a nil
+-- one, so that nil and empty stay apart); Client.JWKSURI is where the
+-- server fetches the keys instead (private_key_jwt, RFC 7523 §2.2).
+
+ALTER TABLE oauthkit_clients
+	ADD COLUMN jwks     bytea,
+	ADD COLUMN jwks_uri text NOT NULL DEFAULT '';
