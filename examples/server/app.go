@@ -98,7 +98,8 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	byID := make(map[string]clientConfig, len(cfg.Clients))
 	names := make(map[string]string, len(cfg.Clients))
 	var extra []oauthkit.GrantHandler
-	var scopes []string // every client's scopes, for scopes_supported
+	var scopes []string    // every client's scopes, for scopes_supported
+	privateKeyJWT := false // some client authenticates with private_key_jwt
 	for _, c := range cfg.Clients {
 		for _, sc := range c.Scopes {
 			if !slices.Contains(scopes, sc) {
@@ -116,9 +117,16 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			GrantTypes:   slices.Clone(c.GrantTypes),
 			Scopes:       slices.Clone(c.Scopes),
 		}
-		if c.Public {
+		switch {
+		case c.Public:
 			oc.AuthMethod = oauthkit.AuthMethodNone
-		} else {
+		case c.AuthMethod == oauthkit.AuthMethodPrivateKeyJWT:
+			// No secret: the client signs assertions with its private
+			// key, which its public keys verify.
+			oc.AuthMethod = c.AuthMethod
+			oc.JWKS = slices.Clone(c.JWKS)
+			privateKeyJWT = true
+		default:
 			// Config secrets are chosen by people: hash them slowly.
 			if oc.SecretHash, err = hashSecret(c.Secret); err != nil {
 				return nil, fmt.Errorf("hashing the secret of client %q: %w", c.ID, err)
@@ -179,6 +187,14 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		ScopesSupported: scopes,
 		CodeLifetime:    a.codeLifetime,
 		Logger:          logger,
+	}
+	if privateKeyJWT {
+		// RFC 7523 §2.2 client assertions, verified with the client's
+		// jwks; their jti is remembered in the store, so that each is
+		// accepted once. The metadata lists private_key_jwt and the
+		// accepted algorithms (token_endpoint_auth_signing_alg_values_supported).
+		oc.ClientAuthMethods = []oauthkit.ClientAuthMethod{oauthkit.PrivateKeyJWT{Algorithms: clientKeyAlgorithms}}
+		oc.ReplayCache = st.replay
 	}
 	if n := cfg.TokenRequestsPerMinute; n > 0 {
 		oc.RateLimiter = tokenEndpointLimit(n)
@@ -449,7 +465,12 @@ func newTryIt(cfg config) (tryIt, error) {
 		API: strings.Join([]string{"curl", "-s", "-H", shellQuote("Authorization: Bearer " + tokenPlaceholder), shellQuote(cfg.Issuer + pathAPIMe)}, " "),
 	}
 	token := cfg.Issuer + pathToken
-	for _, c := range cfg.Clients {
+	// The commands work as printed: never with a client that must sign an
+	// assertion (private_key_jwt), which curl cannot.
+	clients := slices.DeleteFunc(slices.Clone(cfg.Clients), func(c clientConfig) bool {
+		return c.AuthMethod == oauthkit.AuthMethodPrivateKeyJWT
+	})
+	for _, c := range clients {
 		if c.uses(oauthkit.GrantTypeClientCredentials) {
 			t.Curl = curlLine(token, c, "grant_type=client_credentials", formParam("scope", strings.Join(c.Scopes, " ")))
 			t.CurlAbout = fmt.Sprintf("client_credentials for %s", c.ID)
@@ -458,7 +479,7 @@ func newTryIt(cfg config) (tryIt, error) {
 	}
 	if t.Curl == "" && len(cfg.Users) > 0 {
 		u := cfg.Users[0]
-		for _, c := range cfg.Clients {
+		for _, c := range clients {
 			if c.uses(oauthkit.GrantTypePassword) {
 				t.Curl = curlLine(token, c, "grant_type=password", formParam("username", u.Username),
 					formParam("password", u.Password), formParam("scope", strings.Join(c.Scopes, " ")))
@@ -467,7 +488,7 @@ func newTryIt(cfg config) (tryIt, error) {
 			}
 		}
 	}
-	for _, c := range cfg.Clients {
+	for _, c := range clients {
 		if !c.uses(oauthkit.GrantTypeAuthorizationCode) || len(cfg.Users) == 0 {
 			continue
 		}
@@ -507,16 +528,24 @@ func formParam(name, value string) string {
 	return name + "=" + url.QueryEscape(value)
 }
 
+// assertionPlaceholder stands for a client assertion in a command of a
+// private_key_jwt client: a JWT that only the client can sign.
+const assertionPlaceholder = "PASTE_A_SIGNED_CLIENT_ASSERTION_HERE"
+
 // curlLine returns a shell command posting params to the token endpoint as
 // client c: HTTP Basic for a confidential client, whose ID and secret are
 // form-urlencoded first (RFC 6749 §2.3.1), client_id and client_secret in
-// the form for one registered for client_secret_post only, or client_id for
-// a public one.
+// the form for one registered for client_secret_post only, client_id for
+// a public one, or client_id and a placeholder for the client assertion
+// (RFC 7523 §2.2) for a private_key_jwt one.
 func curlLine(tokenURL string, c clientConfig, params ...string) string {
 	args := []string{"curl", "-s"}
 	switch {
 	case c.Public:
 		params = append([]string{formParam("client_id", c.ID)}, params...)
+	case c.AuthMethod == oauthkit.AuthMethodPrivateKeyJWT:
+		params = append([]string{formParam("client_id", c.ID), formParam("client_assertion_type", oauthkit.ClientAssertionTypeJWTBearer),
+			formParam("client_assertion", assertionPlaceholder)}, params...)
 	case c.AuthMethod == oauthkit.AuthMethodSecretPost:
 		params = append([]string{formParam("client_id", c.ID), formParam("client_secret", c.Secret)}, params...)
 	default:

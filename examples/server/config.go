@@ -57,6 +57,9 @@ type clientConfig struct {
 	RedirectURIs []string
 	GrantTypes   []string
 	Scopes       []string
+	// JWKS is the client's public keys, a JWK Set in JSON (compacted), for
+	// private_key_jwt; nil for the other methods.
+	JWKS []byte
 	// DemoCallback is set on the demo clients that use the authorization
 	// code grant: while RedirectURIs is empty, their redirect URI is the
 	// example's own callback page, callbackURI(issuer, ID), which
@@ -208,6 +211,7 @@ type (
 		RedirectURIs            []json.RawMessage  `json:"redirect_uris"`
 		GrantTypes              *[]json.RawMessage `json:"grant_types"`
 		Scopes                  []json.RawMessage  `json:"scopes"`
+		JWKS                    *json.RawMessage   `json:"jwks"`
 	}
 	fileUser struct {
 		Username string `json:"username"`
@@ -331,6 +335,11 @@ func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
 		}
 	}
 	var err error
+	if fc.JWKS != nil && string(bytes.TrimSpace(*fc.JWKS)) != "null" {
+		if c.JWKS, err = decodeJWKS(*fc.JWKS, path+".jwks"); err != nil {
+			return clientConfig{}, err
+		}
+	}
 	if c.RedirectURIs, err = decodeStrings(fc.RedirectURIs, path+".redirect_uris"); err != nil {
 		return clientConfig{}, err
 	}
@@ -549,13 +558,13 @@ func (c *clientConfig) validate(path string) error {
 	if err := validateDisplayText(c.Name); err != nil {
 		return fieldError(path+".name", err.Error())
 	}
-	if err := c.validateAuthMethod(path + ".token_endpoint_auth_method"); err != nil {
+	if err := c.validateAuthMethod(path); err != nil {
 		return err
 	}
 	switch {
 	case c.Public && c.Secret != "":
 		return fieldError(path+".secret", "a public client has no secret; remove it or set public to false")
-	case !c.Public && c.Secret == "":
+	case !c.Public && c.Secret == "" && c.AuthMethod != oauthkit.AuthMethodPrivateKeyJWT:
 		return fieldError(path+".secret", `required for a confidential client (or set "public": true)`)
 	case !printableASCII(c.Secret):
 		return fieldError(path+".secret", "must be printable ASCII (RFC 6749 Appendix A.2)")
@@ -684,29 +693,44 @@ func isLoopback(host string) bool {
 
 // configAuthMethods are the token_endpoint_auth_method values the example
 // server offers.
-var configAuthMethods = []string{oauthkit.AuthMethodSecretBasic, oauthkit.AuthMethodSecretPost, oauthkit.AuthMethodNone}
+var configAuthMethods = []string{oauthkit.AuthMethodSecretBasic, oauthkit.AuthMethodSecretPost, oauthkit.AuthMethodPrivateKeyJWT, oauthkit.AuthMethodNone}
 
 // validateAuthMethod checks the client's token_endpoint_auth_method, if it
-// names one, against its secret; path is the field's.
+// names one, against its secret and keys, and its jwks; path is the
+// client's.
 func (c *clientConfig) validateAuthMethod(path string) error {
+	field := path + ".token_endpoint_auth_method"
+	if len(c.JWKS) > 0 && c.AuthMethod != oauthkit.AuthMethodPrivateKeyJWT {
+		return fieldError(path+".jwks", `the client's public keys serve only "token_endpoint_auth_method": "private_key_jwt"; name that method, or remove jwks`)
+	}
 	switch c.AuthMethod {
 	case "":
 		return nil
 	case oauthkit.AuthMethodNone:
 		switch {
 		case !c.Public:
-			return fieldError(path, `"none" is the method of a public client: set "public": true, or name client_secret_basic or client_secret_post`)
+			return fieldError(field, `"none" is the method of a public client: set "public": true, or name client_secret_basic or client_secret_post`)
 		case c.Secret != "":
-			return fieldError(path, `"none" is the method of a public client, which has no secret: remove the secret, or name client_secret_basic or client_secret_post`)
+			return fieldError(field, `"none" is the method of a public client, which has no secret: remove the secret, or name client_secret_basic or client_secret_post`)
 		}
 	case oauthkit.AuthMethodSecretBasic, oauthkit.AuthMethodSecretPost:
 		if c.Public {
-			return fieldError(path, fmt.Sprintf(`%q needs a secret; a public client uses "none"`, c.AuthMethod))
+			return fieldError(field, fmt.Sprintf(`%q needs a secret; a public client uses "none"`, c.AuthMethod))
 		}
-	case "client_secret_jwt", "private_key_jwt":
-		return fieldError(path, fmt.Sprintf("%q is not offered by the example server yet; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
+	case oauthkit.AuthMethodPrivateKeyJWT:
+		switch {
+		case c.Public:
+			return fieldError(field, `"private_key_jwt" is a method of a confidential client: remove "public": true`)
+		case c.Secret != "":
+			return fieldError(path+".secret", `a private_key_jwt client authenticates with its keys (jwks), not a secret: remove the secret`)
+		case len(c.JWKS) == 0:
+			return fieldError(path+".jwks", `required for private_key_jwt: the client's public keys, a JWK Set such as {"keys": [{"kty": "EC", "crv": "P-256", "x": "…", "y": "…"}]}`)
+		}
+		return validateJWKS(c.JWKS, path+".jwks")
+	case "client_secret_jwt":
+		return fieldError(field, fmt.Sprintf("%q is not offered by the example server yet; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
 	default:
-		return fieldError(path, fmt.Sprintf("unknown method %q; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
+		return fieldError(field, fmt.Sprintf("unknown method %q; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
 	}
 	return nil
 }

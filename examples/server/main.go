@@ -35,7 +35,10 @@
 // field. Secrets and passwords are hashed with Argon2id at start. A client
 // with a secret authenticates with client_secret_basic or
 // client_secret_post, unless its token_endpoint_auth_method names one; a
-// client ID must differ from every username.
+// client registered for private_key_jwt has no secret but its public keys
+// (jwks, a JWK Set) and signs RFC 7523 assertions. A client ID must differ
+// from every username. rate_limit {"token_requests_per_minute": N} limits
+// each client's token requests.
 // access_token_format "jwt" issues RFC 9068 JWT access tokens; a user's
 // optional email and name are the OpenID Connect claims of the email and
 // profile scopes.
@@ -70,6 +73,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/oauthkit/oauthkit"
 )
 
 func main() {
@@ -245,6 +250,8 @@ func printBanner(w io.Writer, a *app, cfg config) {
 		switch {
 		case c.Public:
 			cred = "public"
+		case c.AuthMethod == oauthkit.AuthMethodPrivateKeyJWT:
+			cred = "private_key_jwt (signs assertions with a key of its jwks)"
 		case c.AuthMethod != "":
 			cred += " (" + c.AuthMethod + " only)"
 		}

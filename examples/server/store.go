@@ -29,6 +29,9 @@ type stores struct {
 	clients oauthkit.ClientStore
 	codes   oauthkit.CodeStore
 	tokens  oauthkit.TokenStore
+	// replay remembers the jti of each private_key_jwt assertion until it
+	// expires, so that an assertion is accepted once (RFC 7523 §3).
+	replay oauthkit.ReplayCache
 	// putClient adds a client from the config, or replaces the stored
 	// client with its ID.
 	putClient func(ctx context.Context, c *oauthkit.Client) error
@@ -48,6 +51,7 @@ func memoryStores() *stores {
 		clients: store,
 		codes:   store,
 		tokens:  store,
+		replay:  store,
 		putClient: func(_ context.Context, c *oauthkit.Client) error {
 			store.Put(c)
 			return nil
@@ -86,6 +90,7 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		clients:       store,
 		codes:         store,
 		tokens:        store,
+		replay:        store,
 		putClient:     store.PutClient,
 		deleteExpired: store.DeleteExpired,
 		close:         store.Close,
