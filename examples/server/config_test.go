@@ -46,6 +46,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "jwt", in: `{"access_token_format": "jwt"}`, want: withJWT},
 		{name: "rate limit", in: `{"rate_limit": {"token_requests_per_minute": 30}}`, want: withLimit},
 		{name: "rate limit null", in: `{"rate_limit": null}`, want: demoConfig()},
+		{name: "trusted issuers null", in: `{"trusted_issuers": null}`, want: demoConfig()},
 		{
 			name: "users with email and name",
 			in: `{"users": [{"username": "bob", "password": "builder", "email": "bob@example.com", "name": "Bob the Builder"},
@@ -202,6 +203,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "scope description empty", in: `{"scope_descriptions": {"read": ""}}`, wantErr: "config: scope_descriptions.read: empty; describe the scope, or leave it out"},
 		{name: "scope description with a tab", in: `{"scope_descriptions": {"read": "Read\tit"}}`, wantErr: "config: scope_descriptions.read: must have no control characters and no leading or trailing spaces"},
 		{name: "scope description of no scope", in: `{"scope_descriptions": {"two words": "x"}}`, wantErr: `config: scope_descriptions: "two words" is not a scope token (RFC 6749 §3.3)`},
+		{name: "trusted issuers not offered yet", in: `{"trusted_issuers": [{"issuer": "https://idp.example", "jwks": {"keys": []}}]}`, wantErr: "config: trusted_issuers: not offered by the example server yet (it comes with the JWT bearer grant, RFC 7523 §2.1)"},
 		{name: "rate limit is a number", in: `{"rate_limit": 30}`, wantErr: "config: rate_limit: want an object, got number"},
 		{name: "rate limit unknown field", in: `{"rate_limit": {"token_requests_per_minute": 30, "burst": 5}}`, wantErr: "config: rate_limit.burst: unknown field"},
 		{name: "rate limit without its field", in: `{"rate_limit": {}}`, wantErr: "config: rate_limit.token_requests_per_minute: required; how many token requests each client may make per minute (or leave rate_limit out for no limit)"},
