@@ -192,7 +192,7 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 	switch r.Method {
 	case http.MethodGet:
 		var err error
-		if form, err = url.ParseQuery(r.URL.RawQuery); err != nil {
+		if form, err = parseForm(r.URL.RawQuery); err != nil {
 			return nil, ErrInvalidRequest.WithDescription("malformed query")
 		}
 	case http.MethodPost:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sync"
 )
 
 // backChannel serves what every back-channel endpoint shares (token,
@@ -47,18 +48,41 @@ func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint st
 	case codec != nil && resp.params != nil:
 		codec.WriteResponse(w, resp.params)
 	case resp.json != nil:
-		writeJSONBody(w, http.StatusOK, resp.json)
+		writeJSONBody(w, http.StatusOK, *resp.json)
+		putJSONBuffer(resp.json)
 	default:
 		w.WriteHeader(http.StatusOK)
 	}
 }
 
 // encoded is the body of a successful back-channel response, as serve made
-// it for the endpoint's codec: RFC 6749 JSON on the fast path (no codec), or
-// parameters for the codec; neither for an empty body.
+// it for the endpoint's codec: RFC 6749 JSON on the fast path (no codec),
+// appended to jsonBuffer(); or parameters for the codec; neither for an
+// empty body.
 type encoded struct {
-	json   []byte
+	json   *[]byte
 	params []Param
+}
+
+// jsonBuffers recycles the buffers of JSON responses: a response is written
+// (copied) before its buffer goes back, so requests share a few buffers
+// instead of allocating one each.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// appendJSONBuffer returns a buffer of jsonBuffers holding what appendJSON
+// appends to it.
+func appendJSONBuffer(appendJSON func([]byte) []byte) *[]byte {
+	b := jsonBuffers.Get().(*[]byte)
+	*b = appendJSON((*b)[:0])
+	return b
+}
+
+// putJSONBuffer gives b back to jsonBuffers, unless it grew too large to
+// keep.
+func putJSONBuffer(b *[]byte) {
+	if cap(*b) <= 16<<10 {
+		jsonBuffers.Put(b)
+	}
 }
 
 // noRepeats is the repeat rule of endpoints whose parameters never repeat.
@@ -90,7 +114,7 @@ func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint 
 	if oerr != nil || !s.cfg.InsecureAllowQueryParameters || r.URL.RawQuery == "" {
 		return form, oerr
 	}
-	query, err := url.ParseQuery(r.URL.RawQuery)
+	query, err := parseForm(r.URL.RawQuery)
 	if err != nil {
 		return nil, ErrInvalidRequest.WithDescription("malformed query")
 	}

@@ -129,7 +129,7 @@ func (s *Server) IntrospectionHandler() http.Handler {
 			if codec != nil {
 				return encoded{params: resp.params()}, nil
 			}
-			return encoded{json: resp.appendJSON(nil)}, nil
+			return encoded{json: appendJSONBuffer(resp.appendJSON)}, nil
 		})
 	})
 }

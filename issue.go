@@ -304,7 +304,10 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 		grant.idTokenClaims = iss.IDTokenClaims
 		grant.imported = iss.AccessToken != "" || iss.RefreshToken != ""
 	}
-	access := &Token{
+	// One allocation holds the tokens and the batch that lists them.
+	batch := new(tokenBatch)
+	access := &batch.access
+	*access = Token{
 		Kind:            AccessToken,
 		GrantID:         grant.GrantID,
 		ParentID:        grant.rotate,
@@ -336,8 +339,7 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 	if iss != nil {
 		resp.extra = iss.Response
 	}
-	tokens := make([]*Token, 1, 2) // room for a refresh token without growing
-	tokens[0] = access
+	tokens := append(batch.list[:0], access)
 	if grant.RefreshToken && client.AllowsGrant(GrantTypeRefreshToken) {
 		var raw string
 		if iss != nil && iss.RefreshToken != "" {
@@ -348,17 +350,25 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 				return TokenResponse{}, nil, ErrServerError.Wrap(err)
 			}
 		}
-		refresh := *access
+		refresh := &batch.refresh
+		*refresh = *access
 		refresh.ID = HashToken(raw)
 		refresh.Kind = RefreshToken
 		refresh.ExpiresAt = now.Add(refreshLife)
 		if grant.refreshScope != nil {
 			refresh.Scope = grant.refreshScope
 		}
-		tokens = append(tokens, &refresh)
+		tokens = append(tokens, refresh)
 		resp.RefreshToken = raw
 	}
 	return resp, tokens, nil
+}
+
+// tokenBatch holds the tokens of one issuance and the list of them handed
+// to the store.
+type tokenBatch struct {
+	access, refresh Token
+	list            [2]*Token
 }
 
 // withIDToken adds an OpenID Connect ID token to resp if grant asks for one.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // TokenResponse is a successful access token response (RFC 6749 §5.1).
@@ -43,7 +44,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		if codec != nil {
 			return encoded{params: resp.params()}, nil
 		}
-		return encoded{json: resp.appendJSON(make([]byte, 0, 256))}, nil
+		return encoded{json: appendJSONBuffer(resp.appendJSON)}, nil
 	})
 }
 
@@ -157,7 +158,7 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *
 	if oerr != nil {
 		return nil, oerr
 	}
-	form, err := url.ParseQuery(body)
+	form, err := parseForm(body)
 	if err != nil {
 		return nil, ErrInvalidRequest.WithDescription("malformed request body")
 	}
@@ -178,13 +179,15 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (string, *Erro
 		case err != nil:
 			return "", errBodyUnreadable()
 		}
-		return string(body), nil
+		return unsafe.String(unsafe.SliceData(body), len(body)), nil // as below
 	}
 	body := make([]byte, r.ContentLength)
 	if _, err := io.ReadFull(r.Body, body); err != nil {
 		return "", errBodyUnreadable()
 	}
-	return string(body), nil
+	// body is never written again: share it with the string instead of
+	// copying it, one allocation less per request.
+	return unsafe.String(unsafe.SliceData(body), len(body)), nil
 }
 
 // errBodyTooLarge and errBodyUnreadable make readBody's errors when they
