@@ -106,9 +106,9 @@ func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint 
 	if codec == nil {
 		form, oerr = s.readForm(w, r)
 	} else {
-		var body string
+		var body []byte
 		if body, oerr = s.readBody(w, r); oerr == nil {
-			form, oerr = codec.ReadRequest(r, []byte(body))
+			form, oerr = codec.ReadRequest(r, body)
 		}
 	}
 	if oerr != nil || !s.cfg.InsecureAllowQueryParameters || r.URL.RawQuery == "" {

@@ -1,14 +1,15 @@
 package oauthkit
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // Codec reads the requests of a back-channel endpoint and writes its
@@ -21,7 +22,8 @@ import (
 // Implementations must be safe for concurrent use.
 type Codec interface {
 	// ReadRequest returns the parameters of a request with body, under
-	// their RFC names (client_id, grant_type, code_verifier). A body the
+	// their RFC names (client_id, grant_type, code_verifier). body is the
+	// codec's to keep or change: the server does not use it again. A body the
 	// codec cannot read is an *Error, normally ErrInvalidRequest with a
 	// description.
 	ReadRequest(r *http.Request, body []byte) (url.Values, *Error)
@@ -76,6 +78,9 @@ type JSONCodec struct {
 	// e.HTTPStatus() and the members error and error_description, named
 	// by Names.
 	Error func(e *Error) (status int, body any)
+
+	once sync.Once
+	rfc  map[string]string // API name → RFC name, from Names
 }
 
 // validate checks that Names maps every RFC name to a distinct, non-empty
@@ -94,50 +99,127 @@ func (c *JSONCodec) validate() error {
 	return nil
 }
 
-// ReadRequest reads one JSON object of string members.
+// ReadRequest reads one JSON object of string members. Names must not
+// change once the codec is in use.
 func (c *JSONCodec) ReadRequest(r *http.Request, body []byte) (url.Values, *Error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return nil, ErrInvalidRequest.WithDescription("content type must be application/json")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, ErrInvalidRequest.WithDescription("the body must be a JSON object")
-	}
-	params := url.Values{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, ErrInvalidRequest.WithDescription("malformed JSON")
+	c.once.Do(func() {
+		c.rfc = make(map[string]string, len(c.Names))
+		for rfc, api := range c.Names {
+			c.rfc[api] = rfc
 		}
-		name, _ := t.(string) // object keys are always strings
-		rfc, ok := c.rfcName(name)
+	})
+	params := make(url.Values, len(c.Names))
+	values := make([]string, 0, len(c.Names)) // one array for every value slice, as parseForm does
+	oerr := readJSONObject(body, func(name, value string) *Error {
+		rfc, ok := c.rfc[name]
 		switch {
 		case !ok:
-			return nil, ErrInvalidRequest.WithDescription("unknown member %q", name)
+			return ErrInvalidRequest.WithDescription("unknown member %q", name)
 		case params.Has(rfc):
-			return nil, ErrInvalidRequest.WithDescription("member %q repeated", name)
+			return ErrInvalidRequest.WithDescription("member %q repeated", name)
 		}
-		t, err = dec.Token()
-		value, isString := t.(string)
-		if err != nil || !isString {
-			return nil, ErrInvalidRequest.WithDescription("member %q must be a string", name)
-		}
-		params.Set(rfc, value)
-	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return nil, ErrInvalidRequest.WithDescription("malformed JSON")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, ErrInvalidRequest.WithDescription("data after the JSON object")
+		values = append(values, value)
+		n := len(values)
+		params[rfc] = values[n-1 : n : n]
+		return nil
+	})
+	if oerr != nil {
+		return nil, oerr
 	}
 	return params, nil
 }
 
-// rfcName returns the RFC name of the API's member name.
-func (c *JSONCodec) rfcName(name string) (string, bool) {
-	for rfc, api := range c.Names {
-		if api == name {
-			return rfc, true
+// readJSONObject reads body as one JSON object (RFC 8259) whose members are
+// all strings, calling member for each, in order. Anything else is
+// invalid_request: another type, invalid UTF-8, a control character in a
+// string, data after the object. Strings without escapes share body's
+// memory, which the caller must not change.
+func readJSONObject(body []byte, member func(name, value string) *Error) *Error {
+	d := jsonScanner{b: body}
+	if !d.expect('{') {
+		return ErrInvalidRequest.WithDescription("the body must be a JSON object")
+	}
+	if !d.expect('}') {
+		for {
+			name, ok := d.string()
+			if !ok || !d.expect(':') {
+				return ErrInvalidRequest.WithDescription("malformed JSON")
+			}
+			value, ok := d.string()
+			if !ok {
+				return ErrInvalidRequest.WithDescription("member %q must be a string", name)
+			}
+			if oerr := member(name, value); oerr != nil {
+				return oerr
+			}
+			if d.expect('}') {
+				break
+			}
+			if !d.expect(',') {
+				return ErrInvalidRequest.WithDescription("malformed JSON")
+			}
+		}
+	}
+	d.space()
+	if d.i != len(d.b) {
+		return ErrInvalidRequest.WithDescription("data after the JSON object")
+	}
+	return nil
+}
+
+// jsonScanner reads the little of JSON that readJSONObject accepts.
+type jsonScanner struct {
+	b []byte
+	i int
+}
+
+// space skips JSON white space.
+func (d *jsonScanner) space() {
+	for d.i < len(d.b) && (d.b[d.i] == ' ' || d.b[d.i] == '\t' || d.b[d.i] == '\n' || d.b[d.i] == '\r') {
+		d.i++
+	}
+}
+
+// expect skips white space and then c, reporting whether c was there.
+func (d *jsonScanner) expect(c byte) bool {
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// string reads a JSON string after white space.
+func (d *jsonScanner) string() (string, bool) {
+	if !d.expect('"') {
+		return "", false
+	}
+	start, escaped := d.i, false
+	for ; d.i < len(d.b); d.i++ {
+		switch c := d.b[d.i]; {
+		case c == '"':
+			raw := d.b[start:d.i]
+			d.i++
+			if escaped { // rare: let encoding/json decode the escapes
+				var s string
+				if err := json.Unmarshal(d.b[start-1:d.i], &s); err != nil || !utf8.Valid(raw) {
+					return "", false
+				}
+				return s, true
+			}
+			if !utf8.Valid(raw) {
+				return "", false
+			}
+			return unsafe.String(unsafe.SliceData(raw), len(raw)), true
+		case c < 0x20:
+			return "", false
+		case c == '\\':
+			escaped = true
+			d.i++ // the escaped character, whatever it is, is no closing quote
 		}
 	}
 	return "", false

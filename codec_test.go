@@ -161,5 +161,22 @@ func FuzzJSONCodec(f *testing.F) {
 				t.Fatalf("accepted %q = %q from %q", name, values, body)
 			}
 		}
+		// What the codec accepts is JSON, and encoding/json reads the same
+		// strings from it.
+		var std map[string]string
+		if err := json.Unmarshal([]byte(body), &std); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", body, err)
+		}
+		for api, value := range std {
+			var rfc string
+			for r, a := range c.Names {
+				if a == api {
+					rfc = r
+				}
+			}
+			if got := params.Get(rfc); got != value {
+				t.Fatalf("member %q of %q read as %q, encoding/json reads %q", api, body, got, value)
+			}
+		}
 	})
 }
