@@ -18,7 +18,7 @@ import (
 // endpoint supplies only serve, which returns the response of a 200 (nil
 // for an empty one) or the error.
 func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint string,
-	repeatable func(form url.Values) map[string]bool,
+	rules func(form url.Values) requestRules,
 	serve func(ctx context.Context, r *http.Request, form url.Values, client *Client, codec Codec) (encoded, *Error)) {
 	h := w.Header()
 	h["Cache-Control"] = headerNoStore
@@ -30,10 +30,11 @@ func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint st
 		if oerr != nil {
 			return encoded{}, oerr
 		}
-		if name := repeatedParam(form, repeatable(form)); name != "" {
+		rule := rules(form)
+		if name := repeatedParam(form, rule.repeatable); name != "" {
 			return encoded{}, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
 		}
-		client, oerr := s.authenticateClient(ctx, r, form)
+		client, oerr := s.authenticateClient(ctx, r, form, rule.clientAuthOptional)
 		if oerr != nil {
 			return encoded{}, oerr
 		}
@@ -85,8 +86,16 @@ func putJSONBuffer(b *[]byte) {
 	}
 }
 
-// noRepeats is the repeat rule of endpoints whose parameters never repeat.
-func noRepeats(url.Values) map[string]bool { return nil }
+// requestRules are the rules of a back-channel request that depend on what
+// it asks for (at the token endpoint, its grant type).
+type requestRules struct {
+	repeatable         map[string]bool // parameters allowed to repeat
+	clientAuthOptional bool            // a client_id alone identifies any client (OptionalClientAuthentication)
+}
+
+// noRules are the rules of endpoints whose parameters never repeat and
+// whose clients always authenticate.
+func noRules(url.Values) requestRules { return requestRules{} }
 
 // readTokenForm checks the method and reads the body, bounded by
 // MaxRequestBytes, as a form or with the endpoint's codec. Query parameters are ignored (RFC 6749 §3.2),

@@ -184,7 +184,10 @@ func authMethodNames(methods []ClientAuthMethod, skip ...string) []string {
 // one method whose credentials the request carries. The returned error is
 // invalid_client (with Status 401 when the client used HTTP
 // authentication), invalid_request, or server_error.
-func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (*Client, *Error) {
+//
+// With optional set (a grant with OptionalClientAuthentication), a request
+// that names its client with client_id alone is accepted for any client.
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values, optional bool) (*Client, *Error) {
 	var method ClientAuthMethod
 	for _, m := range s.authMethods {
 		switch {
@@ -205,7 +208,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 		// Client IDs are public (RFC 6749 §2.2), so unknown and wrong
 		// credentials need not take the same time.
 		err = errClientAuthFailed()
-	case err == nil && !client.allowsAuthMethod(name):
+	case err == nil && !client.allowsAuthMethod(name) && !(optional && name == AuthMethodNone):
 		err = errClientAuthFailed()
 	}
 	if err != nil {

@@ -115,7 +115,7 @@ func TestErrorDerivationDoesNotMutate(t *testing.T) {
 	s := &Server{authMethods: []ClientAuthMethod{exportedErrorMethod{}}}
 	r := httptest.NewRequest(http.MethodPost, "/token", nil)
 	r.Header.Set("Authorization", "Basic x")
-	if _, oerr := s.authenticateClient(t.Context(), r, nil); oerr == nil || oerr == ErrInvalidClient || oerr.Status != http.StatusUnauthorized {
+	if _, oerr := s.authenticateClient(t.Context(), r, nil, false); oerr == nil || oerr == ErrInvalidClient || oerr.Status != http.StatusUnauthorized {
 		t.Errorf("authenticateClient = %v, want a 401 copy of ErrInvalidClient", oerr)
 	}
 	after := make(map[string]Error)

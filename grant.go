@@ -37,7 +37,19 @@ type RepeatableParameters interface {
 	RepeatableParameters() []string
 }
 
-// TokenRequest is an access token request whose client is authenticated.
+// OptionalClientAuthentication is implemented by a GrantHandler whose grant
+// a client may use without authenticating, because the grant itself proves
+// enough, such as an assertion grant (RFC 7523 §3.1). A request of that
+// grant that carries no client credentials but a client_id is then
+// accepted for any client registered for the grant, as a public client's
+// is; credentials that it does carry are checked as usual. Without this
+// interface, a client registered with credentials must present them.
+type OptionalClientAuthentication interface {
+	ClientAuthenticationOptional() bool
+}
+
+// TokenRequest is an access token request whose client is authenticated
+// (or, for a grant with OptionalClientAuthentication, identified).
 type TokenRequest struct {
 	// GrantType is the grant_type parameter.
 	GrantType string

@@ -114,7 +114,7 @@ func (s *Server) lookupToken(ctx context.Context, raw string, now time.Time) (*T
 // {"active":false}.
 func (s *Server) IntrospectionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.backChannel(w, r, "introspection", noRepeats, func(ctx context.Context, _ *http.Request, form url.Values, client *Client, codec Codec) (encoded, *Error) {
+		s.backChannel(w, r, "introspection", noRules, func(ctx context.Context, _ *http.Request, form url.Values, client *Client, codec Codec) (encoded, *Error) {
 			raw, oerr := tokenParam(form)
 			if oerr != nil {
 				return encoded{}, oerr
@@ -189,7 +189,7 @@ func mayIntrospect(caller *Client, t *Token) bool {
 // since every token is found the same way.
 func (s *Server) RevocationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.backChannel(w, r, "revocation", noRepeats, func(ctx context.Context, _ *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
+		s.backChannel(w, r, "revocation", noRules, func(ctx context.Context, _ *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
 			raw, oerr := tokenParam(form)
 			if oerr != nil {
 				return encoded{}, oerr

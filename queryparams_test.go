@@ -100,3 +100,54 @@ func merge(a, b url.Values) url.Values {
 	}
 	return m
 }
+
+// assertedGrant is a grant whose request proves enough by itself, so that
+// its client need not authenticate (RFC 7523 §3.1).
+type assertedGrant struct{ headerGrant }
+
+func (assertedGrant) GrantType() string                  { return "urn:example:grant:asserted" }
+func (assertedGrant) ClientAuthenticationOptional() bool { return true }
+
+// TestOptionalClientAuthentication checks that a grant declaring
+// OptionalClientAuthentication accepts a client_id alone for a client
+// registered with a secret, still checks credentials that are sent, and
+// that other grants still require them.
+func TestOptionalClientAuthentication(t *testing.T) {
+	secret, hash, err := oauthkit.GenerateSecret(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memory.NewStore(&oauthkit.Client{ID: "svc", SecretHash: hash,
+		GrantTypes: []string{oauthkit.GrantTypeClientCredentials, "urn:example:grant:asserted"}})
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer: "https://auth.example.com", Clients: store, Codes: store, Tokens: store,
+		Grants: []oauthkit.GrantHandler{grants.ClientCredentials{}, assertedGrant{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		form       url.Values
+		wantStatus int
+	}{
+		{"client_id alone", url.Values{"grant_type": {"urn:example:grant:asserted"}, "client_id": {"svc"}}, 200},
+		{"with its secret", url.Values{"grant_type": {"urn:example:grant:asserted"}, "client_id": {"svc"}, "client_secret": {secret}}, 200},
+		{"with a wrong secret", url.Values{"grant_type": {"urn:example:grant:asserted"}, "client_id": {"svc"}, "client_secret": {"x" + secret}}, 400},
+		{"unknown client", url.Values{"grant_type": {"urn:example:grant:asserted"}, "client_id": {"nobody"}}, 400},
+		{"nothing at all", url.Values{"grant_type": {"urn:example:grant:asserted"}}, 400},
+		{"another grant, client_id alone", url.Values{"grant_type": {"client_credentials"}, "client_id": {"svc"}}, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(tt.form.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("X-Proof", "ok")
+			rec := httptest.NewRecorder()
+			srv.TokenHandler().ServeHTTP(rec, r)
+			if rec.Code != tt.wantStatus {
+				t.Errorf("status %d, want %d (body %s)", rec.Code, tt.wantStatus, rec.Body)
+			}
+		})
+	}
+}

@@ -184,6 +184,7 @@ type Server struct {
 	authMethods  []ClientAuthMethod         // built-in and configured, by name
 	redeemer     CodeRedeemer               // Config.Codes, if it is also Config.Tokens and can redeem in one transaction
 	repeatable   map[string]map[string]bool // grant type → parameters allowed to repeat
+	authOptional map[string]bool            // grant types whose client need not authenticate
 	metadataJSON []byte
 	openIDWarned sync.Map // client ID → true, once warnOpenIDOff has logged it
 }
@@ -229,11 +230,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.Endpoints.Token = cfg.Issuer + "/token"
 	}
 	s := &Server{
-		cfg:        cfg,
-		now:        cfg.Now,
-		log:        cfg.Logger,
-		grants:     make(map[string]GrantHandler),
-		repeatable: make(map[string]map[string]bool),
+		cfg:          cfg,
+		now:          cfg.Now,
+		log:          cfg.Logger,
+		grants:       make(map[string]GrantHandler),
+		repeatable:   make(map[string]map[string]bool),
+		authOptional: make(map[string]bool),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -284,6 +286,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, errors.New("oauthkit: Config.Grants has a nil handler or an empty grant type")
 		}
 		s.grants[g.GrantType()] = g
+		if oa, ok := g.(OptionalClientAuthentication); ok && oa.ClientAuthenticationOptional() {
+			s.authOptional[g.GrantType()] = true
+		}
 		if rp, ok := g.(RepeatableParameters); ok {
 			set := make(map[string]bool)
 			for _, p := range rp.RepeatableParameters() {

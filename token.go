@@ -34,8 +34,9 @@ func (s *Server) TokenHandler() http.Handler {
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	s.backChannel(w, r, "token", func(form url.Values) map[string]bool {
-		return s.repeatable[form.Get("grant_type")]
+	s.backChannel(w, r, "token", func(form url.Values) requestRules {
+		gt := form.Get("grant_type")
+		return requestRules{repeatable: s.repeatable[gt], clientAuthOptional: s.authOptional[gt]}
 	}, func(ctx context.Context, r *http.Request, form url.Values, client *Client, codec Codec) (encoded, *Error) {
 		resp, oerr := s.token(ctx, r, form, client)
 		if oerr != nil {
