@@ -73,9 +73,10 @@
 // # Security defaults
 //
 // Redirect URIs match exactly (with the RFC 8252 loopback port exception,
-// for public clients only); PKCE with S256 is required; codes are single-use and live one minute;
-// refresh tokens rotate with reuse detection; client secrets, codes and
-// tokens are stored as hashes and compared in constant time; the implicit
+// for public clients only); PKCE with S256 is required; codes are
+// single-use and live one minute; refresh tokens rotate with reuse
+// detection; client secrets, codes and tokens are stored as hashes and
+// compared in constant time; the implicit
 // and password grants are off until the host turns them on. Every setting
 // that weakens a default says so in its name.
 package oauthkit
