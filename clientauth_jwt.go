@@ -2,28 +2,26 @@ package oauthkit
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/oauthkit/oauthkit/internal/assertion"
 	"github.com/oauthkit/oauthkit/internal/jwks"
 )
 
-// AuthMethodPrivateKeyJWT is the name of the [PrivateKeyJWT] client
-// authentication method (OpenID Connect Core 1.0 §9, RFC 7591 §2).
-const AuthMethodPrivateKeyJWT = "private_key_jwt"
+// Names of the JWT assertion client authentication methods, [PrivateKeyJWT]
+// and [ClientSecretJWT] (OpenID Connect Core 1.0 §9, RFC 7591 §2).
+const (
+	AuthMethodPrivateKeyJWT   = "private_key_jwt"
+	AuthMethodClientSecretJWT = "client_secret_jwt"
+)
 
 // ClientAssertionTypeJWTBearer is the client_assertion_type of a JWT client
 // assertion ([RFC 7523 §2.2]).
@@ -38,14 +36,6 @@ const (
 	DefaultAssertionMaxLifetime = 5 * time.Minute
 	// DefaultJWKSFetchTimeout bounds each fetch of a client's jwks_uri.
 	DefaultJWKSFetchTimeout = 5 * time.Second
-)
-
-// Limits of assertion client authentication.
-const (
-	assertionLeeway      = 30 * time.Second // clocks that run apart: nbf, iat and the exp bound
-	maxAssertionBytes    = 8 << 10          // far beyond an RSA-4096 signature and a few claims
-	maxClientKeySetBytes = 64 << 10         // a client's jwks_uri document
-	maxCachedKeySets     = 1024             // parsed JWK Sets and remote key sets kept, each
 )
 
 // PrivateKeyJWT is the private_key_jwt client authentication method
@@ -137,250 +127,124 @@ type serverBinder interface {
 // replay cache and clock.
 func (m PrivateKeyJWT) bind(s *Server) (ClientAuthMethod, error) {
 	switch {
-	case s.cfg.ReplayCache == nil:
-		return nil, errors.New("oauthkit: PrivateKeyJWT needs Config.ReplayCache, to use each assertion once")
 	case m.MaxLifetime < 0 || m.FetchTimeout < 0:
 		return nil, errors.New("oauthkit: PrivateKeyJWT durations must not be negative")
 	case m.Algorithms != nil && len(m.Algorithms) == 0:
 		return nil, errors.New("oauthkit: PrivateKeyJWT.Algorithms is empty")
 	}
-	b := &privateKeyJWT{
-		PrivateKeyJWT: m,
-		issuer:        s.cfg.Issuer,
-		tokenEndpoint: s.cfg.Endpoints.Token,
-		replay:        s.cfg.ReplayCache,
-		now:           s.now,
-		sets:          make(map[string]*jwks.Set),
-		remotes:       make(map[string]*jwks.Remote),
-	}
+	var algs []jose.SignatureAlgorithm
 	for _, a := range m.SigningAlgorithms() {
 		if !slices.Contains(jwks.Algorithms, a) {
 			return nil, fmt.Errorf("oauthkit: PrivateKeyJWT.Algorithms: %q is not an allowed asymmetric JWS algorithm", a)
 		}
-		b.algs = append(b.algs, jose.SignatureAlgorithm(a))
+		algs = append(algs, jose.SignatureAlgorithm(a))
 	}
-	if b.MaxLifetime == 0 {
-		b.MaxLifetime = DefaultAssertionMaxLifetime
+	if m.FetchTimeout == 0 {
+		m.FetchTimeout = DefaultJWKSFetchTimeout
 	}
-	if b.FetchTimeout == 0 {
-		b.FetchTimeout = DefaultJWKSFetchTimeout
-	}
-	return b, nil
+	keys := assertion.NewClientKeys(algs, m.HTTPClient, m.FetchTimeout, s.now)
+	return s.bindAssertionAuth("PrivateKeyJWT", AuthMethodPrivateKeyJWT, algs, m.MaxLifetime,
+		func(ctx context.Context, client *Client, kid, alg string) (any, error) {
+			key, err := keys.Key(ctx, client.JWKS, client.JWKSURI, kid, alg)
+			if errors.Is(err, jwks.ErrUnavailable) {
+				return nil, fmt.Errorf("oauthkit: fetching the JWK Set of client %s: %w: %w", client.ID, ErrUnavailable, err)
+			}
+			return key, err
+		})
 }
 
-// privateKeyJWT is a PrivateKeyJWT bound to a server by New.
-type privateKeyJWT struct {
-	PrivateKeyJWT
-	algs          []jose.SignatureAlgorithm
-	issuer        string
-	tokenEndpoint string
-	replay        ReplayCache
-	now           func() time.Time
-
-	mu      sync.Mutex
-	sets    map[string]*jwks.Set    // Client.JWKS → its parsed keys
-	remotes map[string]*jwks.Remote // Client.JWKSURI → its keys
+// assertionAuth is a JWT assertion method bound to a server: private_key_jwt
+// or client_secret_jwt (RFC 7523 §2.2), which differ only in their
+// algorithms and in where the key comes from.
+type assertionAuth struct {
+	name     string
+	verifier assertion.Verifier
+	now      func() time.Time
+	// key returns the client's key for kid and alg: an *assertion.Refusal,
+	// or an internal fault.
+	key func(ctx context.Context, client *Client, kid, alg string) (any, error)
+	// hmac reports that the method takes HMAC assertions; shared that
+	// another method of the server takes the other ones, so that the alg
+	// routes an assertion to one of them.
+	hmac, shared bool
 }
 
-// assertionClaims are the claims of a client assertion (RFC 7523 §3).
-type assertionClaims struct {
-	Issuer    string           `json:"iss"`
-	Subject   string           `json:"sub"`
-	Audience  jwt.Audience     `json:"aud"`
-	Expiry    *jwt.NumericDate `json:"exp"`
-	NotBefore *jwt.NumericDate `json:"nbf"`
-	IssuedAt  *jwt.NumericDate `json:"iat"`
-	ID        string           `json:"jti"`
-}
-
-// errAssertion returns invalid_client for a refused assertion.
-func errAssertion(format string, args ...any) *Error {
-	return ErrInvalidClient.WithDescription("client_assertion "+format, args...)
-}
-
-// parseAssertion parses a client assertion without verifying it: its JWS,
-// restricted to algs, and its claims. Its errors are invalid_client.
-func parseAssertion(assertion string, algs []jose.SignatureAlgorithm) (*jose.JSONWebSignature, *assertionClaims, *Error) {
-	switch {
-	case assertion == "":
-		return nil, nil, ErrInvalidClient.WithDescription("client_assertion missing")
-	case len(assertion) > maxAssertionBytes:
-		return nil, nil, errAssertion("too long")
-	case strings.Count(assertion, ".") != 2:
-		return nil, nil, errAssertion("is not a signed JWT in compact serialization")
+// bindAssertionAuth checks what the assertion methods need of the server
+// and returns the method name (of type typ), bound to it.
+func (s *Server) bindAssertionAuth(typ, name string, algs []jose.SignatureAlgorithm, maxLifetime time.Duration,
+	key func(ctx context.Context, client *Client, kid, alg string) (any, error)) (*assertionAuth, error) {
+	if s.cfg.ReplayCache == nil {
+		return nil, fmt.Errorf("oauthkit: %s needs Config.ReplayCache, to use each assertion once", typ)
 	}
-	jws, err := jose.ParseSignedCompact(assertion, algs)
-	if err != nil {
-		if _, ok := errors.AsType[*jose.ErrUnexpectedSignatureAlgorithm](err); ok {
-			return nil, nil, errAssertion("signature algorithm not allowed")
+	if maxLifetime == 0 {
+		maxLifetime = DefaultAssertionMaxLifetime
+	}
+	hmac := name == AuthMethodClientSecretJWT
+	other := AuthMethodClientSecretJWT
+	if hmac {
+		other = AuthMethodPrivateKeyJWT
+	}
+	return &assertionAuth{
+		name: name,
+		verifier: assertion.Verifier{
+			Algorithms:  algs,
+			Audiences:   []string{s.cfg.Issuer, s.cfg.Endpoints.Token},
+			MaxLifetime: maxLifetime,
+			Replay:      s.cfg.ReplayCache,
+		},
+		now:  s.now,
+		key:  key,
+		hmac: hmac,
+		shared: slices.ContainsFunc(s.authMethods, func(m ClientAuthMethod) bool {
+			return m.Name() == other
+		}),
+	}, nil
+}
+
+func (a *assertionAuth) Name() string { return a.name }
+
+// Presented reports a client assertion; when the server has both
+// private_key_jwt and client_secret_jwt, an HMAC one (by its header's alg)
+// is client_secret_jwt's and any other private_key_jwt's.
+func (a *assertionAuth) Presented(_ *http.Request, form url.Values) bool {
+	if form.Get("client_assertion_type") != ClientAssertionTypeJWTBearer {
+		return false
+	}
+	return !a.shared || strings.HasPrefix(assertion.HeaderAlg(form.Get("client_assertion")), "HS") == a.hmac
+}
+
+// SigningAlgorithms returns the accepted algorithms.
+func (a *assertionAuth) SigningAlgorithms() []string {
+	algs := make([]string, len(a.verifier.Algorithms))
+	for i, alg := range a.verifier.Algorithms {
+		algs[i] = string(alg)
+	}
+	return algs
+}
+
+func (a *assertionAuth) Authenticate(ctx context.Context, _ *http.Request, form url.Values, clients ClientStore) (*Client, error) {
+	var client *Client
+	_, err := a.verifier.Verify(ctx, form.Get("client_assertion"), a.now(), func(ctx context.Context, c *assertion.Claims, kid, alg string) (any, error) {
+		switch id := form.Get("client_id"); {
+		case c.Issuer != c.Subject:
+			return nil, assertion.Refuse("iss and sub must both be the client ID")
+		case id != "" && id != c.Subject:
+			return nil, ErrInvalidClient.WithDescription("client_id does not match the client_assertion sub")
 		}
-		return nil, nil, errAssertion("is not a well-formed JWS")
+		var err error
+		if client, err = clients.Client(ctx, c.Subject); err != nil {
+			return nil, err
+		}
+		if !client.allowsAuthMethod(a.name) {
+			return nil, errClientAuthFailed() // and its keys are not fetched
+		}
+		return a.key(ctx, client, kid, alg)
+	})
+	if r, ok := errors.AsType[*assertion.Refusal](err); ok {
+		return nil, ErrInvalidClient.WithDescription("%s", r.Description("client_assertion")).Wrap(r.Err)
 	}
-	var c assertionClaims
-	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
-		return nil, nil, errAssertion("claims are not a well-formed JSON object")
-	}
-	return jws, &c, nil
-}
-
-// check applies the claim rules of RFC 7523 §3 at now, but the jti's
-// single use.
-func (m *privateKeyJWT) check(c *assertionClaims, clientID string, now time.Time) *Error {
-	switch {
-	case c.Subject == "" || c.Issuer != c.Subject:
-		return errAssertion("iss and sub must both be the client ID")
-	case clientID != "" && clientID != c.Subject:
-		return ErrInvalidClient.WithDescription("client_id does not match the client_assertion sub")
-	case !c.Audience.Contains(m.issuer) && !c.Audience.Contains(m.tokenEndpoint):
-		return errAssertion("aud must contain the issuer or the token endpoint URL")
-	case c.Expiry == nil:
-		return errAssertion("exp missing")
-	case !now.Before(c.Expiry.Time()):
-		return errAssertion("expired")
-	case c.Expiry.Time().After(now.Add(m.MaxLifetime + assertionLeeway)):
-		return errAssertion("exp more than %v ahead", m.MaxLifetime)
-	case c.NotBefore != nil && c.NotBefore.Time().After(now.Add(assertionLeeway)):
-		return errAssertion("not yet valid (nbf)")
-	case c.IssuedAt != nil && c.IssuedAt.Time().After(now.Add(assertionLeeway)):
-		return errAssertion("iat in the future")
-	case c.ID == "":
-		return errAssertion("jti missing")
-	}
-	return nil
-}
-
-func (m *privateKeyJWT) Authenticate(ctx context.Context, _ *http.Request, form url.Values, clients ClientStore) (*Client, error) {
-	jws, claims, oerr := parseAssertion(form.Get("client_assertion"), m.algs)
-	if oerr != nil {
-		return nil, oerr
-	}
-	now := m.now()
-	if oerr := m.check(claims, form.Get("client_id"), now); oerr != nil {
-		return nil, oerr
-	}
-	client, err := clients.Client(ctx, claims.Subject)
 	if err != nil {
 		return nil, err
-	}
-	if !client.allowsAuthMethod(AuthMethodPrivateKeyJWT) {
-		return nil, errClientAuthFailed() // and its keys are not fetched
-	}
-	header := jws.Signatures[0].Header
-	key, err := m.key(ctx, client, header.KeyID, header.Algorithm)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := jws.Verify(key); err != nil {
-		return nil, errAssertion("signature invalid")
-	}
-	ok, err := m.replay.Remember(ctx, assertionReplayKey(client.ID, claims.ID), now, claims.Expiry.Time())
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("oauthkit: remembering a client assertion's jti: %w", err)
-	case !ok:
-		return nil, errAssertion("replayed (jti used before)")
 	}
 	return client, nil
-}
-
-// assertionReplayKey is the replay cache key of a client's assertion: the
-// jti is unique per issuer, the client (RFC 7519 §4.1.7). Both are hashed,
-// length-prefixed, into a key of fixed length.
-func assertionReplayKey(clientID, jti string) string {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(clientID)))
-	h.Write(n[:])
-	h.Write([]byte(clientID))
-	h.Write([]byte(jti))
-	return "private_key_jwt:" + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
-}
-
-// key returns the client's public key for kid and alg, from Client.JWKS or
-// Client.JWKSURI.
-func (m *privateKeyJWT) key(ctx context.Context, client *Client, kid, alg string) (any, error) {
-	switch {
-	case len(client.JWKS) > 0 && client.JWKSURI != "":
-		return nil, ErrInvalidClient.WithDescription("the client has both jwks and jwks_uri registered")
-	case len(client.JWKS) > 0:
-		set, err := m.parsedSet(client.JWKS)
-		if err != nil {
-			return nil, ErrInvalidClient.WithDescription("the client's registered JWK Set is not usable").Wrap(err)
-		}
-		if k := set.Key(kid, alg); k != nil {
-			return k, nil
-		}
-		return nil, errAssertion("signed with an unknown key")
-	case client.JWKSURI != "":
-		remote, err := m.remote(client.JWKSURI)
-		if err != nil {
-			return nil, ErrInvalidClient.WithDescription("the client's jwks_uri is not an https URL")
-		}
-		k, err := remote.Key(ctx, kid, alg)
-		switch {
-		case err == nil:
-			return k, nil
-		case errors.Is(err, jwks.ErrUnknownKey):
-			return nil, errAssertion("signed with an unknown key")
-		case errors.Is(err, jwks.ErrInvalidSet):
-			return nil, ErrInvalidClient.WithDescription("the client's jwks_uri serves no usable JWK Set").Wrap(err)
-		case errors.Is(err, jwks.ErrUnavailable):
-			return nil, fmt.Errorf("oauthkit: fetching the JWK Set of client %s: %w: %w", client.ID, ErrUnavailable, err)
-		default:
-			return nil, err // ctx's
-		}
-	default:
-		return nil, ErrInvalidClient.WithDescription("the client has no registered keys")
-	}
-}
-
-// parsedSet returns the parsed form of a registered JWK Set, from a bounded
-// cache: parsing costs more than the lookup.
-func (m *privateKeyJWT) parsedSet(data []byte) (*jwks.Set, error) {
-	m.mu.Lock()
-	set := m.sets[string(data)]
-	m.mu.Unlock()
-	if set != nil {
-		return set, nil
-	}
-	set, _, err := jwks.Parse(data, m.algs)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.sets) >= maxCachedKeySets {
-		clear(m.sets)
-	}
-	m.sets[string(data)] = set
-	return set, nil
-}
-
-// remote returns the remote key set at rawURL, which must be https, from a
-// bounded cache that keeps fetched keys and the rate limit of refetches.
-func (m *privateKeyJWT) remote(rawURL string) (*jwks.Remote, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if r := m.remotes[rawURL]; r != nil {
-		return r, nil
-	}
-	if u, err := url.Parse(rawURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-		return nil, errors.New("not an https URL")
-	}
-	if len(m.remotes) >= maxCachedKeySets {
-		for k := range m.remotes { // drop one: its keys are fetched again if needed
-			delete(m.remotes, k)
-			break
-		}
-	}
-	r := jwks.NewRemote(jwks.Config{
-		URL:          rawURL,
-		Algorithms:   m.algs,
-		Client:       m.HTTPClient,
-		FetchTimeout: m.FetchTimeout,
-		MaxBytes:     maxClientKeySetBytes,
-		Now:          m.now,
-	})
-	m.remotes[rawURL] = r
-	return r, nil
 }

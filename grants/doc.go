@@ -8,8 +8,14 @@
 //		Grants: []oauthkit.GrantHandler{
 //			grants.ClientCredentials{},
 //			grants.Password{Users: users}, // deprecated: RFC 9700 §2.4
+//			jwtBearer, // from NewJWTBearer: RFC 7523 assertions
 //		},
 //	}
+//
+// [JWTBearer] takes JWT assertions (RFC 7523 §2.1) from issuers the host
+// trusts, or signed by the client itself, with the claim rules and replay
+// cache of oauthkit.PrivateKeyJWT; it is built by NewJWTBearer, which is
+// given the server's issuer and replay cache.
 //
 // A host's own extension grant is written the same way: a type with
 // GrantType and HandleGrant methods.

@@ -2,8 +2,10 @@
 // ([RFC 7517 §5]): a set given as a document ([Parse]), or one published at a
 // URL ([Remote]), fetched, cached, and fetched again when a token names a key
 // it lacks, at a bounded rate. It is the one implementation shared by
-// package bearer (the authorization server's keys) and package oauthkit
-// (the keys of clients that authenticate with private_key_jwt).
+// package bearer (the authorization server's keys), package oauthkit (the
+// keys of clients that authenticate with private_key_jwt) and package
+// grants (the keys of JWT bearer assertions' issuers), the last two through
+// package assertion.
 //
 // Only asymmetric signature keys are kept: "none" and the HMAC algorithms
 // are never accepted, since whoever can verify an HMAC can forge one, and a
