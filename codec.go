@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -235,20 +236,44 @@ func (c *JSONCodec) apiName(rfc string) string {
 
 // WriteResponse writes params as one JSON object.
 func (c *JSONCodec) WriteResponse(w http.ResponseWriter, params []Param) {
-	b := []byte{'{'}
+	b := make([]byte, 0, 512)
+	b = append(b, '{')
 	for i, p := range params {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONString(b, c.apiName(p.Name))
 		b = append(b, ':')
-		v, err := json.Marshal(p.Value)
-		if err != nil { // only for values of a type Param does not allow
-			v = []byte("null")
-		}
-		b = append(b, v...)
+		b = appendJSONValue(b, p.Value)
 	}
 	writeJSONBody(w, http.StatusOK, append(b, '}'))
+}
+
+// appendJSONValue appends v, a Param's value, as JSON: the common types
+// without reflection.
+func appendJSONValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return appendJSONString(b, v)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case []string:
+		b = append(b, '[')
+		for i, s := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		return append(b, ']')
+	}
+	j, err := json.Marshal(v)
+	if err != nil { // a value of a type Param does not allow
+		return append(b, "null"...)
+	}
+	return append(b, j...)
 }
 
 // WriteError writes the error response of e.

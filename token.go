@@ -82,11 +82,7 @@ func (r *TokenResponse) appendJSON(b []byte) []byte {
 		b = append(b, ',')
 		b = appendJSONString(b, p.Name)
 		b = append(b, ':')
-		v, err := json.Marshal(p.Value)
-		if err != nil { // a value of a type Param does not allow
-			v = []byte("null")
-		}
-		b = append(b, v...)
+		b = appendJSONValue(b, p.Value)
 	}
 	return append(b, '}')
 }
