@@ -34,7 +34,8 @@ type Client struct {
 	// AuthMethod is how the client authenticates at the token endpoint:
 	// AuthMethodSecretBasic, AuthMethodSecretPost, AuthMethodNone (a public
 	// client), or the name of a method in Config.ClientAuthMethods, such as
-	// AuthMethodPrivateKeyJWT (with JWKS or JWKSURI). A client whose
+	// AuthMethodPrivateKeyJWT (with JWKS or JWKSURI) or
+	// AuthMethodClientSecretJWT (with SealedSecret). A client whose
 	// AuthMethod is set may only use that method.
 	// Empty means: with a SecretHash, either client_secret_basic or
 	// client_secret_post (RFC 6749 §2.3.1 lets the client choose, and most
@@ -65,6 +66,11 @@ type Client struct {
 	// them instead (RFC 7591 §2); a client has one or the other.
 	JWKS    []byte
 	JWKSURI string
+	// SealedSecret is the client secret itself, sealed by
+	// [SealClientSecret], for client_secret_jwt ([ClientSecretJWT]), which
+	// verifies an HMAC keyed with it: only for a client with that
+	// AuthMethod, and nil for every other.
+	SealedSecret []byte
 }
 
 // Public reports whether the client has no credentials (AuthMethodNone).
@@ -161,7 +167,8 @@ func (c *Client) Validate() error {
 	switch {
 	case c.ID == "":
 		return errors.New("oauthkit: client has no ID")
-	case method != AuthMethodSecretBasic && method != AuthMethodSecretPost && method != AuthMethodNone && method != AuthMethodPrivateKeyJWT:
+	case method != AuthMethodSecretBasic && method != AuthMethodSecretPost && method != AuthMethodNone &&
+		method != AuthMethodPrivateKeyJWT && method != AuthMethodClientSecretJWT:
 		return fmt.Errorf("oauthkit: client %s: unknown auth method %q", c.ID, c.AuthMethod)
 	case method == AuthMethodNone && c.SecretHash != "":
 		return fmt.Errorf("oauthkit: client %s: a public client has no secret", c.ID)
@@ -169,6 +176,8 @@ func (c *Client) Validate() error {
 		return fmt.Errorf("oauthkit: client %s: auth method %s needs a secret hash", c.ID, method)
 	case method == AuthMethodPrivateKeyJWT && len(c.JWKS) == 0 && c.JWKSURI == "":
 		return fmt.Errorf("oauthkit: client %s: auth method %s needs jwks or jwks_uri", c.ID, method)
+	case (method == AuthMethodClientSecretJWT) != (len(c.SealedSecret) > 0):
+		return fmt.Errorf("oauthkit: client %s: a sealed secret is for auth method %s, and only it", c.ID, AuthMethodClientSecretJWT)
 	case method == AuthMethodNone && c.AllowsGrant(GrantTypeClientCredentials):
 		return fmt.Errorf("oauthkit: client %s: a public client cannot use client_credentials", c.ID)
 	case len(c.JWKS) > 0 && c.JWKSURI != "":

@@ -67,9 +67,8 @@ const (
 // Retry-After at the token endpoint); a document that is not a usable JWK
 // Set is refused as invalid_client.
 //
-// client_secret_jwt (an HMAC keyed with the client secret) is not
-// supported: it needs the secret itself, which the server stores only as a
-// hash.
+// For client_secret_jwt, an HMAC keyed with the client secret, see
+// [ClientSecretJWT].
 //
 // [RFC 7523 §2.2]: https://www.rfc-editor.org/rfc/rfc7523#section-2.2
 // [§3]: https://www.rfc-editor.org/rfc/rfc7523#section-3

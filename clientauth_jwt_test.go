@@ -185,12 +185,20 @@ func newPKJFixture(t testing.TB) *pkjFixture {
 		clients = append(clients, ccClient(path, func(c *oauthkit.Client) { c.JWKSURI = jwksSrv.URL + "/" + path }))
 	}
 	clients = append(clients, ccClient("plainhttp", func(c *oauthkit.Client) { c.JWKSURI = "http://127.0.0.1:1/jwks" }))
-	store := memory.NewStore(clients...)
+	f.serve(t, memory.NewStore(clients...), oauthkit.PrivateKeyJWT{HTTPClient: jwksSrv.Client(), FetchTimeout: 300 * time.Millisecond})
+	return f
+}
+
+// serve starts the fixture's token endpoint: the client_credentials grant,
+// the clients of store, the client authentication methods, the fixture's
+// clock.
+func (f *pkjFixture) serve(t testing.TB, store *memory.Store, methods ...oauthkit.ClientAuthMethod) {
+	t.Helper()
 	srv, err := oauthkit.New(oauthkit.Config{
 		Issuer:  pkjIssuer,
 		Clients: store, Codes: store, Tokens: store, ReplayCache: store,
 		Grants:            []oauthkit.GrantHandler{grants.ClientCredentials{}},
-		ClientAuthMethods: []oauthkit.ClientAuthMethod{oauthkit.PrivateKeyJWT{HTTPClient: jwksSrv.Client(), FetchTimeout: 300 * time.Millisecond}},
+		ClientAuthMethods: methods,
 		Now:               func() time.Time { return f.now },
 		Logger:            slog.New(slog.DiscardHandler),
 	})
@@ -200,7 +208,6 @@ func newPKJFixture(t testing.TB) *pkjFixture {
 	ts := httptest.NewServer(srv.TokenHandler())
 	t.Cleanup(ts.Close)
 	f.tokenURL = ts.URL
-	return f
 }
 
 // sign returns an assertion of the key kid over pkjClaims(client) edited by
@@ -447,12 +454,12 @@ func TestPrivateKeyJWTRemoteKeysCached(t *testing.T) {
 	}
 }
 
-// New refuses PrivateKeyJWT without a replay cache or with a bad
-// configuration.
-func TestPrivateKeyJWTConfig(t *testing.T) {
+// New refuses PrivateKeyJWT and ClientSecretJWT without a replay cache (or
+// a seal key) or with a bad configuration.
+func TestAssertionMethodConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		m       oauthkit.PrivateKeyJWT
+		m       oauthkit.ClientAuthMethod
 		replay  bool
 		wantErr string
 	}{
@@ -462,6 +469,15 @@ func TestPrivateKeyJWTConfig(t *testing.T) {
 		{name: "none", m: oauthkit.PrivateKeyJWT{Algorithms: []string{"none"}}, replay: true, wantErr: `"none" is not an allowed`},
 		{name: "empty algorithms", m: oauthkit.PrivateKeyJWT{Algorithms: []string{}}, replay: true, wantErr: "Algorithms is empty"},
 		{name: "negative lifetime", m: oauthkit.PrivateKeyJWT{MaxLifetime: -1}, replay: true, wantErr: "must not be negative"},
+
+		{name: "client_secret_jwt defaults", m: oauthkit.ClientSecretJWT{SealKey: csjSealKey}, replay: true},
+		{name: "client_secret_jwt without a seal key", m: oauthkit.ClientSecretJWT{}, replay: true, wantErr: "SealKey must be a 32-byte key"},
+		{name: "client_secret_jwt with a short seal key", m: oauthkit.ClientSecretJWT{SealKey: csjSealKey[:16]}, replay: true, wantErr: "SealKey must be a 32-byte key"},
+		{name: "client_secret_jwt without a replay cache", m: oauthkit.ClientSecretJWT{SealKey: csjSealKey}, wantErr: "ClientSecretJWT needs Config.ReplayCache"},
+		{name: "client_secret_jwt RS256", m: oauthkit.ClientSecretJWT{SealKey: csjSealKey, Algorithms: []string{"HS256", "RS256"}}, replay: true, wantErr: `"RS256" is not HS256, HS384 or HS512`},
+		{name: "client_secret_jwt none", m: oauthkit.ClientSecretJWT{SealKey: csjSealKey, Algorithms: []string{"none"}}, replay: true, wantErr: `"none" is not HS256`},
+		{name: "client_secret_jwt empty algorithms", m: oauthkit.ClientSecretJWT{SealKey: csjSealKey, Algorithms: []string{}}, replay: true, wantErr: "Algorithms is empty"},
+		{name: "client_secret_jwt negative lifetime", m: oauthkit.ClientSecretJWT{SealKey: csjSealKey, MaxLifetime: -1}, replay: true, wantErr: "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -481,32 +497,59 @@ func TestPrivateKeyJWTConfig(t *testing.T) {
 	}
 }
 
-// The metadata lists private_key_jwt and its algorithms (RFC 8414 §2),
-// from the configured method.
-func TestPrivateKeyJWTMetadata(t *testing.T) {
-	c := svcMetadataCase{
-		name:   "private_key_jwt",
-		golden: "metadata-private-key-jwt.json",
-		config: func(issuer string, _ oauthkit.Signer) oauthkit.Config {
-			return oauthkit.Config{
-				Issuer:            issuer,
-				Endpoints:         oauthkit.Endpoints{Introspection: issuer + "/introspect", Revocation: issuer + "/revoke"},
-				ReplayCache:       memory.NewReplayCache(),
-				ClientAuthMethods: []oauthkit.ClientAuthMethod{oauthkit.PrivateKeyJWT{Algorithms: []string{"ES256", "EdDSA", "PS256"}}},
-				Grants:            []oauthkit.GrantHandler{grants.ClientCredentials{}},
-			}
+// The metadata lists private_key_jwt, client_secret_jwt and their
+// algorithms (RFC 8414 §2), from the configured methods.
+func TestAssertionMethodMetadata(t *testing.T) {
+	tests := []struct {
+		svcMetadataCase
+		methods []oauthkit.ClientAuthMethod
+		algs    []string
+	}{
+		{
+			svcMetadataCase: svcMetadataCase{name: "private_key_jwt", golden: "metadata-private-key-jwt.json"},
+			methods:         []oauthkit.ClientAuthMethod{oauthkit.PrivateKeyJWT{Algorithms: []string{"ES256", "EdDSA", "PS256"}}},
+			algs:            []string{"ES256", "EdDSA", "PS256"},
+		},
+		{
+			svcMetadataCase: svcMetadataCase{name: "client_secret_jwt", golden: "metadata-client-secret-jwt.json"},
+			methods: []oauthkit.ClientAuthMethod{
+				oauthkit.PrivateKeyJWT{Algorithms: []string{"ES256", "EdDSA"}},
+				oauthkit.ClientSecretJWT{SealKey: csjSealKey},
+			},
+			algs: []string{"ES256", "EdDSA", "HS256", "HS384", "HS512"},
 		},
 	}
-	srv := svcMetadataServer(t, c, svcIssuer)
-	rec := httptest.NewRecorder()
-	srv.MetadataHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/.well-known/oauth-authorization-server", nil))
-	svcGolden(t, c.golden, rec.Body.Bytes())
-	m := srv.Metadata()
-	if diff := cmp.Diff([]string{"client_secret_basic", "client_secret_post", "none", "private_key_jwt"}, m.TokenEndpointAuthMethodsSupported); diff != "" {
-		t.Errorf("token_endpoint_auth_methods_supported (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"ES256", "EdDSA", "PS256"}, m.TokenEndpointAuthSigningAlgValuesSupported); diff != "" {
-		t.Errorf("token_endpoint_auth_signing_alg_values_supported (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.svcMetadataCase
+			c.config = func(issuer string, _ oauthkit.Signer) oauthkit.Config {
+				cfg := oauthkit.Config{
+					Issuer:            issuer,
+					ReplayCache:       memory.NewReplayCache(),
+					ClientAuthMethods: tt.methods,
+					Grants:            []oauthkit.GrantHandler{grants.ClientCredentials{}},
+				}
+				if tt.name == "private_key_jwt" {
+					cfg.Endpoints = oauthkit.Endpoints{Introspection: issuer + "/introspect", Revocation: issuer + "/revoke"}
+				}
+				return cfg
+			}
+			srv := svcMetadataServer(t, c, svcIssuer)
+			rec := httptest.NewRecorder()
+			srv.MetadataHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/.well-known/oauth-authorization-server", nil))
+			svcGolden(t, c.golden, rec.Body.Bytes())
+			m := srv.Metadata()
+			names := []string{"client_secret_basic", "client_secret_post", "none"}
+			for _, method := range tt.methods {
+				names = append(names, method.Name())
+			}
+			if diff := cmp.Diff(names, m.TokenEndpointAuthMethodsSupported); diff != "" {
+				t.Errorf("token_endpoint_auth_methods_supported (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.algs, m.TokenEndpointAuthSigningAlgValuesSupported); diff != "" {
+				t.Errorf("token_endpoint_auth_signing_alg_values_supported (-want +got):\n%s", diff)
+			}
+		})
 	}
 
 	plain := svcMetadataServer(t, svcMetadataCases[0], svcIssuer).Metadata()

@@ -141,10 +141,12 @@ func (c *clientCache) len() int {
 }
 
 // cloneClient returns a copy of c that shares no memory with it: its lists
-// in one new array (nil lists stay nil), its JWK Set copied.
+// in one new array (nil lists stay nil), its JWK Set and sealed secret
+// copied.
 func cloneClient(c *oauthkit.Client) *oauthkit.Client {
 	d := *c
 	d.JWKS = bytes.Clone(c.JWKS)
+	d.SealedSecret = bytes.Clone(c.SealedSecret)
 	lists := [...]*[]string{&d.RedirectURIs, &d.GrantTypes, &d.Scopes, &d.DefaultScopes, &d.Audience}
 	n := 0
 	for _, l := range lists {

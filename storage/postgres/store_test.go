@@ -68,7 +68,7 @@ func TestEveryFieldStored(t *testing.T) {
 		stored []string
 	}{
 		{oauthkit.Client{}, []string{"ID", "Name", "SecretHash", "AuthMethod", "RedirectURIs", "GrantTypes",
-			"Scopes", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS", "JWKSURI"}},
+			"Scopes", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS", "JWKSURI", "SealedSecret"}},
 		{oauthkit.AuthorizationCode{}, []string{"ID", "GrantID", "ClientID", "RedirectURI",
 			"RedirectURIParam", "Subject", "Scope", "AuthTime", "ACR", "CodeChallenge",
 			"CodeChallengeMethod", "Nonce", "ExpiresAt"}},

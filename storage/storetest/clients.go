@@ -95,6 +95,18 @@ func testClients(tag string) []*oauthkit.Client {
 			Scopes:       []string{"read"},
 		},
 		{
+			// client_secret_jwt: the secret itself, sealed (any bytes).
+			ID:                tag + "-mac",
+			Name:              "MAC",
+			AuthMethod:        oauthkit.AuthMethodClientSecretJWT,
+			SealedSecret:      []byte{1, 0, 0xff, 0xfe, '\'', 0, 'x', 0x80},
+			GrantTypes:        []string{oauthkit.GrantTypeClientCredentials},
+			Scopes:            []string{"read"},
+			DefaultScopes:     []string{"read"},
+			Audience:          []string{"https://api.example.com"},
+			AccessTokenFormat: "jwt",
+		},
+		{
 			ID: tag + "-bare",
 		},
 	}

@@ -20,9 +20,11 @@ func TestFixturesSetEveryField(t *testing.T) {
 		unset []string // fields the fixture leaves zero on purpose
 	}{
 		// A client has jwks or jwks_uri (RFC 7591 §2): the next fixture
-		// has the URI.
-		{"Client", testClients(e.tag)[0], []string{"JWKSURI"}},
-		{"PublicClient", testClients(e.tag)[1], []string{"Name", "SecretHash", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS"}},
+		// has the URI. A sealed secret is for client_secret_jwt only: the
+		// third has it.
+		{"Client", testClients(e.tag)[0], []string{"JWKSURI", "SealedSecret"}},
+		{"PublicClient", testClients(e.tag)[1], []string{"Name", "SecretHash", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS", "SealedSecret"}},
+		{"SecretJWTClient", testClients(e.tag)[2], []string{"SecretHash", "RedirectURIs", "JWKS", "JWKSURI"}},
 		{"AuthorizationCode", e.code("c"), nil},
 		// Tokens created with CreateTokens have no parent; RotatedAt is set
 		// by the store.
