@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/internal/formdata"
 	"github.com/oauthkit/oauthkit/pkce"
 )
 
@@ -192,7 +193,7 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 	switch r.Method {
 	case http.MethodGet:
 		var err error
-		if form, err = parseForm(r.URL.RawQuery); err != nil {
+		if form, err = formdata.Parse(r.URL.RawQuery); err != nil {
 			return nil, ErrInvalidRequest.WithDescription("malformed query")
 		}
 	case http.MethodPost:

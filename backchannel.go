@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+
+	"github.com/oauthkit/oauthkit/internal/formdata"
 )
 
 // backChannel serves what every back-channel endpoint shares (token,
@@ -123,7 +125,7 @@ func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint 
 	if oerr != nil || !s.cfg.InsecureAllowQueryParameters || r.URL.RawQuery == "" {
 		return form, oerr
 	}
-	query, err := parseForm(r.URL.RawQuery)
+	query, err := formdata.Parse(r.URL.RawQuery)
 	if err != nil {
 		return nil, ErrInvalidRequest.WithDescription("malformed query")
 	}

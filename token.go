@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"github.com/oauthkit/oauthkit/internal/formdata"
 )
 
 // TokenResponse is a successful access token response (RFC 6749 §5.1).
@@ -157,7 +159,7 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *
 	}
 	// body is ours and never written again: share it with the string
 	// instead of copying it, one allocation less per request.
-	form, err := parseForm(unsafe.String(unsafe.SliceData(body), len(body)))
+	form, err := formdata.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
 	if err != nil {
 		return nil, ErrInvalidRequest.WithDescription("malformed request body")
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oauthkit/oauthkit/internal/authheader"
+	"github.com/oauthkit/oauthkit/internal/formdata"
 )
 
 // DefaultMaxBodyBytes bounds a form body read for its access_token when
@@ -276,11 +277,11 @@ func (m *Middleware) readForm(w http.ResponseWriter, r *http.Request) (url.Value
 			return nil, "request body is not ASCII"
 		}
 	}
-	form, err := url.ParseQuery(string(body))
+	params, err := formdata.Parse(string(body))
 	if err != nil {
 		return nil, "malformed request body"
 	}
-	return form, ""
+	return params, ""
 }
 
 // invalidRequest returns a 400 invalid_request refusal.

@@ -1,4 +1,6 @@
-package oauthkit
+// Package formdata reads application/x-www-form-urlencoded data: the one form
+// reader of the authorization server and of package bearer.
+package formdata
 
 import (
 	"errors"
@@ -10,20 +12,20 @@ import (
 // does by default.
 const maxFormParams = 10000
 
-// errMalformedForm is parseForm's error; callers answer invalid_request.
-var errMalformedForm = errors.New("oauthkit: malformed application/x-www-form-urlencoded data")
+// ErrMalformed is Parse's error; callers answer invalid_request.
+var ErrMalformed = errors.New("oauthkit: malformed application/x-www-form-urlencoded data")
 
-// parseForm parses application/x-www-form-urlencoded data (RFC 6749
+// Parse parses application/x-www-form-urlencoded data (RFC 6749
 // Appendix B) as url.ParseQuery does, and refuses what it refuses: a
 // semicolon separator, a bad escape, more than maxFormParams parameters.
 // The value slices are carved out of one array, so that a request's
 // parameters cost two allocations (the map and the values) instead of one
 // more per parameter; a parameter's slice has no spare capacity, so that
 // appending to it never writes over another's.
-func parseForm(s string) (url.Values, error) {
+func Parse(s string) (url.Values, error) {
 	n := strings.Count(s, "&") + 1
 	if n > maxFormParams {
-		return nil, errMalformedForm
+		return nil, ErrMalformed
 	}
 	form := make(url.Values, n)
 	values := make([]string, 0, n)
@@ -31,7 +33,7 @@ func parseForm(s string) (url.Values, error) {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
 		if strings.Contains(pair, ";") {
-			return nil, errMalformedForm
+			return nil, ErrMalformed
 		}
 		if pair == "" {
 			continue
@@ -40,7 +42,7 @@ func parseForm(s string) (url.Values, error) {
 		key, err1 := url.QueryUnescape(key)
 		value, err2 := url.QueryUnescape(value)
 		if err1 != nil || err2 != nil {
-			return nil, errMalformedForm
+			return nil, ErrMalformed
 		}
 		if old, ok := form[key]; ok {
 			form[key] = append(old, value)

@@ -1,4 +1,4 @@
-package oauthkit
+package formdata
 
 import (
 	"net/url"
@@ -8,25 +8,25 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// TestParseForm checks parseForm against url.ParseQuery, whose semantics it
+// TestParse checks Parse against url.ParseQuery, whose semantics it
 // keeps, on the cases that matter to a token request.
-func TestParseForm(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, s := range []string{
 		"", "a=1", "a=1&b=2", "a=1&a=2&b=3", "a", "a=", "=1", "&&a=1&&", "a=%41%20b+c", "a=1;b=2", "a=%zz",
 		"%zz=1", "a=1&b=%", "grant_type=client_credentials&scope=read%20write", "a=1&a=2&a=3&b=4&a=5",
 	} {
 		want, wantErr := url.ParseQuery(s)
-		got, err := parseForm(s)
+		got, err := Parse(s)
 		if (err != nil) != (wantErr != nil) {
-			t.Errorf("parseForm(%q) error = %v, url.ParseQuery's %v", s, err, wantErr)
+			t.Errorf("Parse(%q) error = %v, url.ParseQuery's %v", s, err, wantErr)
 			continue
 		}
 		if err == nil && !cmp.Equal(want, got, cmpopts.EquateEmpty()) {
-			t.Errorf("parseForm(%q) = %v, url.ParseQuery's %v", s, got, want)
+			t.Errorf("Parse(%q) = %v, url.ParseQuery's %v", s, got, want)
 		}
 	}
 	// Appending to one parameter's values never changes another's.
-	form, err := parseForm("a=1&b=2")
+	form, err := Parse("a=1&b=2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,17 +36,17 @@ func TestParseForm(t *testing.T) {
 	}
 }
 
-// FuzzParseForm checks parseForm against url.ParseQuery on any input: the
+// FuzzParse checks Parse against url.ParseQuery on any input: the
 // same values, or an error for both.
-func FuzzParseForm(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		want, wantErr := url.ParseQuery(s)
-		got, err := parseForm(s)
+		got, err := Parse(s)
 		if (err != nil) != (wantErr != nil) {
-			t.Fatalf("parseForm(%q) error = %v, url.ParseQuery's %v", s, err, wantErr)
+			t.Fatalf("Parse(%q) error = %v, url.ParseQuery's %v", s, err, wantErr)
 		}
 		if err == nil && !cmp.Equal(want, got, cmpopts.EquateEmpty()) {
-			t.Fatalf("parseForm(%q) = %v, url.ParseQuery's %v", s, got, want)
+			t.Fatalf("Parse(%q) = %v, url.ParseQuery's %v", s, got, want)
 		}
 	})
 }
