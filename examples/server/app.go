@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,7 +78,11 @@ type app struct {
 //     /.well-known/openid-configuration;
 //   - the key set, when there is one, is published at pathJWKS;
 //   - GET /api/me is a resource that the bearer middleware guards, with
-//     tokens validated in process by the oauthkit.Server (bearer.Local).
+//     tokens validated in process by the oauthkit.Server (bearer.Local);
+//   - client authentication by private_key_jwt and client_secret_jwt
+//     (RFC 7523 §2.2), and the JWT bearer grant (RFC 7523 §2.1), are wired
+//     when a client of the config uses them, with the store as the replay
+//     cache of their assertions.
 func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*app, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("newApp: the issuer is not set")
@@ -100,6 +105,11 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	var extra []oauthkit.GrantHandler
 	var scopes []string    // every client's scopes, for scopes_supported
 	privateKeyJWT := false // some client authenticates with private_key_jwt
+	// sealKey seals the secrets of client_secret_jwt clients; nil until one
+	// needs it.
+	var sealKey []byte
+	jwtBearer := false    // some client may use the JWT bearer grant
+	clientSigned := false // and one of those signs its own assertions (jwks)
 	for _, c := range cfg.Clients {
 		for _, sc := range c.Scopes {
 			if !slices.Contains(scopes, sc) {
@@ -126,6 +136,17 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			oc.AuthMethod = c.AuthMethod
 			oc.JWKS = slices.Clone(c.JWKS)
 			privateKeyJWT = true
+		case c.AuthMethod == oauthkit.AuthMethodClientSecretJWT:
+			// The server verifies an HMAC keyed with the secret, so it
+			// keeps the secret itself, sealed (AES-256-GCM, bound to the
+			// client ID), never a hash. See newSealKey for the key.
+			if sealKey == nil {
+				sealKey = newSealKey()
+			}
+			oc.AuthMethod = c.AuthMethod
+			if oc.SealedSecret, err = oauthkit.SealClientSecret(sealKey, c.ID, c.Secret); err != nil {
+				return nil, fmt.Errorf("sealing the secret of client %q: %w", c.ID, err)
+			}
 		default:
 			// Config secrets are chosen by people: hash them slowly.
 			if oc.SecretHash, err = hashSecret(c.Secret); err != nil {
@@ -135,6 +156,15 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			// then use client_secret_basic or client_secret_post, as
 			// most client libraries expect (RFC 6749 §2.3.1).
 			oc.AuthMethod = c.AuthMethod
+		}
+		if len(c.JWKS) > 0 && oc.JWKS == nil {
+			// The public keys of the assertions the client signs for the
+			// JWT bearer grant; they do not authenticate it.
+			oc.JWKS = slices.Clone(c.JWKS)
+		}
+		if c.uses(grants.GrantTypeJWTBearer) {
+			jwtBearer = true
+			clientSigned = clientSigned || len(c.JWKS) > 0
 		}
 		// The library's rules for a registration, which cfg.validate
 		// has applied to the redirect URIs already.
@@ -193,7 +223,34 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		// jwks; their jti is remembered in the store, so that each is
 		// accepted once. The metadata lists private_key_jwt and the
 		// accepted algorithms (token_endpoint_auth_signing_alg_values_supported).
-		oc.ClientAuthMethods = []oauthkit.ClientAuthMethod{oauthkit.PrivateKeyJWT{Algorithms: clientKeyAlgorithms}}
+		oc.ClientAuthMethods = append(oc.ClientAuthMethods, oauthkit.PrivateKeyJWT{Algorithms: clientKeyAlgorithms})
+		oc.ReplayCache = st.replay
+	}
+	if sealKey != nil {
+		// The same assertions, MACed with the client's secret (HS256,
+		// HS384 or HS512). With private_key_jwt as well, the header's alg
+		// tells the two apart.
+		oc.ClientAuthMethods = append(oc.ClientAuthMethods, oauthkit.ClientSecretJWT{SealKey: sealKey})
+		oc.ReplayCache = st.replay
+	}
+	if jwtBearer {
+		// RFC 7523 §2.1: an assertion of a trusted issuer, or one the
+		// client signed with a key of its jwks, for a user of the config.
+		// Its jti goes into the same replay cache as client assertions',
+		// so that one JWT serves once, as a grant or as a credential.
+		bearerGrant, err := grants.NewJWTBearer(grants.JWTBearerConfig{
+			Issuer:                 cfg.Issuer,
+			TokenEndpoint:          cfg.Issuer + pathToken,
+			ReplayCache:            st.replay,
+			TrustedIssuers:         trustedIssuers(cfg.TrustedIssuers),
+			ClientSignedAssertions: clientSigned,
+			Subject:                users.assertionSubject,
+			Algorithms:             clientKeyAlgorithms,
+		})
+		if err != nil {
+			return nil, err
+		}
+		oc.Grants = append(oc.Grants, bearerGrant)
 		oc.ReplayCache = st.replay
 	}
 	if n := cfg.TokenRequestsPerMinute; n > 0 {
@@ -261,6 +318,31 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	return a, nil
 }
 
+// newSealKey returns the key that seals the secrets of client_secret_jwt
+// clients: random, new at each start. The example can afford that because
+// it seals and stores the config's clients at every start (st.putClient
+// replaces them, in PostgreSQL too), so no sealed secret has to outlive the
+// process. The price: a sealed secret stored by an earlier run, or by
+// another instance sharing the database, does not open with this key (the
+// client's assertions then fail as a server error), so run one instance per
+// database. A real server loads one fixed key from a secret manager, kept
+// out of the database, and seals each secret once.
+func newSealKey() []byte {
+	key := make([]byte, oauthkit.SealKeySize)
+	rand.Read(key) // never fails (crypto/rand)
+	return key
+}
+
+// trustedIssuers converts the config's trusted_issuers for the JWT bearer
+// grant.
+func trustedIssuers(ts []trustedIssuerConfig) []grants.TrustedIssuer {
+	out := make([]grants.TrustedIssuer, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, grants.TrustedIssuer{Issuer: t.Issuer, JWKS: slices.Clone(t.JWKS)})
+	}
+	return out
+}
+
 // tokenEndpointLimit returns the rate limit of the config's rate_limit:
 // perMinute token requests per client and minute, which may come at once,
 // and then one every 60/perMinute seconds (a token bucket). Introspection
@@ -293,6 +375,13 @@ func (o onlyEndpoint) Allow(ctx context.Context, key oauthkit.RateLimitKey) (boo
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
 func (c *clientConfig) uses(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
+
+// signsAssertions reports whether the client authenticates with a JWT it
+// signs or MACs (private_key_jwt, client_secret_jwt), which a curl command
+// cannot make.
+func (c *clientConfig) signsAssertions() bool {
+	return c.AuthMethod == oauthkit.AuthMethodPrivateKeyJWT || c.AuthMethod == oauthkit.AuthMethodClientSecretJWT
+}
 
 func hasGrant(hs []oauthkit.GrantHandler, grantType string) bool {
 	return slices.ContainsFunc(hs, func(h oauthkit.GrantHandler) bool { return h.GrantType() == grantType })
@@ -393,6 +482,23 @@ func (s *userStore) AuthenticateUser(ctx context.Context, username, password str
 	return username, nil
 }
 
+// assertionSubject is the JWT bearer grant's grants.SubjectFunc: the sub of
+// an assertion, of a trusted issuer or signed by the client, must be the
+// username of a user of the config, who is then the subject. Any other sub is
+// refused (invalid_grant).
+//
+// This follows the example-server contract, which takes a trusted issuer's
+// sub for a username: every issuer, and every client registered for the
+// grant with its jwks, can name any user of the config. A real server maps
+// each issuer's subs to its own users (an account linked to that issuer
+// and sub), and decides which users each client may act for.
+func (s *userStore) assertionSubject(_ context.Context, issuer, sub string, _ *oauthkit.Client) (string, error) {
+	if _, ok := s.profiles[sub]; !ok {
+		return "", fmt.Errorf("assertion of %s: sub %q is not a user: %w", issuer, sub, oauthkit.ErrNotFound)
+	}
+	return sub, nil
+}
+
 // OpenID Connect scopes that release claims (OIDC Core §5.4).
 const (
 	scopeProfile = "profile"
@@ -466,9 +572,9 @@ func newTryIt(cfg config) (tryIt, error) {
 	}
 	token := cfg.Issuer + pathToken
 	// The commands work as printed: never with a client that must sign an
-	// assertion (private_key_jwt), which curl cannot.
+	// assertion (private_key_jwt, client_secret_jwt), which curl cannot.
 	clients := slices.DeleteFunc(slices.Clone(cfg.Clients), func(c clientConfig) bool {
-		return c.AuthMethod == oauthkit.AuthMethodPrivateKeyJWT
+		return c.signsAssertions()
 	})
 	for _, c := range clients {
 		if c.uses(oauthkit.GrantTypeClientCredentials) {
@@ -537,13 +643,13 @@ const assertionPlaceholder = "PASTE_A_SIGNED_CLIENT_ASSERTION_HERE"
 // form-urlencoded first (RFC 6749 §2.3.1), client_id and client_secret in
 // the form for one registered for client_secret_post only, client_id for
 // a public one, or client_id and a placeholder for the client assertion
-// (RFC 7523 §2.2) for a private_key_jwt one.
+// (RFC 7523 §2.2) for a private_key_jwt or client_secret_jwt one.
 func curlLine(tokenURL string, c clientConfig, params ...string) string {
 	args := []string{"curl", "-s"}
 	switch {
 	case c.Public:
 		params = append([]string{formParam("client_id", c.ID)}, params...)
-	case c.AuthMethod == oauthkit.AuthMethodPrivateKeyJWT:
+	case c.signsAssertions():
 		params = append([]string{formParam("client_id", c.ID), formParam("client_assertion_type", oauthkit.ClientAssertionTypeJWTBearer),
 			formParam("client_assertion", assertionPlaceholder)}, params...)
 	case c.AuthMethod == oauthkit.AuthMethodSecretPost:

@@ -36,9 +36,11 @@ type callbackView struct {
 	// one or verifierPlaceholder; SecretKnown, whether its credentials are
 	// the client's or placeholders.
 	// AssertionNeeded, whether the command has assertionPlaceholder for a
-	// private_key_jwt client's assertion.
+	// private_key_jwt or client_secret_jwt client's assertion;
+	// AssertionMACed, whether it is client_secret_jwt's.
 	Command                                     string
 	VerifierKnown, SecretKnown, AssertionNeeded bool
+	AssertionMACed                              bool
 	// TokenURL is the token endpoint, CodeLifetime how long the code lives
 	// ("60 s").
 	TokenURL, CodeLifetime string
@@ -97,7 +99,8 @@ func (a *app) redeemCommand(v *callbackView, clientID string) {
 		return
 	}
 	v.SecretKnown = c.DemoCallback || c.Public
-	v.AssertionNeeded = c.AuthMethod == oauthkit.AuthMethodPrivateKeyJWT
+	v.AssertionNeeded = c.signsAssertions()
+	v.AssertionMACed = c.AuthMethod == oauthkit.AuthMethodClientSecretJWT
 	if !v.SecretKnown && !v.AssertionNeeded {
 		c.Secret = secretPlaceholder
 	}
@@ -151,7 +154,7 @@ var callbackTemplate = template.Must(template.New("callback").Parse(pageHead + `
 <pre id="command">{{.Command}}</pre>
 {{if .VerifierKnown}}<p class="small">The <code>code_verifier</code> is the PKCE verifier of the authorization URL that the banner and the index page show.</p>
 {{else}}<p class="small">This server requires PKCE: replace <code>` + verifierPlaceholder + `</code> with the <code>code_verifier</code> whose challenge your authorization request sent.</p>
-{{end}}{{if .AssertionNeeded}}<p class="small">Replace <code>` + assertionPlaceholder + `</code> with a client assertion (RFC 7523): a JWT that the client signs with its private key, with <code>iss</code> and <code>sub</code> its client ID, <code>aud</code> <code>{{.TokenURL}}</code>, <code>exp</code> within 5 minutes and a new <code>jti</code>.</p>
+{{end}}{{if .AssertionNeeded}}<p class="small">Replace <code>` + assertionPlaceholder + `</code> with a client assertion (RFC 7523): a JWT that the client {{if .AssertionMACed}}MACs with its secret (HS256){{else}}signs with its private key{{end}}, with <code>iss</code> and <code>sub</code> its client ID, <code>aud</code> <code>{{.TokenURL}}</code>, <code>exp</code> within 5 minutes and a new <code>jti</code>.</p>
 {{else if not .SecretKnown}}<p class="small">Replace <code>` + secretPlaceholder + `</code> with the client's secret.</p>
 {{end}}{{else}}<p>Redeem it at the token endpoint <code>{{.TokenURL}}</code> with <code>grant_type=authorization_code</code>, this page's address as <code>redirect_uri</code>, the PKCE <code>code_verifier</code> and the client's credentials.</p>
 {{end}}{{else}}<p class="error">This address received no authorization response: no code and no error.</p>

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/grants"
 )
 
 // config is the example server's configuration, as read from the -config
@@ -40,6 +41,19 @@ type config struct {
 	// TokenRequestsPerMinute limits each client's requests at the token
 	// endpoint (rate_limit.token_requests_per_minute); zero means no limit.
 	TokenRequestsPerMinute int
+	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
+	// (RFC 7523 §2.1) accepts as assertions, with their public keys.
+	TrustedIssuers []trustedIssuerConfig
+}
+
+// trustedIssuerConfig is one entry of trusted_issuers: an identity provider
+// whose JWTs are accepted as RFC 7523 assertions, their sub naming a user
+// of the config.
+type trustedIssuerConfig struct {
+	// Issuer is the iss of its JWTs, compared exactly.
+	Issuer string
+	// JWKS is its public keys, a JWK Set in JSON (compacted).
+	JWKS []byte
 }
 
 // clientConfig is one registered client.
@@ -57,8 +71,9 @@ type clientConfig struct {
 	RedirectURIs []string
 	GrantTypes   []string
 	Scopes       []string
-	// JWKS is the client's public keys, a JWK Set in JSON (compacted), for
-	// private_key_jwt; nil for the other methods.
+	// JWKS is the client's public keys, a JWK Set in JSON (compacted): for
+	// private_key_jwt, and for the JWT bearer grant's assertions that the
+	// client signs itself; nil otherwise.
 	JWKS []byte
 	// DemoCallback is set on the demo clients that use the authorization
 	// code grant: while RedirectURIs is empty, their redirect URI is the
@@ -92,6 +107,7 @@ var configGrantTypes = []string{
 	oauthkit.GrantTypeRefreshToken,
 	oauthkit.GrantTypeClientCredentials,
 	oauthkit.GrantTypePassword,
+	grants.GrantTypeJWTBearer,
 }
 
 // defaultScopeDescriptions are the consent page's words for the scopes of
@@ -198,10 +214,11 @@ type (
 		Users             *[]json.RawMessage          `json:"users"`
 		ScopeDescriptions *map[string]json.RawMessage `json:"scope_descriptions"`
 		RateLimit         *json.RawMessage            `json:"rate_limit"`
-		// TrustedIssuers is in the contract (example-server.md), for the
-		// JWT bearer grant, which the example does not offer yet: named so
-		// that it is refused in those words rather than as unknown.
-		TrustedIssuers *json.RawMessage `json:"trusted_issuers"`
+		TrustedIssuers    *[]json.RawMessage          `json:"trusted_issuers"`
+	}
+	fileTrustedIssuer struct {
+		Issuer string           `json:"issuer"`
+		JWKS   *json.RawMessage `json:"jwks"`
 	}
 	fileRateLimit struct {
 		TokenRequestsPerMinute *json.RawMessage `json:"token_requests_per_minute"`
@@ -278,8 +295,21 @@ func parseConfig(name string, r io.Reader) (config, error) {
 			cfg.ScopeDescriptions[sc] = desc
 		}
 	}
-	if fc.TrustedIssuers != nil && string(bytes.TrimSpace(*fc.TrustedIssuers)) != "null" {
-		return config{}, fieldError("trusted_issuers", "not offered by the example server yet (it comes with the JWT bearer grant, RFC 7523 §2.1)")
+	if fc.TrustedIssuers != nil {
+		for i, raw := range *fc.TrustedIssuers {
+			path := fmt.Sprintf("trusted_issuers[%d]", i)
+			var ft fileTrustedIssuer
+			if err := decodeStrict(raw, &ft, path); err != nil {
+				return config{}, err
+			}
+			t := trustedIssuerConfig{Issuer: ft.Issuer}
+			if ft.JWKS != nil && string(bytes.TrimSpace(*ft.JWKS)) != "null" {
+				if t.JWKS, err = decodeJWKS(*ft.JWKS, path+".jwks"); err != nil {
+					return config{}, err
+				}
+			}
+			cfg.TrustedIssuers = append(cfg.TrustedIssuers, t)
+		}
 	}
 	if fc.RateLimit != nil && string(bytes.TrimSpace(*fc.RateLimit)) != "null" {
 		if cfg.TokenRequestsPerMinute, err = decodeRateLimit(*fc.RateLimit); err != nil {
@@ -541,6 +571,36 @@ func (cfg *config) validate() error {
 			return fieldError(path, err.Error())
 		}
 	}
+	issuers := make(map[string]bool)
+	for i, t := range cfg.TrustedIssuers {
+		path := fmt.Sprintf("trusted_issuers[%d]", i)
+		if err := validateTrustedIssuer(t.Issuer); err != nil {
+			return fieldError(path+".issuer", err.Error())
+		}
+		if issuers[t.Issuer] {
+			return fieldError(path+".issuer", fmt.Sprintf("duplicate issuer %q", t.Issuer))
+		}
+		issuers[t.Issuer] = true
+		if ids[t.Issuer] {
+			// The library takes such an iss for the issuer's, never the
+			// client's: say so rather than let the client's keys be ignored.
+			return fieldError(path+".issuer", fmt.Sprintf("%q is also a client ID; an assertion with that iss would be the issuer's, never the client's: rename one of them", t.Issuer))
+		}
+		if len(t.JWKS) == 0 {
+			return fieldError(path+".jwks", `required: the issuer's public keys, a JWK Set such as {"keys": [{"kty": "RSA", "n": "…", "e": "AQAB"}]}`)
+		}
+		if err := validateJWKS(t.JWKS, path+".jwks", ownerIssuer); err != nil {
+			return err
+		}
+	}
+	for i, c := range cfg.Clients {
+		if !c.uses(grants.GrantTypeJWTBearer) || len(c.JWKS) > 0 || len(cfg.TrustedIssuers) > 0 {
+			continue
+		}
+		j := slices.Index(c.GrantTypes, grants.GrantTypeJWTBearer)
+		return fieldError(fmt.Sprintf("clients[%d].grant_types[%d]", i, j),
+			"the JWT bearer grant needs assertions it can verify: list their issuers in trusted_issuers, or give the client the public keys it signs its own assertions with (jwks)")
+	}
 	// RFC 9700 §4.15.1: a client's own tokens (client_credentials) have
 	// the client ID as their subject; a user with that name would share
 	// it, and a resource server could take the client for the user.
@@ -575,6 +635,9 @@ func (c *clientConfig) validate(path string) error {
 		return fieldError(path+".secret", `required for a confidential client (or set "public": true)`)
 	case !printableASCII(c.Secret):
 		return fieldError(path+".secret", "must be printable ASCII (RFC 6749 Appendix A.2)")
+	case c.AuthMethod == oauthkit.AuthMethodClientSecretJWT && len(c.Secret) < minSecretJWTLen:
+		// RFC 7518 §3.2: an HMAC key at least as long as the hash.
+		return fieldError(path+".secret", fmt.Sprintf("too short (%d characters): client_secret_jwt keys an HMAC with the secret, which needs at least %d (HS256, RFC 7518 §3.2; 48 for HS384, 64 for HS512)", len(c.Secret), minSecretJWTLen))
 	}
 	if len(c.GrantTypes) == 0 {
 		return fieldError(path+".grant_types", "empty; a client with no grant types can do nothing")
@@ -614,6 +677,30 @@ func (c *clientConfig) validate(path string) error {
 		}
 	}
 	return nil
+}
+
+// validateTrustedIssuer checks the issuer identifier of a trusted issuer: an
+// https URL (http only on a loopback host, for development) without user
+// info, query or fragment. Unlike the server's own issuer, it may have a
+// path, as many identity providers' do; it is compared with iss exactly,
+// trailing slash included.
+func validateTrustedIssuer(issuer string) error {
+	if issuer == "" {
+		return errors.New(`required: the iss of the issuer's JWTs, such as "https://idp.example"`)
+	}
+	u, err := url.Parse(issuer)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("%q is not an absolute URL", issuer)
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#"):
+		return fmt.Errorf("%q must have no user info, query or fragment", issuer)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	default:
+		return fmt.Errorf("%q must use https (http only on a loopback host, for development)", issuer)
+	}
 }
 
 // validateIssuer checks an issuer identifier (RFC 8414 §2): https, or http
@@ -700,7 +787,12 @@ func isLoopback(host string) bool {
 
 // configAuthMethods are the token_endpoint_auth_method values the example
 // server offers.
-var configAuthMethods = []string{oauthkit.AuthMethodSecretBasic, oauthkit.AuthMethodSecretPost, oauthkit.AuthMethodPrivateKeyJWT, oauthkit.AuthMethodNone}
+var configAuthMethods = []string{oauthkit.AuthMethodSecretBasic, oauthkit.AuthMethodSecretPost, oauthkit.AuthMethodClientSecretJWT,
+	oauthkit.AuthMethodPrivateKeyJWT, oauthkit.AuthMethodNone}
+
+// minSecretJWTLen is the shortest secret of a client_secret_jwt client: the
+// library's minimum, the size of HS256's hash.
+const minSecretJWTLen = 32
 
 // validateAuthMethod checks the client's token_endpoint_auth_method, if it
 // names one, against its secret and keys, and its jwks; path is the
@@ -708,7 +800,15 @@ var configAuthMethods = []string{oauthkit.AuthMethodSecretBasic, oauthkit.AuthMe
 func (c *clientConfig) validateAuthMethod(path string) error {
 	field := path + ".token_endpoint_auth_method"
 	if len(c.JWKS) > 0 && c.AuthMethod != oauthkit.AuthMethodPrivateKeyJWT {
-		return fieldError(path+".jwks", `the client's public keys serve only "token_endpoint_auth_method": "private_key_jwt"; name that method, or remove jwks`)
+		switch {
+		case !c.uses(grants.GrantTypeJWTBearer):
+			return fieldError(path+".jwks", `the client's public keys serve only "token_endpoint_auth_method": "private_key_jwt" and the assertions of the grant `+grants.GrantTypeJWTBearer+`; name that method or grant type, or remove jwks`)
+		case c.Public:
+			return fieldError(path+".jwks", "a public client has no credentials; a client that signs its own assertions holds a private key: remove \"public\": true")
+		}
+		if err := validateJWKS(c.JWKS, path+".jwks", ownerClient); err != nil {
+			return err
+		}
 	}
 	switch c.AuthMethod {
 	case "":
@@ -733,9 +833,11 @@ func (c *clientConfig) validateAuthMethod(path string) error {
 		case len(c.JWKS) == 0:
 			return fieldError(path+".jwks", `required for private_key_jwt: the client's public keys, a JWK Set such as {"keys": [{"kty": "EC", "crv": "P-256", "x": "…", "y": "…"}]}`)
 		}
-		return validateJWKS(c.JWKS, path+".jwks")
-	case "client_secret_jwt":
-		return fieldError(field, fmt.Sprintf("%q is not offered by the example server yet; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
+		return validateJWKS(c.JWKS, path+".jwks", ownerClient)
+	case oauthkit.AuthMethodClientSecretJWT:
+		if c.Public {
+			return fieldError(field, `"client_secret_jwt" needs a secret; a public client uses "none"`)
+		}
 	default:
 		return fieldError(field, fmt.Sprintf("unknown method %q; want one of %s", c.AuthMethod, strings.Join(configAuthMethods, ", ")))
 	}

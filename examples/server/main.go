@@ -36,7 +36,14 @@
 // with a secret authenticates with client_secret_basic or
 // client_secret_post, unless its token_endpoint_auth_method names one; a
 // client registered for private_key_jwt has no secret but its public keys
-// (jwks, a JWK Set) and signs RFC 7523 assertions. A client ID must differ
+// (jwks, a JWK Set) and signs RFC 7523 assertions; one registered for
+// client_secret_jwt MACs them with its secret (at least 32 characters),
+// which the server keeps sealed under a key generated at each start. A
+// client registered for the grant urn:ietf:params:oauth:grant-type:jwt-bearer
+// (RFC 7523 §2.1) trades an assertion for an access token for the user its
+// sub names: an assertion of an issuer of trusted_issuers
+// ([{"issuer": "https://idp.example", "jwks": {"keys": [...]}}]), or one
+// the client signs with a key of its own jwks. A client ID must differ
 // from every username. rate_limit {"token_requests_per_minute": N} limits
 // each client's token requests.
 // access_token_format "jwt" issues RFC 9068 JWT access tokens; a user's
@@ -242,6 +249,9 @@ func printBanner(w io.Writer, a *app, cfg config) {
 	}
 	if a.oidc {
 		fmt.Fprintf(w, "OpenID Connect: on; discovery at %s\n", a.issuer+pathOpenID)
+	}
+	for _, t := range cfg.TrustedIssuers {
+		fmt.Fprintf(w, "Trusted issuer (JWT bearer grant assertions, RFC 7523): %s\n", t.Issuer)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Clients:")

@@ -298,7 +298,7 @@ func TestParseConfigJWKS(t *testing.T) {
 		{"jwks null", client(method + `, "jwks": null`), `config: clients[0].jwks: required for private_key_jwt`},
 		{"with a secret", client(method + `, "secret": "s", "jwks": ` + pub), `config: clients[0].secret: a private_key_jwt client authenticates with its keys (jwks), not a secret: remove the secret`},
 		{"public", client(method + `, "public": true, "jwks": ` + pub), `config: clients[0].token_endpoint_auth_method: "private_key_jwt" is a method of a confidential client: remove "public": true`},
-		{"jwks without a method", client(`, "secret": "s", "jwks": ` + pub), `config: clients[0].jwks: the client's public keys serve only "token_endpoint_auth_method": "private_key_jwt"; name that method, or remove jwks`},
+		{"jwks without a method", client(`, "secret": "s", "jwks": ` + pub), `config: clients[0].jwks: the client's public keys serve only "token_endpoint_auth_method": "private_key_jwt" and the assertions of the grant urn:ietf:params:oauth:grant-type:jwt-bearer; name that method or grant type, or remove jwks`},
 		{"jwks with client_secret_basic", client(`, "secret": "s", "token_endpoint_auth_method": "client_secret_basic", "jwks": ` + pub), `config: clients[0].jwks: the client's public keys serve only`},
 		{"jwks is an array", client(method + `, "jwks": []`), `config: clients[0].jwks: want an object, got array`},
 		{"jwks without keys", client(method + `, "jwks": {}`), `config: clients[0].jwks.keys: required: a JWK Set is {"keys": [...]} (RFC 7517 §5)`},
@@ -308,11 +308,11 @@ func TestParseConfigJWKS(t *testing.T) {
 		{"private key", client(method + `, "jwks": {"keys": [` + private + `]}`), `config: clients[0].jwks.keys[0]: a private key: jwks holds the client's public keys only`},
 		{"symmetric key", client(method + `, "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"}]}`), `config: clients[0].jwks.keys[0]: a symmetric key (kty "oct")`},
 		{"small RSA key", client(method + `, "jwks": {"keys": [` + jwkOf(jose.JSONWebKey{Key: &rsaSmall.PublicKey}) + `]}`), `config: clients[0].jwks.keys[0]: an RSA key of 1024 bits; at least 2048`},
-		{"encryption key", client(method + `, "jwks": {"keys": [` + ecPub("k1", "", "enc") + `]}`), `config: clients[0].jwks.keys[0]: "use" is "enc"; private_key_jwt needs signature keys`},
+		{"encryption key", client(method + `, "jwks": {"keys": [` + ecPub("k1", "", "enc") + `]}`), `config: clients[0].jwks.keys[0]: "use" is "enc"; assertions need signature keys`},
 		{"HMAC alg", client(method + `, "jwks": {"keys": [` + ecPub("k1", "HS256", "") + `]}`), `config: clients[0].jwks.keys[0]: "alg" "HS256" is not accepted; want one of ES256`},
 		{"alg of another curve", client(method + `, "jwks": {"keys": [` + ecPub("k1", "ES384", "") + `]}`), `config: clients[0].jwks.keys[0]: "alg" "ES384" does not fit the key`},
 		{"duplicate kid", client(method + `, "jwks": {"keys": [` + ecPub("k1", "", "") + `, ` + ecPub("k1", "ES256", "sig") + `]}`), `config: clients[0].jwks.keys[1].kid: duplicate kid "k1"`},
-		{"client_secret_jwt", client(`, "secret": "s", "token_endpoint_auth_method": "client_secret_jwt"`), `config: clients[0].token_endpoint_auth_method: "client_secret_jwt" is not offered by the example server yet`},
+		{"jwks with client_secret_jwt", client(`, "secret": "` + strings.Repeat("s", 32) + `", "token_endpoint_auth_method": "client_secret_jwt", "jwks": ` + pub), `config: clients[0].jwks: the client's public keys serve only`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

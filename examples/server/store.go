@@ -29,8 +29,9 @@ type stores struct {
 	clients oauthkit.ClientStore
 	codes   oauthkit.CodeStore
 	tokens  oauthkit.TokenStore
-	// replay remembers the jti of each private_key_jwt assertion until it
-	// expires, so that an assertion is accepted once (RFC 7523 §3).
+	// replay remembers the jti of each RFC 7523 assertion (private_key_jwt,
+	// client_secret_jwt, the JWT bearer grant) until it expires, so that an
+	// assertion is accepted once (RFC 7523 §3).
 	replay oauthkit.ReplayCache
 	// putClient adds a client from the config, or replaces the stored
 	// client with its ID.
