@@ -109,6 +109,18 @@ type Grant struct {
 	// grant revokes these tokens too. Empty starts a new grant. A grant
 	// handler sets it only to a grant of the same client and subject.
 	GrantID string
+	// ImportAccessToken and ImportRefreshToken, if set, are token values
+	// minted elsewhere (by another authorization server the host is taking
+	// over from, say) that become this server's tokens for this grant,
+	// instead of new ones: stored only as hashes, and then introspected,
+	// refreshed, rotated and revoked like any other. They pass the screen of
+	// Issuance.AccessToken and Issuance.RefreshToken, where they start, so
+	// that an IssuanceHook sees and may replace them: the b64token syntax of
+	// RFC 6750 §2.1, at least 32 characters, the variety of a random value,
+	// two different values (invalid_request otherwise); a value already in
+	// use is invalid_grant. The refresh token is imported only where one is
+	// issued (RefreshToken, and a client registered for refresh_token).
+	ImportAccessToken, ImportRefreshToken string
 
 	// Set by the built-in grants only.
 	rotate        string         // ID of the refresh token being exchanged
@@ -118,7 +130,7 @@ type Grant struct {
 	grantType     string         // for the issuance hook: the request's grant_type, or "implicit"
 	form          url.Values     // for the issuance hook: the request's parameters
 	idTokenClaims map[string]any // set by the issuance hook
-	imported      bool           // the hook imported a token value
+	imported      bool           // a token value was imported (Import… or the hook)
 }
 
 // authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).

@@ -72,11 +72,13 @@ type Issuance struct {
 	Response []Param
 	// AccessToken and RefreshToken, if set, are the values to issue instead
 	// of new ones: tokens imported from another system, stored like any
-	// other, as hashes only. Each must have the b64token syntax of
+	// other, as hashes only. They start at the grant's ImportAccessToken
+	// and ImportRefreshToken (see Grant). Each must have the b64token syntax of
 	// RFC 6750 §2.1, at least 32 characters, and the variety of a random
 	// value (a cheap screen against words and counters: the importer
 	// answers for their randomness, which must be 128 bits at least). A
-	// value already in use fails the request.
+	// value already in use fails the request (invalid_grant), as do the
+	// same value for both (invalid_request).
 	AccessToken, RefreshToken string
 }
 
@@ -94,19 +96,25 @@ var (
 	reservedResponse     = []string{"access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"}
 )
 
-// runIssuanceHook asks the hook about grant, or returns nil without one.
-func (s *Server) runIssuanceHook(ctx context.Context, client *Client, grant *Grant, subject string, subjectIsClient bool, audience []string) (*Issuance, *Error) {
-	if s.cfg.Issuance == nil {
+// prepareIssuance returns what to issue for grant beyond the Config's
+// defaults: the token values the grant imports, as the issuance hook then
+// leaves them, screened. It returns nil, the defaults, when there is
+// neither a hook nor an import.
+func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Grant, subject string, subjectIsClient bool, audience []string) (*Issuance, *Error) {
+	if s.cfg.Issuance == nil && grant.ImportAccessToken == "" && grant.ImportRefreshToken == "" {
 		return nil, nil
 	}
 	iss := &Issuance{
 		GrantType: grant.grantType, Client: client, Subject: subject, SubjectIsClient: subjectIsClient,
 		Scope: grant.Scope, Audience: audience, Form: grant.form,
 		AccessTokenLifetime: s.cfg.AccessTokenLifetime, RefreshTokenLifetime: s.cfg.RefreshTokenLifetime,
-		TokenType: "Bearer",
+		TokenType:   "Bearer",
+		AccessToken: grant.ImportAccessToken, RefreshToken: grant.ImportRefreshToken,
 	}
-	if err := s.cfg.Issuance.Issue(ctx, iss); err != nil {
-		return nil, asError(err)
+	if s.cfg.Issuance != nil {
+		if err := s.cfg.Issuance.Issue(ctx, iss); err != nil {
+			return nil, asError(err)
+		}
 	}
 	var problem string
 	switch {
@@ -131,6 +139,9 @@ func (s *Server) runIssuanceHook(ctx context.Context, client *Client, grant *Gra
 		if v != "" && !importable(v) {
 			return nil, ErrInvalidRequest.WithDescription("an imported token value is not a long random b64token")
 		}
+	}
+	if iss.AccessToken != "" && iss.AccessToken == iss.RefreshToken {
+		return nil, ErrInvalidRequest.WithDescription("the imported access and refresh tokens are the same value")
 	}
 	return iss, nil
 }
@@ -294,7 +305,7 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 	if audience == nil {
 		audience = client.Audience
 	}
-	iss, oerr := s.runIssuanceHook(ctx, client, grant, subject, subjectIsClient, audience)
+	iss, oerr := s.prepareIssuance(ctx, client, grant, subject, subjectIsClient, audience)
 	if oerr != nil {
 		return TokenResponse{}, nil, oerr
 	}
@@ -387,8 +398,8 @@ func (s *Server) withIDToken(ctx context.Context, client *Client, grant *Grant, 
 	return resp, nil
 }
 
-// issueAccessToken mints the access token of t, or takes the value the
-// issuance hook imported, and sets t.ID.
+// issueAccessToken mints the access token of t, or takes the imported
+// value, and sets t.ID.
 func (s *Server) issueAccessToken(ctx context.Context, client *Client, t *Token, iss *Issuance) (string, *Error) {
 	if iss != nil && iss.AccessToken != "" {
 		t.ID = HashToken(iss.AccessToken) // imported: an opaque value to this server
