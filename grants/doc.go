@@ -9,6 +9,7 @@
 //			grants.ClientCredentials{},
 //			grants.Password{Users: users}, // deprecated: RFC 9700 §2.4
 //			jwtBearer, // from NewJWTBearer: RFC 7523 assertions
+//			grants.ExternalToken{Users: users}, // imports tokens of another server
 //		},
 //	}
 //
@@ -16,6 +17,11 @@
 // trusts, or signed by the client itself, with the claim rules and replay
 // cache of oauthkit.PrivateKeyJWT; it is built by NewJWTBearer, which is
 // given the server's issuer and replay cache.
+//
+// [ExternalToken] imports an access token (and a refresh token) that
+// another authorization server minted, for a user whose password checks or
+// whose token the host's Verify callback accepts: the values become this
+// server's tokens, through [oauthkit.Grant.ImportAccessToken].
 //
 // A host's own extension grant is written the same way: a type with
 // GrantType and HandleGrant methods.
