@@ -181,6 +181,12 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		if c.uses(oauthkit.GrantTypePassword) && !hasGrant(extra, oauthkit.GrantTypePassword) {
 			extra = append(extra, grants.Password{Users: users})
 		}
+		if c.uses(grants.GrantTypeExternalToken) && !hasGrant(extra, grants.GrantTypeExternalToken) {
+			// Seed 001's grant: once the user's password checks, the
+			// access and refresh tokens the client sends (minted by
+			// another server) become this server's, stored as hashes.
+			extra = append(extra, grants.ExternalToken{Users: users})
+		}
 	}
 
 	pg, err := newPages(users, cfg.Issuer, logger)

@@ -108,6 +108,7 @@ var configGrantTypes = []string{
 	oauthkit.GrantTypeClientCredentials,
 	oauthkit.GrantTypePassword,
 	grants.GrantTypeJWTBearer,
+	grants.GrantTypeExternalToken,
 }
 
 // defaultScopeDescriptions are the consent page's words for the scopes of

@@ -43,8 +43,11 @@
 // (RFC 7523 §2.1) trades an assertion for an access token for the user its
 // sub names: an assertion of an issuer of trusted_issuers
 // ([{"issuer": "https://idp.example", "jwks": {"keys": [...]}}]), or one
-// the client signs with a key of its own jwks. A client ID must differ
-// from every username. rate_limit {"token_requests_per_minute": N} limits
+// the client signs with a key of its own jwks. A client registered for
+// the grant external_token (seed 001) imports the access_token and
+// refresh_token it sends, minted by another server, as this server's
+// tokens for the user whose username and password it sends. A client ID
+// must differ from every username. rate_limit {"token_requests_per_minute": N} limits
 // each client's token requests.
 // access_token_format "jwt" issues RFC 9068 JWT access tokens; a user's
 // optional email and name are the OpenID Connect claims of the email and
