@@ -235,7 +235,10 @@ func (v *Introspection) run(key [sha256.Size]byte, token string, c *flight.Call[
 	if v.calls[key] == c {
 		delete(v.calls, key)
 	}
-	c.Finish(claims, err)
+	// Cache the answer before the waiters have it, with the time it came:
+	// a waiter that asks again at once must find it, and the entry's
+	// lifetime must not depend on when the waiters are woken.
+	defer c.Finish(claims, err)
 	now := v.now()
 	switch {
 	case err == nil && v.ttl > 0:
