@@ -126,9 +126,8 @@ type Grant struct {
 	rotate        string         // ID of the refresh token being exchanged
 	refreshScope  []string       // scope of the new refresh token, if not Scope
 	codeID        string         // the authorization code to redeem, if any
-	codeForm      url.Values     // the parameters of its token request
-	grantType     string         // for the issuance hook: the request's grant_type, or "implicit"
-	form          url.Values     // for the issuance hook: the request's parameters
+	grantType     string         // the request's grant_type, or "implicit"
+	form          url.Values     // the request's parameters (nil for the implicit grant)
 	idTokenClaims map[string]any // set by the issuance hook
 	imported      bool           // a token value was imported (Import… or the hook)
 }
@@ -145,19 +144,19 @@ func (g authorizationCodeGrant) HandleGrant(_ context.Context, req *TokenRequest
 	}
 	// The code is consumed when the tokens are stored (Server.redeemCode),
 	// so that both happen in one transaction where the store allows it.
-	return &Grant{codeID: HashToken(raw), codeForm: req.Form}, nil
+	return &Grant{codeID: HashToken(raw)}, nil
 }
 
-// fromCode checks the token request, whose parameters are g.codeForm,
+// fromCode checks the token request, whose parameters are g.form,
 // against the consumed code (RFC 6749 §4.1.3, RFC 7636 §4.6) and fills in
 // what to issue tokens for.
 func (g *Grant) fromCode(s *Server, code *AuthorizationCode) *Error {
-	redirectURI := g.codeForm.Get("redirect_uri")
+	redirectURI := g.form.Get("redirect_uri")
 	if code.RedirectURIParam && redirectURI != code.RedirectURI ||
 		!code.RedirectURIParam && redirectURI != "" && redirectURI != code.RedirectURI {
 		return ErrInvalidGrant.WithDescription("redirect_uri does not match the authorization request")
 	}
-	verifier := g.codeForm.Get("code_verifier")
+	verifier := g.form.Get("code_verifier")
 	switch {
 	case code.CodeChallenge == "" && verifier != "":
 		// RFC 9700 §4.8.2: PKCE downgrade.
