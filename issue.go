@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/authheader"
 )
 
 // IssuanceHook is where the host decides, per token request, what the
@@ -56,7 +59,9 @@ type Issuance struct {
 	// each must stay positive.
 	AccessTokenLifetime  time.Duration
 	RefreshTokenLifetime time.Duration
-	// TokenType is the response's token_type, "Bearer" at first.
+	// TokenType is the response's token_type, "Bearer" at first: a type
+	// name of RFC 6749 §11.1 (such as "DPoP" or RFC 8693's "N_A") or an
+	// absolute URI.
 	TokenType string
 	// AccessTokenClaims are claims added to a JWT access token (the
 	// client's TokenIssuer must implement ClaimsIssuer). They never replace
@@ -120,7 +125,7 @@ func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Gra
 	switch {
 	case iss.AccessTokenLifetime <= 0 || iss.RefreshTokenLifetime <= 0:
 		problem = "set a lifetime that is not positive"
-	case iss.TokenType == "" || !isToken68(iss.TokenType):
+	case !validTokenType(iss.TokenType):
 		problem = fmt.Sprintf("set the token type %q", iss.TokenType)
 	case namesAny(iss.AccessTokenClaims, reservedAccessClaims) != "":
 		problem = "named the access token claim " + namesAny(iss.AccessTokenClaims, reservedAccessClaims)
@@ -156,27 +161,27 @@ func namesAny(claims map[string]any, names []string) string {
 	return ""
 }
 
-// isToken68 reports whether s has the token68 syntax of RFC 9110 §11.2
-// (the b64token of RFC 6750 §2.1): letters, digits, -._~+/ and trailing =.
-func isToken68(s string) bool {
-	end := len(strings.TrimRight(s, "="))
-	if end == 0 {
-		return false
+// validTokenType reports whether t is a token type name of RFC 6749
+// §11.1: 1*( "-" / "." / "_" / DIGIT / ALPHA ), or an absolute URI for an
+// extension type.
+func validTokenType(t string) bool {
+	if u, err := url.Parse(t); err == nil && u.IsAbs() && !strings.ContainsAny(t, " \"") {
+		return true
 	}
-	for i := 0; i < end; i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
 			return false
 		}
 	}
-	return true
+	return t != ""
 }
 
 // importable reports whether an imported token value passes the screen
 // Issuance documents: a b64token of at least 32 characters whose distinct
 // characters would carry 128 bits at that length.
 func importable(v string) bool {
-	if len(v) < 32 || len(v) > 4096 || !isToken68(v) {
+	if len(v) < 32 || len(v) > 4096 || !authheader.IsB64Token(v) {
 		return false
 	}
 	var seen [256]bool
