@@ -61,13 +61,51 @@
 // A request without a token gets 401 and a challenge with no error code. A
 // malformed request gets 400 invalid_request, an invalid token 401
 // invalid_token, a token lacking a required scope 403 insufficient_scope
-// with the scopes required ([RFC 6750 §3.1]). When the validator cannot
-// decide (the authorization server is out of reach), the answer is 503, or
-// 500 for an internal fault, without detail; the cause is logged. Tokens are
-// never logged.
+// with the scopes required ([RFC 6750 §3.1]), a user authentication short
+// of a route's requirements 401 insufficient_user_authentication. When the
+// validator cannot decide (the authorization server is out of reach), the
+// answer is 503, or 500 for an internal fault, without detail; the cause is
+// logged. Tokens are never logged.
 //
 // The middleware guards every method, OPTIONS included: a host that serves
 // CORS preflight requests answers them before the middleware.
+//
+// # Step-up authentication
+//
+// A route may require more of the user's authentication than a valid token:
+// [Middleware.WrapWith] takes [Requirements] with the accepted
+// authentication context classes (the token's "acr") and a maximum age of
+// the authentication (its "auth_time", measured with Config.Now). A token
+// that falls short, has no auth_time when an age is required, or was issued
+// to a client for itself gets 401 insufficient_user_authentication with
+// acr_values and max_age ([RFC 9470 §3]); the client sends the user back to
+// the authorization server with them. [Middleware.Wrap] is WrapWith with
+// scopes only.
+//
+//	mux.Handle("POST /payments", mw.WrapWith(pay, bearer.Requirements{
+//		Scopes:    []string{"payments"},
+//		ACRValues: []string{"urn:example:mfa"},
+//		MaxAge:    5 * time.Minute,
+//	}))
+//
+// # Protected resource metadata
+//
+// [MetadataHandler] serves the resource's metadata ([RFC 9728]), naming its
+// authorization servers, at the well-known URL [MetadataURL] derives from
+// the resource identifier. With Config.ResourceMetadata set to that URL,
+// every challenge carries it as resource_metadata ([RFC 9728 §5.1]), so a
+// client that knows only the resource's URL, such as a Model Context
+// Protocol client, discovers where to get a token.
+//
+//	u, err := bearer.MetadataURL("https://api.example.com")
+//	...
+//	md, err := bearer.MetadataHandler(bearer.ProtectedResourceMetadata{
+//		Resource:             "https://api.example.com",
+//		AuthorizationServers: []string{"https://auth.example.com"},
+//	})
+//	...
+//	mux.Handle("GET "+u.Path, md)
+//	mw, err := bearer.New(bearer.Config{Validator: jwks, ResourceMetadata: u.String()})
 //
 // [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
 // [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
@@ -79,4 +117,7 @@
 // [RFC 9700 §4.15.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15.1
 // [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
 // [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
+// [RFC 9470 §3]: https://www.rfc-editor.org/rfc/rfc9470#section-3
+// [RFC 9728]: https://www.rfc-editor.org/rfc/rfc9728
+// [RFC 9728 §5.1]: https://www.rfc-editor.org/rfc/rfc9728#section-5.1
 package bearer

@@ -8,6 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,8 +47,18 @@ type Config struct {
 	// Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 
-	// Now returns the current time, against which the claims' ExpiresAt is
-	// checked. Nil means time.Now.
+	// ResourceMetadata is the URL of the resource's metadata (RFC 9728
+	// §5.1), usually [MetadataURL] of its resource identifier, sent as the
+	// resource_metadata parameter of every challenge so that a client that
+	// knows only the resource's URL finds its authorization servers. Empty,
+	// the default, means no such parameter. It must be an https URL (http
+	// only for a loopback host) with no fragment, and printable ASCII
+	// without space, '"' or '\'.
+	ResourceMetadata string
+
+	// Now returns the current time, against which the claims' ExpiresAt
+	// and, for [Requirements.MaxAge], AuthTime are checked. Nil means
+	// time.Now.
 	Now func() time.Time
 	// Logger receives validator faults and, at debug level, why tokens were
 	// refused; never tokens. Nil means slog.Default().
@@ -58,6 +70,7 @@ type Config struct {
 type Middleware struct {
 	validator     Validator
 	realm         string
+	resourceMeta  string
 	allowForm     bool
 	maxBodyBytes  int64
 	now           func() time.Time
@@ -78,9 +91,18 @@ func New(cfg Config) (*Middleware, error) {
 	case cfg.MaxBodyBytes < 0:
 		return nil, errors.New("bearer: Config.MaxBodyBytes must not be negative")
 	}
+	if cfg.ResourceMetadata != "" {
+		if err := checkEndpoint("Config.ResourceMetadata", cfg.ResourceMetadata); err != nil {
+			return nil, err
+		}
+		if !isScopeToken(cfg.ResourceMetadata) { // the same characters: sent unchanged in a challenge
+			return nil, errors.New(`bearer: Config.ResourceMetadata must be printable ASCII without space, '"' or '\'`)
+		}
+	}
 	m := &Middleware{
 		validator:    cfg.Validator,
 		realm:        cfg.Realm,
+		resourceMeta: cfg.ResourceMetadata,
 		allowForm:    cfg.AllowFormBody,
 		maxBodyBytes: cfg.MaxBodyBytes,
 		now:          cfg.Now,
@@ -95,9 +117,8 @@ func New(cfg Config) (*Middleware, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	m.noToken = newRefusal(authheader.Challenge{Realm: m.realm})
-	m.invalidToken = newRefusal(authheader.Challenge{
-		Realm:       m.realm,
+	m.noToken = m.refusal(authheader.Challenge{})
+	m.invalidToken = m.refusal(authheader.Challenge{
 		Error:       authheader.InvalidToken,
 		Description: "the access token is invalid, expired or revoked",
 	})
@@ -106,36 +127,108 @@ func New(cfg Config) (*Middleware, error) {
 	return m, nil
 }
 
-// Wrap returns next guarded by the middleware: a request reaches next only
-// with a valid access token that grants every one of scopes, with the
-// token's claims in the request context ([FromContext]). Otherwise it is
-// answered as RFC 6750 §3 says:
+// Requirements are what a route asks of an access token beyond its
+// validity, checked by [Middleware.WrapWith]. The zero value asks nothing
+// more.
+type Requirements struct {
+	// Scopes must all be granted by the token; otherwise the answer is 403
+	// insufficient_scope naming them (RFC 6750 §3.1). Each must be an
+	// RFC 6749 §3.3 scope-token.
+	Scopes []string
+
+	// ACRValues are the authentication context class references the route
+	// accepts, in order of preference: the token's "acr" must be one of
+	// them ([RFC 9470 §3]). Empty means any, or none. Each must be
+	// printable ASCII without space, '"' or '\'.
+	ACRValues []string
+	// MaxAge is the longest time allowed since the user last authenticated:
+	// the token's "auth_time" must be no older, measured with Config.Now.
+	// A token without auth_time is refused when it is set. Zero means no
+	// limit. It must be a positive whole number of seconds, the unit of
+	// the max_age parameter ([RFC 9470 §3]).
+	MaxAge time.Duration
+}
+
+// Wrap returns next guarded by the middleware, requiring scopes: it is
+// WrapWith(next, Requirements{Scopes: scopes}).
+func (m *Middleware) Wrap(next http.Handler, scopes ...string) http.Handler {
+	return m.WrapWith(next, Requirements{Scopes: scopes})
+}
+
+// WrapWith returns next guarded by the middleware: a request reaches next
+// only with a valid access token that meets req, with the token's claims in
+// the request context ([FromContext]). Otherwise it is answered as RFC 6750
+// §3 and [RFC 9470 §3] say:
 //
 //   - no token: 401 with a challenge and no error code;
 //   - a malformed request (bad Authorization syntax, two tokens, a token in
 //     both the header and the body): 400 invalid_request;
 //   - an invalid, expired or revoked token: 401 invalid_token;
+//   - a user authentication that does not meet req.ACRValues or
+//     req.MaxAge, or no user authentication at all (a client's own token):
+//     401 insufficient_user_authentication, with acr_values and max_age
+//     naming what the route requires, and scope naming req.Scopes, so that
+//     the client can ask for a token that meets both at once;
 //   - a missing scope: 403 insufficient_scope, naming the scopes required;
 //   - a validator that cannot decide: 503, or 500 for an internal fault,
 //     with no detail; the cause is logged.
 //
-// Wrap panics if a scope is not a valid scope-token (RFC 6749 §3.3), as
-// that is a programming error.
-func (m *Middleware) Wrap(next http.Handler, scopes ...string) http.Handler {
-	for _, s := range scopes {
+// The challenges carry Config.ResourceMetadata when it is set.
+//
+// WrapWith panics if req is invalid (see [Requirements]), as that is a
+// programming error.
+//
+// [RFC 9470 §3]: https://www.rfc-editor.org/rfc/rfc9470#section-3
+func (m *Middleware) WrapWith(next http.Handler, req Requirements) http.Handler {
+	for _, s := range req.Scopes {
 		if !isScopeToken(s) {
 			panic(fmt.Sprintf("bearer: Wrap: invalid scope %q", s))
 		}
 	}
-	insufficient := newRefusal(authheader.Challenge{
-		Realm:       m.realm,
+	for _, v := range req.ACRValues {
+		if !isScopeToken(v) { // the same characters: space-separated in acr_values
+			panic(fmt.Sprintf("bearer: WrapWith: invalid ACR value %q", v))
+		}
+	}
+	if req.MaxAge < 0 || req.MaxAge%time.Second != 0 {
+		panic(fmt.Sprintf("bearer: WrapWith: MaxAge %v is not a positive whole number of seconds", req.MaxAge))
+	}
+	scopes := slices.Clone(req.Scopes)
+	acrValues := slices.Clone(req.ACRValues)
+	maxAge := req.MaxAge
+	insufficient := m.refusal(authheader.Challenge{
 		Error:       authheader.InsufficientScope,
 		Description: "the access token lacks a required scope",
 		Scope:       strings.Join(scopes, " "),
 	})
+	var stepUp *refusal
+	if len(acrValues) > 0 || maxAge > 0 {
+		c := authheader.Challenge{
+			Error:       authheader.InsufficientUserAuthentication,
+			Description: "a different or more recent user authentication is required",
+			Scope:       strings.Join(scopes, " "),
+			ACRValues:   strings.Join(acrValues, " "),
+		}
+		switch {
+		case maxAge == 0:
+			c.Description = "a different user authentication level is required"
+		case len(acrValues) == 0:
+			c.Description = "a more recent user authentication is required"
+		}
+		if maxAge > 0 {
+			c.MaxAge = strconv.FormatInt(int64(maxAge/time.Second), 10)
+		}
+		stepUp = m.refusal(c)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, r, ok := m.authenticate(w, r)
 		if !ok {
+			return
+		}
+		if stepUp != nil && !m.userAuthenticationMeets(claims, acrValues, maxAge) {
+			m.log.DebugContext(r.Context(), "bearer: user authentication insufficient",
+				"acr", claims.ACR, "auth_time", claims.AuthTime)
+			stepUp.write(w)
 			return
 		}
 		if !claims.HasScope(scopes...) {
@@ -146,13 +239,31 @@ func (m *Middleware) Wrap(next http.Handler, scopes ...string) http.Handler {
 	})
 }
 
+// userAuthenticationMeets reports whether the user authentication behind
+// claims is one of acrValues (if any) and at most maxAge old (if not zero).
+// A token without a user (SubjectIsClient) has no user authentication.
+func (m *Middleware) userAuthenticationMeets(claims *Claims, acrValues []string, maxAge time.Duration) bool {
+	if claims.SubjectIsClient {
+		return false
+	}
+	if len(acrValues) > 0 && !slices.Contains(acrValues, claims.ACR) {
+		return false
+	}
+	if maxAge > 0 && (claims.AuthTime.IsZero() || m.now().Sub(claims.AuthTime) > maxAge) {
+		return false
+	}
+	return true
+}
+
 // refusal is a challenge response, formatted once.
 type refusal struct {
 	status    int
 	challenge string
 }
 
-func newRefusal(c authheader.Challenge) *refusal {
+// refusal formats c, with the middleware's realm and resource metadata URL.
+func (m *Middleware) refusal(c authheader.Challenge) *refusal {
+	c.Realm, c.ResourceMetadata = m.realm, m.resourceMeta
 	return &refusal{status: c.Status(), challenge: c.String()}
 }
 
@@ -286,5 +397,5 @@ func (m *Middleware) readForm(w http.ResponseWriter, r *http.Request) (url.Value
 
 // invalidRequest returns a 400 invalid_request refusal.
 func (m *Middleware) invalidRequest(description string) *refusal {
-	return newRefusal(authheader.Challenge{Realm: m.realm, Error: authheader.InvalidRequest, Description: description})
+	return m.refusal(authheader.Challenge{Error: authheader.InvalidRequest, Description: description})
 }

@@ -80,15 +80,25 @@ type outcome struct {
 // serve sends req through m.Wrap(h, scopes...) to a handler h that records
 // what it sees.
 func serve(m *bearer.Middleware, req *http.Request, scopes ...string) outcome {
+	return serveThrough(func(h http.Handler) http.Handler { return m.Wrap(h, scopes...) }, req)
+}
+
+// serveWith sends req through m.WrapWith(h, reqs) to a handler h that
+// records what it sees.
+func serveWith(m *bearer.Middleware, req *http.Request, reqs bearer.Requirements) outcome {
+	return serveThrough(func(h http.Handler) http.Handler { return m.WrapWith(h, reqs) }, req)
+}
+
+func serveThrough(wrap func(http.Handler) http.Handler, req *http.Request) outcome {
 	var out outcome
-	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out.Reached = true
 		out.Claims, _ = bearer.FromContext(r.Context())
 		b, _ := io.ReadAll(r.Body)
 		out.Body = string(b)
 		out.PostForm = r.PostForm
 		w.WriteHeader(http.StatusNoContent)
-	}), scopes...)
+	}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	out.Status = rec.Code

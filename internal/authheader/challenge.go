@@ -5,13 +5,16 @@ import (
 	"strings"
 )
 
-// The error codes of [RFC 6750 §3.1].
+// The error codes of [RFC 6750 §3.1], and the one [RFC 9470 §3] adds.
 //
 // [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+// [RFC 9470 §3]: https://www.rfc-editor.org/rfc/rfc9470#section-3
 const (
 	InvalidRequest    = "invalid_request"    // 400: a malformed request
 	InvalidToken      = "invalid_token"      // 401: expired, revoked, malformed or otherwise invalid
 	InsufficientScope = "insufficient_scope" // 403: the token lacks a required scope
+	// 401: the user's authentication is too weak or too old (step-up)
+	InsufficientUserAuthentication = "insufficient_user_authentication"
 )
 
 // Challenge is a Bearer challenge of the WWW-Authenticate response header
@@ -20,14 +23,16 @@ const (
 // A request without a token gets a challenge with no Error ("the resource
 // server SHOULD NOT include an error code or other error information"); a
 // request with a malformed header, a bad token or too little scope gets one
-// of the codes above.
+// of the codes above. A resource that publishes metadata names it in every
+// challenge (ResourceMetadata, [RFC 9728 §5.1]).
 //
 // [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
+// [RFC 9728 §5.1]: https://www.rfc-editor.org/rfc/rfc9728#section-5.1
 type Challenge struct {
 	// Realm names the protected resource ("realm").
 	Realm string
-	// Error is InvalidRequest, InvalidToken, InsufficientScope or empty
-	// ("error").
+	// Error is InvalidRequest, InvalidToken, InsufficientScope,
+	// InsufficientUserAuthentication or empty ("error").
 	Error string
 	// Description explains the error to the client's developer
 	// ("error_description"); it must never hold a token.
@@ -35,11 +40,29 @@ type Challenge struct {
 	// Scope is the space-separated scope the resource requires ("scope"),
 	// sent with InsufficientScope.
 	Scope string
+	// ACRValues is the space-separated list of authentication context
+	// class references the resource accepts, in order of preference
+	// ("acr_values", [RFC 9470 §3]), sent with
+	// InsufficientUserAuthentication.
+	//
+	// [RFC 9470 §3]: https://www.rfc-editor.org/rfc/rfc9470#section-3
+	ACRValues string
+	// MaxAge is the longest time allowed since the user last authenticated,
+	// in decimal seconds ("max_age", [RFC 9470 §3]), sent with
+	// InsufficientUserAuthentication. Empty means none; "0" is a value.
+	//
+	// [RFC 9470 §3]: https://www.rfc-editor.org/rfc/rfc9470#section-3
+	MaxAge string
+	// ResourceMetadata is the URL of the protected resource's metadata
+	// ("resource_metadata", [RFC 9728 §5.1]).
+	//
+	// [RFC 9728 §5.1]: https://www.rfc-editor.org/rfc/rfc9728#section-5.1
+	ResourceMetadata string
 }
 
 // Status returns the HTTP status for c.Error ([RFC 6750 §3.1]): 400 for
 // invalid_request, 403 for insufficient_scope, 401 otherwise, including
-// when there is no error code.
+// insufficient_user_authentication and when there is no error code.
 //
 // [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
 func (c Challenge) Status() int {
@@ -66,12 +89,15 @@ func (c Challenge) Write(w http.ResponseWriter) {
 // that a quoted-string cannot carry are dropped; error, error_description
 // and scope keep only the characters [RFC 6750 §3] allows them
 // (%x20-21 / %x23-5B / %x5D-7E), so '"' and '\' are dropped there too.
+// The parameters of RFC 9470 (acr_values, max_age) and RFC 9728
+// (resource_metadata) follow, in that order, under the same rule as scope.
 //
 // [RFC 9110 §5.6.4]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.4
 // [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
 func (c Challenge) String() string {
 	var b strings.Builder
-	b.Grow(len("Bearer") + len(c.Realm) + len(c.Error) + len(c.Description) + len(c.Scope) + 64)
+	b.Grow(len("Bearer") + len(c.Realm) + len(c.Error) + len(c.Description) + len(c.Scope) +
+		len(c.ACRValues) + len(c.MaxAge) + len(c.ResourceMetadata) + 128)
 	b.WriteString("Bearer")
 	sep := " "
 	param := func(name, value string, realm bool) {
@@ -101,6 +127,9 @@ func (c Challenge) String() string {
 	param("error", c.Error, false)
 	param("error_description", c.Description, false)
 	param("scope", c.Scope, false)
+	param("acr_values", c.ACRValues, false)
+	param("max_age", c.MaxAge, false)
+	param("resource_metadata", c.ResourceMetadata, false)
 	return b.String()
 }
 

@@ -37,6 +37,33 @@ func TestChallenge(t *testing.T) {
 		{name: "realm with CR LF and non-ASCII",
 			c:    authheader.Challenge{Realm: "a\r\nSet-Cookie: x=1\tcafé"},
 			want: `Bearer realm="aSet-Cookie: x=1caf"`, wantStatus: 401},
+		// RFC 9470 §3.
+		{name: "step-up, acr",
+			c:    authheader.Challenge{Error: authheader.InsufficientUserAuthentication, Description: "A different authentication level is required", ACRValues: "myACR"},
+			want: `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="myACR"`, wantStatus: 401},
+		{name: "step-up, max age",
+			c:    authheader.Challenge{Error: authheader.InsufficientUserAuthentication, Description: "More recent authentication is required", MaxAge: "5"},
+			want: `Bearer error="insufficient_user_authentication", error_description="More recent authentication is required", max_age="5"`, wantStatus: 401},
+		{name: "step-up, max age zero is sent",
+			c:    authheader.Challenge{Error: authheader.InsufficientUserAuthentication, MaxAge: "0"},
+			want: `Bearer error="insufficient_user_authentication", max_age="0"`, wantStatus: 401},
+		{name: "step-up, everything",
+			c: authheader.Challenge{Realm: "api", Error: authheader.InsufficientUserAuthentication, Description: "d", Scope: "pay",
+				ACRValues: "urn:mace:incommon:iap:silver gold", MaxAge: "300", ResourceMetadata: "https://rs.example.com/.well-known/oauth-protected-resource"},
+			want: `Bearer realm="api", error="insufficient_user_authentication", error_description="d", scope="pay", ` +
+				`acr_values="urn:mace:incommon:iap:silver gold", max_age="300", resource_metadata="https://rs.example.com/.well-known/oauth-protected-resource"`,
+			wantStatus: 401},
+		{name: "step-up parameters outside the RFC 6750 set",
+			c:    authheader.Challenge{Error: authheader.InsufficientUserAuthentication, ACRValues: "a\"b\r\nc", MaxAge: "\"5\"", ResourceMetadata: "https://x/\\"},
+			want: `Bearer error="insufficient_user_authentication", acr_values="abc", max_age="5", resource_metadata="https://x/"`, wantStatus: 401},
+
+		// RFC 9728 §5.1.
+		{name: "no token, resource metadata",
+			c:    authheader.Challenge{Realm: "api", ResourceMetadata: "https://rs.example.com/.well-known/oauth-protected-resource/api"},
+			want: `Bearer realm="api", resource_metadata="https://rs.example.com/.well-known/oauth-protected-resource/api"`, wantStatus: 401},
+		{name: "insufficient scope, resource metadata",
+			c:    authheader.Challenge{Error: authheader.InsufficientScope, Scope: "a", ResourceMetadata: "https://rs.example.com/m"},
+			want: `Bearer error="insufficient_scope", scope="a", resource_metadata="https://rs.example.com/m"`, wantStatus: 403},
 		{name: "description outside the RFC 6750 set",
 			c:    authheader.Challenge{Error: authheader.InvalidToken, Description: "say \"hi\" \\ \x00\nnow é"},
 			want: `Bearer error="invalid_token", error_description="say hi  now "`, wantStatus: 401},
@@ -73,12 +100,13 @@ func TestValidRealm(t *testing.T) {
 	}
 }
 
-// challengeRe is RFC 6750 §3 as a regular expression: "Bearer", then
-// optionally its four parameters in the order String writes them, realm a
-// quoted-string of printable ASCII, the others of %x20-21 / %x23-5B /
-// %x5D-7E.
+// challengeRe is RFC 6750 §3, with the parameters of RFC 9470 §3 and
+// RFC 9728 §5.1, as a regular expression: "Bearer", then optionally its
+// seven parameters in the order String writes them, realm a quoted-string
+// of printable ASCII, the others of %x20-21 / %x23-5B / %x5D-7E.
 var challengeRe = regexp.MustCompile(`^Bearer(?: realm="((?:[ !#-\[\]-~]|\\["\\])*)")?` +
-	`(?:(?:, | )error="([ !#-\[\]-~]*)")?(?:(?:, | )error_description="([ !#-\[\]-~]*)")?(?:(?:, | )scope="([ !#-\[\]-~]*)")?$`)
+	`(?:(?:, | )error="([ !#-\[\]-~]*)")?(?:(?:, | )error_description="([ !#-\[\]-~]*)")?(?:(?:, | )scope="([ !#-\[\]-~]*)")?` +
+	`(?:(?:, | )acr_values="([ !#-\[\]-~]*)")?(?:(?:, | )max_age="([ !#-\[\]-~]*)")?(?:(?:, | )resource_metadata="([ !#-\[\]-~]*)")?$`)
 
 // FuzzChallenge checks that String always writes a valid challenge, one
 // that net/http sends as it is, and that it keeps every character the
@@ -92,16 +120,18 @@ func FuzzChallenge(f *testing.F) {
 			return r
 		}, s)
 	}
-	f.Fuzz(func(t *testing.T, realm, code, description, scope string) {
-		c := authheader.Challenge{Realm: realm, Error: code, Description: description, Scope: scope}
+	f.Fuzz(func(t *testing.T, realm, code, description, scope, acrValues, maxAge, resourceMetadata string) {
+		c := authheader.Challenge{Realm: realm, Error: code, Description: description, Scope: scope,
+			ACRValues: acrValues, MaxAge: maxAge, ResourceMetadata: resourceMetadata}
 		s := c.String()
 		m := challengeRe.FindStringSubmatch(s)
 		if m == nil {
 			t.Fatalf("String() = %q: not a valid challenge", s)
 		}
 		unescaped := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[1])
-		got := []string{unescaped, m[2], m[3], m[4]}
-		want := []string{keep(realm, true), keep(code, false), keep(description, false), keep(scope, false)}
+		got := []string{unescaped, m[2], m[3], m[4], m[5], m[6], m[7]}
+		want := []string{keep(realm, true), keep(code, false), keep(description, false), keep(scope, false),
+			keep(acrValues, false), keep(maxAge, false), keep(resourceMetadata, false)}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("String() = %q; parameters (-want +got):\n%s", s, diff)
 		}
