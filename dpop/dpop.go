@@ -1,0 +1,450 @@
+package dpop
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// Defaults and limits of a Verifier.
+const (
+	// DefaultMaxAge is how long after its iat a proof is accepted when
+	// Config.MaxAge is zero.
+	DefaultMaxAge = 60 * time.Second
+	// DefaultLeeway is how far ahead of the server's clock a proof's iat
+	// may be when Config.Leeway is zero.
+	DefaultLeeway = 5 * time.Second
+	// MaxProofBytes bounds a proof: far beyond an RSA-4096 key and
+	// signature and the few claims of a proof.
+	MaxProofBytes = 8 << 10
+	// MinRSABits is the smallest RSA modulus accepted in a proof's jwk.
+	MinRSABits = 2048
+)
+
+// Type is the typ header of every DPoP proof (RFC 9449 §4.2).
+const Type = "dpop+jwt"
+
+// asymmetric are the JWS algorithms a proof may be signed with, and the
+// default of Config.Algorithms.
+var asymmetric = []string{
+	"ES256", "ES384", "ES512",
+	"EdDSA",
+	"RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512",
+}
+
+// Errors of Verify, to be matched with errors.Is. An error matching none
+// of them is an internal fault.
+var (
+	// ErrInvalidProof means that a proof broke a rule of RFC 9449 §4.3:
+	// the caller answers invalid_dpop_proof (RFC 9449 §5, §7.1).
+	ErrInvalidProof = errors.New("dpop: invalid DPoP proof")
+	// ErrUseNonce means that a proof lacks a nonce the server accepts: the
+	// caller answers use_dpop_nonce with a fresh nonce in a DPoP-Nonce
+	// header (RFC 9449 §8, §9). It does not match ErrInvalidProof.
+	ErrUseNonce = errors.New("dpop: a DPoP proof with a server nonce is required")
+	// ErrReplay means that a proof's jti was used before with its key
+	// (RFC 9449 §11.1). It matches ErrInvalidProof too.
+	ErrReplay = errors.New("dpop: DPoP proof replayed")
+)
+
+// refusal is a proof refused for something its sender can see and fix.
+type refusal struct {
+	kind   error // ErrInvalidProof, ErrUseNonce or ErrReplay
+	reason string
+	cause  error // for logs, or nil
+}
+
+func refuse(reason string) *refusal {
+	return &refusal{kind: ErrInvalidProof, reason: reason}
+}
+
+// Error returns a description fit for an error_description: it never
+// includes the cause.
+func (r *refusal) Error() string { return "DPoP proof " + r.reason }
+
+func (r *refusal) Unwrap() error { return r.cause }
+
+func (r *refusal) Is(target error) bool {
+	return target == r.kind || target == ErrInvalidProof && r.kind == ErrReplay
+}
+
+// ReplayCache remembers single-use identifiers until they expire. Its
+// method is that of oauthkit.ReplayCache, whose implementations (memory,
+// PostgreSQL) serve here as they are.
+//
+// Implementations must be safe for concurrent use.
+type ReplayCache interface {
+	// Remember atomically records key until expiresAt and reports whether
+	// it was new: false if key is recorded already and its record has not
+	// expired at now. Of concurrent calls with one key, exactly one
+	// reports true. Any error is an internal fault.
+	Remember(ctx context.Context, key string, now, expiresAt time.Time) (bool, error)
+}
+
+// NonceChecker decides which server nonces a proof may carry
+// (RFC 9449 §8). [Nonces] is one, stateless.
+//
+// Implementations must be safe for concurrent use.
+type NonceChecker interface {
+	// CheckNonce reports whether nonce, non-empty, from a proof received
+	// at now, is one the server issued and still accepts. Any error is an
+	// internal fault.
+	CheckNonce(ctx context.Context, nonce string, now time.Time) (bool, error)
+}
+
+// Config configures a Verifier. Its zero value is not usable: Replay is
+// required. Every other field has a secure default.
+type Config struct {
+	// Algorithms are the JWS algorithms accepted, in the order to publish
+	// them (dpop_signing_alg_values_supported, the algs of a
+	// WWW-Authenticate challenge). Only asymmetric algorithms are allowed:
+	// ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384,
+	// PS512. Nil means all of these.
+	Algorithms []string
+
+	// MaxAge is how long after its iat a proof is accepted, and so how
+	// long its jti is remembered. Zero means DefaultMaxAge.
+	MaxAge time.Duration
+
+	// Leeway is how far ahead of the server's clock a proof's iat may be.
+	// Zero means DefaultLeeway.
+	Leeway time.Duration
+
+	// Replay remembers the jti of each accepted proof with its key's
+	// thumbprint, so that each proof is accepted once across every
+	// instance sharing it. Required.
+	Replay ReplayCache
+
+	// Nonces, if set, requires every proof to carry a nonce it accepts;
+	// a proof without one is refused with ErrUseNonce. Nil means that
+	// nonces are neither required nor checked.
+	Nonces NonceChecker
+
+	// Time returns the current time. Nil means time.Now.
+	Time func() time.Time
+}
+
+// Verifier checks DPoP proofs. It is safe for concurrent use.
+type Verifier struct {
+	algs     []string
+	joseAlgs []jose.SignatureAlgorithm
+	maxAge   time.Duration
+	leeway   time.Duration
+	replay   ReplayCache
+	nonces   NonceChecker
+	now      func() time.Time
+}
+
+// New returns a Verifier of the proofs that c describes, or an error if c
+// is not valid.
+func New(c Config) (*Verifier, error) {
+	v := &Verifier{
+		maxAge: c.MaxAge, leeway: c.Leeway,
+		replay: c.Replay, nonces: c.Nonces, now: c.Time,
+	}
+	algs := c.Algorithms
+	if algs == nil {
+		algs = asymmetric
+	}
+	if len(algs) == 0 {
+		return nil, errors.New("dpop: Config.Algorithms is empty")
+	}
+	for _, a := range algs {
+		if !slices.Contains(asymmetric, a) {
+			return nil, fmt.Errorf("dpop: Config.Algorithms: %q is not an asymmetric JWS algorithm", a)
+		}
+		if !slices.Contains(v.algs, a) {
+			v.algs = append(v.algs, a)
+			v.joseAlgs = append(v.joseAlgs, jose.SignatureAlgorithm(a))
+		}
+	}
+	switch {
+	case c.Replay == nil:
+		return nil, errors.New("dpop: Config.Replay is required")
+	case c.MaxAge < 0 || c.Leeway < 0:
+		return nil, errors.New("dpop: Config.MaxAge and Config.Leeway must not be negative")
+	}
+	if v.maxAge == 0 {
+		v.maxAge = DefaultMaxAge
+	}
+	if v.leeway == 0 {
+		v.leeway = DefaultLeeway
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	return v, nil
+}
+
+// Algorithms returns the JWS algorithms the Verifier accepts: the value of
+// dpop_signing_alg_values_supported and of a challenge's algs parameter
+// (RFC 9449 §5.1, §7.1).
+func (v *Verifier) Algorithms() []string { return slices.Clone(v.algs) }
+
+// Request is the HTTP request a proof came with.
+type Request struct {
+	// Method is the request's method, such as "POST".
+	Method string
+	// URL is the absolute http or https URL the client sent the request
+	// to, as the client sees it (behind a proxy, the public URL): such as
+	// the token endpoint's URL. Its query and fragment are ignored.
+	URL string
+	// AccessToken is the access token that came with the request, at a
+	// resource server: the proof must then carry its hash (ath). Empty
+	// means none, and ath is not checked.
+	AccessToken string
+}
+
+// Proof is an accepted DPoP proof.
+type Proof struct {
+	// Thumbprint is the RFC 7638 SHA-256 thumbprint of the proof's key,
+	// base64url-encoded: the value of cnf.jkt and of dpop_jkt.
+	Thumbprint string
+	// Key is the proof's public key: *ecdsa.PublicKey, *rsa.PublicKey or
+	// ed25519.PublicKey.
+	Key any
+	// Algorithm is the JWS algorithm the proof was signed with.
+	Algorithm string
+	// ID is the proof's jti.
+	ID string
+	// IssuedAt is the proof's iat.
+	IssuedAt time.Time
+	// Nonce is the proof's nonce, or empty.
+	Nonce string
+}
+
+// FromHeader returns the DPoP proof of a request's headers: "" and nil if
+// it has none; an error matching ErrInvalidProof if it has more than one
+// DPoP header, or one with more than one value (RFC 9449 §4.3).
+func FromHeader(h http.Header) (string, error) {
+	values := h.Values("DPoP")
+	switch {
+	case len(values) == 0:
+		return "", nil
+	case len(values) > 1 || strings.Contains(values[0], ","):
+		return "", refuse("sent in more than one DPoP header")
+	}
+	return strings.TrimSpace(values[0]), nil
+}
+
+// Verify checks proof, which came with the request r, and remembers its
+// jti. It returns the accepted proof, or an error matching ErrInvalidProof
+// or ErrUseNonce, or an internal fault: the replay cache's, the nonce
+// checker's, or that r is not valid.
+func (v *Verifier) Verify(ctx context.Context, proof string, r Request) (*Proof, error) {
+	now := v.now()
+	htu, err := NormalizeHTU(r.URL)
+	if err != nil {
+		return nil, errors.New("dpop: Request.URL is not an absolute http or https URL")
+	}
+	if r.Method == "" {
+		return nil, errors.New("dpop: Request.Method is empty")
+	}
+	p, jws, c, rf := v.parse(proof)
+	if rf != nil {
+		return nil, rf
+	}
+	if rf := v.check(p, c, r, htu, now); rf != nil {
+		return nil, rf
+	}
+	if _, err := jws.Verify(p.Key); err != nil {
+		return nil, &refusal{kind: ErrInvalidProof, reason: "signature invalid", cause: err}
+	}
+	if v.nonces != nil {
+		if c.Nonce == "" {
+			return nil, &refusal{kind: ErrUseNonce, reason: "nonce missing"}
+		}
+		ok, err := v.nonces.CheckNonce(ctx, c.Nonce, now)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("dpop: checking a nonce: %w", err)
+		case !ok:
+			return nil, &refusal{kind: ErrUseNonce, reason: "nonce invalid or expired"}
+		}
+	}
+	p.Thumbprint, err = Thumbprint(p.Key)
+	if err != nil { // parse only keeps keys Thumbprint knows
+		return nil, fmt.Errorf("dpop: %w", err)
+	}
+	ok, err := v.replay.Remember(ctx, replayKey(p.Thumbprint, p.ID), now, p.IssuedAt.Add(v.maxAge+time.Second))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("dpop: remembering a proof's jti: %w", err)
+	case !ok:
+		return nil, &refusal{kind: ErrReplay, reason: "replayed (jti used before)"}
+	}
+	return p, nil
+}
+
+// header is the protected header of a proof, as far as it is checked
+// before go-jose parses it.
+type header struct {
+	Typ  *string         `json:"typ"`
+	Alg  string          `json:"alg"`
+	JWK  json.RawMessage `json:"jwk"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// privateMembers are the JWK members that carry private or secret key
+// material (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"}
+
+// claims are the claims of a proof (RFC 9449 §4.2).
+type claims struct {
+	JTI   string   `json:"jti"`
+	HTM   string   `json:"htm"`
+	HTU   string   `json:"htu"`
+	IAT   *float64 `json:"iat"`
+	ATH   string   `json:"ath"`
+	Nonce string   `json:"nonce"`
+}
+
+// parse parses a proof without verifying its signature or its claims'
+// values: a compact JWS of a proof's type, with a public key of an allowed
+// algorithm, and claims of the right types. The Proof it returns has Key,
+// Algorithm, ID, IssuedAt (if present) and Nonce set.
+func (v *Verifier) parse(raw string) (*Proof, *jose.JSONWebSignature, *claims, *refusal) {
+	switch {
+	case raw == "":
+		return nil, nil, nil, refuse("missing")
+	case len(raw) > MaxProofBytes:
+		return nil, nil, nil, refuse("too long")
+	case strings.Count(raw, ".") != 2:
+		return nil, nil, nil, refuse("is not a JWT in compact serialization")
+	}
+	b64, _, _ := strings.Cut(raw, ".")
+	var h header
+	if hb, err := base64.RawURLEncoding.DecodeString(b64); err != nil || json.Unmarshal(hb, &h) != nil {
+		return nil, nil, nil, refuse("header is not a base64url-encoded JSON object")
+	}
+	switch {
+	case h.Typ == nil || !strings.EqualFold(*h.Typ, Type):
+		return nil, nil, nil, refuse(`typ is not "dpop+jwt"`)
+	case !slices.Contains(v.algs, h.Alg):
+		return nil, nil, nil, refuse("alg not allowed")
+	case len(h.JWK) == 0 || string(h.JWK) == "null":
+		return nil, nil, nil, refuse("jwk missing")
+	case h.Crit != nil: // RFC 7515 §4.1.11: no extension is understood here
+		return nil, nil, nil, refuse("crit header not understood")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(h.JWK, &members); err != nil {
+		return nil, nil, nil, refuse("jwk is not a JSON object")
+	}
+	for _, m := range privateMembers {
+		if _, ok := members[m]; ok {
+			return nil, nil, nil, refuse("jwk is not a public key")
+		}
+	}
+	jws, err := jose.ParseSignedCompact(raw, v.joseAlgs)
+	if err != nil {
+		return nil, nil, nil, &refusal{kind: ErrInvalidProof, reason: "is not a well-formed JWS with a public jwk", cause: err}
+	}
+	jwk := jws.Signatures[0].Header.JSONWebKey
+	switch {
+	case jwk == nil || !jwk.Valid():
+		return nil, nil, nil, refuse("jwk missing or not a usable key")
+	case !jwk.IsPublic():
+		return nil, nil, nil, refuse("jwk is not a public key")
+	case !fits(jwk.Key, h.Alg):
+		return nil, nil, nil, refuse("jwk does not fit alg")
+	}
+	var c claims
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
+		return nil, nil, nil, refuse("claims are not a JSON object of the right types")
+	}
+	p := &Proof{Key: jwk.Key, Algorithm: h.Alg, ID: c.JTI, Nonce: c.Nonce}
+	if c.IAT != nil {
+		iat := *c.IAT
+		if !(iat > 0 && iat < 1e11) { // 1e11 s is in the year 5138
+			return nil, nil, nil, refuse("iat out of range")
+		}
+		sec, frac := math.Modf(iat)
+		p.IssuedAt = time.Unix(int64(sec), int64(frac*1e9))
+	}
+	return p, jws, &c, nil
+}
+
+// check applies the claim rules of RFC 9449 §4.3 at now but the nonce's
+// and the jti's single use, against r, whose URL normalizes to htu.
+func (v *Verifier) check(p *Proof, c *claims, r Request, htu string, now time.Time) *refusal {
+	switch {
+	case c.JTI == "":
+		return refuse("jti missing")
+	case c.HTM == "":
+		return refuse("htm missing")
+	case c.HTM != r.Method:
+		return refuse("htm does not match the request method")
+	case c.HTU == "":
+		return refuse("htu missing")
+	}
+	if got, err := NormalizeHTU(c.HTU); err != nil || got != htu {
+		return refuse("htu does not match the request URL")
+	}
+	switch {
+	case c.IAT == nil:
+		return refuse("iat missing")
+	case p.IssuedAt.Before(now.Add(-v.maxAge)):
+		return refuse("iat too old")
+	case p.IssuedAt.After(now.Add(v.leeway)):
+		return refuse("iat in the future")
+	}
+	if r.AccessToken != "" {
+		if c.ATH == "" {
+			return refuse("ath missing")
+		}
+		sum := sha256.Sum256([]byte(r.AccessToken))
+		var want [43]byte
+		base64.RawURLEncoding.Encode(want[:], sum[:])
+		if subtle.ConstantTimeCompare(want[:], []byte(c.ATH)) != 1 {
+			return refuse("ath does not match the access token")
+		}
+	}
+	return nil
+}
+
+// fits reports whether key can verify signatures made with alg.
+func fits(key any, alg string) bool {
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		switch alg {
+		case "ES256":
+			return k.Curve == elliptic.P256()
+		case "ES384":
+			return k.Curve == elliptic.P384()
+		case "ES512":
+			return k.Curve == elliptic.P521()
+		}
+	case *rsa.PublicKey:
+		return k.N.BitLen() >= MinRSABits && (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS"))
+	case ed25519.PublicKey:
+		return alg == "EdDSA"
+	}
+	return false
+}
+
+// replayKey is the replay cache key of the proof jti made with the key of
+// thumbprint jkt: a jti is unique per key (RFC 9449 §11.1). The thumbprint
+// has a fixed length, so the two cannot run into each other.
+func replayKey(jkt, jti string) string {
+	h := sha256.New()
+	h.Write([]byte(jkt))
+	h.Write([]byte(jti))
+	return "dpop:" + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
