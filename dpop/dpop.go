@@ -2,10 +2,6 @@ package dpop
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -19,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/oauthkit/oauthkit/internal/jwks"
 )
 
 // Defaults and limits of a Verifier.
@@ -32,8 +30,9 @@ const (
 	// MaxProofBytes bounds a proof: far beyond an RSA-4096 key and
 	// signature and the few claims of a proof.
 	MaxProofBytes = 8 << 10
-	// MinRSABits is the smallest RSA modulus accepted in a proof's jwk.
-	MinRSABits = 2048
+	// MinRSABits is the smallest RSA modulus accepted in a proof's jwk,
+	// as in every key set of the module.
+	MinRSABits = jwks.MinRSABits
 )
 
 // Type is the typ header of every DPoP proof (RFC 9449 §4.2).
@@ -362,7 +361,7 @@ func (v *Verifier) parse(raw string) (*Proof, *jose.JSONWebSignature, *claims, *
 		return nil, nil, nil, refuse("jwk missing or not a usable key")
 	case !jwk.IsPublic():
 		return nil, nil, nil, refuse("jwk is not a public key")
-	case !fits(jwk.Key, h.Alg):
+	case !jwks.KeyFits(jwk.Key, h.Alg):
 		return nil, nil, nil, refuse("jwk does not fit alg")
 	}
 	var c claims
@@ -417,26 +416,6 @@ func (v *Verifier) check(p *Proof, c *claims, r Request, htu string, now time.Ti
 		}
 	}
 	return nil
-}
-
-// fits reports whether key can verify signatures made with alg.
-func fits(key any, alg string) bool {
-	switch k := key.(type) {
-	case *ecdsa.PublicKey:
-		switch alg {
-		case "ES256":
-			return k.Curve == elliptic.P256()
-		case "ES384":
-			return k.Curve == elliptic.P384()
-		case "ES512":
-			return k.Curve == elliptic.P521()
-		}
-	case *rsa.PublicKey:
-		return k.N.BitLen() >= MinRSABits && (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS"))
-	case ed25519.PublicKey:
-		return alg == "EdDSA"
-	}
-	return false
 }
 
 // replayKey is the replay cache key of the proof jti made with the key of

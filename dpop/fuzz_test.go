@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/jwks"
 )
 
 type acceptAll struct{}
@@ -43,7 +45,7 @@ func FuzzParseProof(f *testing.F) {
 			}
 			return
 		}
-		if !slices.Contains(v.algs, p.Algorithm) || !fits(p.Key, p.Algorithm) {
+		if !slices.Contains(v.algs, p.Algorithm) || !jwks.KeyFits(p.Key, p.Algorithm) {
 			t.Fatalf("parsed alg %q with key %T", p.Algorithm, p.Key)
 		}
 		if _, err := Thumbprint(p.Key); err != nil {

@@ -134,10 +134,15 @@ func (s *Set) Len() int { return len(s.all) }
 
 // fits reports whether k can verify signatures made with alg.
 func (k verifyKey) fits(alg string) bool {
-	if k.alg != "" && k.alg != alg {
-		return false
-	}
-	switch key := k.key.(type) {
+	return (k.alg == "" || k.alg == alg) && KeyFits(k.key, alg)
+}
+
+// KeyFits reports whether the public key key can verify signatures made
+// with the JWS algorithm alg: ES256, ES384 and ES512 on their curves, RS*
+// and PS* with an RSA key of at least MinRSABits, EdDSA with Ed25519. It is
+// the one such check, for key sets and DPoP proofs alike.
+func KeyFits(key any, alg string) bool {
+	switch key := key.(type) {
 	case *rsa.PublicKey:
 		return key.N.BitLen() >= MinRSABits && (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS"))
 	case *ecdsa.PublicKey:
