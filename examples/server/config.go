@@ -689,32 +689,24 @@ func validateTrustedIssuer(issuer string) error {
 	if issuer == "" {
 		return errors.New(`required: the iss of the issuer's JWTs, such as "https://idp.example"`)
 	}
-	u, err := url.Parse(issuer)
-	switch {
-	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
-		return fmt.Errorf("%q is not an absolute URL", issuer)
-	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#"):
-		return fmt.Errorf("%q must have no user info, query or fragment", issuer)
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	default:
-		return fmt.Errorf("%q must use https (http only on a loopback host, for development)", issuer)
-	}
+	return checkIssuerURL(issuer, true)
 }
 
 // validateIssuer checks an issuer identifier (RFC 8414 §2): https, or http
 // on a loopback host for development, with no query, fragment or path (the
 // example server mounts its endpoints at the root).
-func validateIssuer(issuer string) error {
+func validateIssuer(issuer string) error { return checkIssuerURL(issuer, false) }
+
+// checkIssuerURL is the one rule for issuer identifiers (RFC 8414 §2), the
+// server's own (no path) and trusted issuers' (a path allowed).
+func checkIssuerURL(issuer string, pathAllowed bool) error {
 	u, err := url.Parse(issuer)
 	switch {
 	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
 		return fmt.Errorf("%q is not an absolute URL", issuer)
 	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#"):
 		return fmt.Errorf("%q must have no user info, query or fragment (RFC 8414 §2)", issuer)
-	case u.Path != "" || u.RawPath != "":
+	case !pathAllowed && (u.Path != "" || u.RawPath != ""):
 		return fmt.Errorf("%q must have no path, not even a trailing slash: the example server mounts its endpoints at the root", issuer)
 	case u.Scheme == "https":
 		return nil
