@@ -28,6 +28,7 @@ import (
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/grants"
+	"github.com/oauthkit/oauthkit/internal/josetest"
 	"github.com/oauthkit/oauthkit/storage/memory"
 )
 
@@ -91,23 +92,7 @@ func pkjSign(t testing.TB, k pkjKey, claims any, opts ...func(*jose.SignerOption
 
 func pkjSignWith(t testing.TB, key jose.SigningKey, o *jose.SignerOptions, claims any) string {
 	t.Helper()
-	signer, err := jose.NewSigner(key, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return josetest.Sign(t, key, o, claims)
 }
 
 var pkjJTI atomic.Int64

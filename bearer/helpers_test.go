@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/oauthkit/oauthkit/internal/josetest"
 )
 
 const (
@@ -91,23 +93,7 @@ func signWith(t testing.TB, k testKey, opts *jose.SignerOptions, claims any) str
 	if k.kid != "" {
 		key = jose.JSONWebKey{Key: k.priv, KeyID: k.kid}
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return josetest.Sign(t, jose.SigningKey{Algorithm: k.alg, Key: key}, opts, claims)
 }
 
 // validClaims returns the claims of a valid RFC 9068 access token issued at

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/oauthkit/oauthkit/internal/josetest"
 )
 
 // memReplay is a fake ReplayCache that checks its contract: one atomic
@@ -108,23 +110,7 @@ func sign(t testing.TB, k testKey, header map[string]any, claims any) string {
 	if k.alg == jose.HS256 {
 		signingKey = []byte(strings.Repeat("s", 32))
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: signingKey}, &jose.SignerOptions{ExtraHeaders: extra})
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return josetest.Sign(t, jose.SigningKey{Algorithm: k.alg, Key: signingKey}, &jose.SignerOptions{ExtraHeaders: extra}, claims)
 }
 
 // unsigned returns a proof with alg "none" and an empty signature.
