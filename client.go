@@ -57,6 +57,18 @@ type Client struct {
 	// Audience lists the resource servers tokens are meant for; it becomes
 	// the tokens' aud. Empty means no audience restriction.
 	Audience []string
+	// Resources are resource indicators (RFC 8707) this client may ask
+	// for, besides the server's Config.Resources: absolute URIs without a
+	// fragment. A request naming any other is refused with invalid_target.
+	Resources []string
+	// DPoPBoundAccessTokens requires every token request of this client
+	// to carry a DPoP proof, so that all its tokens are sender-constrained
+	// (RFC 9449 §5.2, dpop_bound_access_tokens).
+	DPoPBoundAccessTokens bool
+	// RequirePushedAuthorizationRequests requires this client's
+	// authorization requests to come through the pushed authorization
+	// request endpoint (RFC 9126 §6).
+	RequirePushedAuthorizationRequests bool
 	// AccessTokenFormat selects the access token format for this client:
 	// empty for the server default, or a key of Config.AccessTokenFormats.
 	AccessTokenFormat string
@@ -190,6 +202,11 @@ func (c *Client) Validate() error {
 	for _, s := range c.DefaultScopes {
 		if !slices.Contains(c.Scopes, s) {
 			return fmt.Errorf("oauthkit: client %s: default scope %s is not among its scopes", c.ID, s)
+		}
+	}
+	for _, r := range c.Resources {
+		if !validResource(r) {
+			return fmt.Errorf("oauthkit: client %s: resource %q is not an absolute URI without a fragment (RFC 8707 §2)", c.ID, r)
 		}
 	}
 	for _, raw := range c.RedirectURIs {

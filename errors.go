@@ -35,8 +35,10 @@ type Error struct {
 	cause error
 }
 
-// Protocol errors. Their codes are those of RFC 6749, RFC 6750, RFC 7009 and
-// OpenID Connect Core.
+// Protocol errors. Their codes are those of RFC 6749, RFC 6750, RFC 7009,
+// OpenID Connect Core, RFC 8707 (invalid_target), RFC 8628 (the device
+// flow's polling answers), RFC 9449 (DPoP) and RFC 9101 (invalid_request_uri,
+// which RFC 9126 uses for a bad pushed request_uri).
 var (
 	ErrInvalidRequest          = &Error{Code: "invalid_request"}
 	ErrInvalidClient           = &Error{Code: "invalid_client"}
@@ -56,6 +58,13 @@ var (
 	ErrInteractionRequired     = &Error{Code: "interaction_required"}
 	ErrRequestNotSupported     = &Error{Code: "request_not_supported"}
 	ErrRequestURINotSupported  = &Error{Code: "request_uri_not_supported"}
+	ErrInvalidRequestURI       = &Error{Code: "invalid_request_uri"}
+	ErrInvalidTarget           = &Error{Code: "invalid_target"}
+	ErrAuthorizationPending    = &Error{Code: "authorization_pending"}
+	ErrSlowDown                = &Error{Code: "slow_down"}
+	ErrExpiredToken            = &Error{Code: "expired_token"}
+	ErrInvalidDPoPProof        = &Error{Code: "invalid_dpop_proof"}
+	ErrUseDPoPNonce            = &Error{Code: "use_dpop_nonce"}
 )
 
 // Store errors. Stores return these (possibly wrapped) so that handlers can

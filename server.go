@@ -102,6 +102,15 @@ type Config struct {
 	// no limit.
 	RateLimiter RateLimiter
 
+	// Resources are resource indicators (RFC 8707) every client may ask
+	// for with the resource parameter, at the authorization and token
+	// endpoints: absolute URIs without a fragment, such as an API's URL.
+	// Client.Resources adds more per client; any other is refused with
+	// invalid_target. A token issued for resources has them as its
+	// audience. Empty, with no Client.Resources, refuses every resource
+	// parameter.
+	Resources []string
+
 	// Issuance decides, per token request, lifetimes, extra claims and
 	// response parameters, the token type and imported token values (see
 	// IssuanceHook). Nil keeps the defaults.
@@ -207,6 +216,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("oauthkit: Config.CodeLifetime must be between 0 and %v", MaxCodeLifetime)
 	case cfg.AccessTokenLifetime < 0 || cfg.RefreshTokenLifetime < 0 || cfg.RefreshTokenGracePeriod < 0 || cfg.MaxRequestBytes < 0 || cfg.IDTokenLifetime < 0:
 		return nil, errors.New("oauthkit: Config lifetimes and limits must not be negative")
+	}
+	for _, r := range cfg.Resources {
+		if !validResource(r) {
+			return nil, fmt.Errorf("oauthkit: Config.Resources: %q is not an absolute URI without a fragment (RFC 8707 §2)", r)
+		}
 	}
 	if cfg.CodeLifetime == 0 {
 		cfg.CodeLifetime = DefaultCodeLifetime

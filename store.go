@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"net/url"
 	"time"
 )
 
@@ -38,6 +39,14 @@ type AuthorizationCode struct {
 	CodeChallengeMethod string
 	// Nonce is the OpenID Connect nonce, or empty.
 	Nonce string
+	// Resources are the resource indicators the authorization request named
+	// and the resource owner granted (RFC 8707 §2): absolute URIs, or nil.
+	// The token request may narrow them, never widen them.
+	Resources []string
+	// DPoPJKT is the RFC 7638 thumbprint of the key the authorization
+	// request bound the code to (RFC 9449 §10, dpop_jkt), or empty: the
+	// token request must then carry a DPoP proof made with that key.
+	DPoPJKT string
 	// ExpiresAt is when the code stops being redeemable.
 	ExpiresAt time.Time
 }
@@ -145,10 +154,27 @@ type Token struct {
 	AuthTime time.Time
 	// ACR is the authentication context class reference, or empty.
 	ACR string
+	// Actor is the party the token was issued to act for Subject, by a
+	// token exchange (RFC 8693 §4.1, the act claim), or nil.
+	Actor *Actor
+	// JKT is the RFC 7638 SHA-256 thumbprint of the public key the token is
+	// bound to (RFC 9449 §6, cnf.jkt), or empty for a bearer token: only a
+	// presenter holding the private key may use it.
+	JKT string
 	// RotatedAt is set by the store when a refresh token has been exchanged
 	// for a new one; a rotated token is no longer valid but is kept, until
 	// it expires, to detect reuse.
 	RotatedAt time.Time
+}
+
+// Actor is the party acting for a token's subject, as the act claim of
+// RFC 8693 §4.1 names it: its subject and, if that actor was itself acting
+// for another, the actor before it. Its JSON form is the act claim's.
+type Actor struct {
+	// Subject is the actor's sub.
+	Subject string `json:"sub"`
+	// Actor is the prior actor in a chain of delegations, or nil.
+	Actor *Actor `json:"act,omitempty"`
 }
 
 // Active reports whether t may be used at now: not expired and, for a
@@ -257,4 +283,139 @@ func HashToken(token string) string {
 	var enc [43]byte
 	base64.RawURLEncoding.Encode(enc[:], sum[:])
 	return string(enc[:])
+}
+
+// DeviceStatus is where a device authorization stands (RFC 8628 §3.4).
+type DeviceStatus uint8
+
+// Device authorization states. A pending authorization is approved or
+// denied once, at the verification page; an approved one is redeemed once,
+// by the device's token request.
+const (
+	DevicePending DeviceStatus = iota + 1
+	DeviceApproved
+	DeviceDenied
+	DeviceRedeemed
+)
+
+// String returns the status's name, such as "pending".
+func (s DeviceStatus) String() string {
+	switch s {
+	case DevicePending:
+		return "pending"
+	case DeviceApproved:
+		return "approved"
+	case DeviceDenied:
+		return "denied"
+	case DeviceRedeemed:
+		return "redeemed"
+	default:
+		return "unknown"
+	}
+}
+
+// DeviceAuthorization is a device authorization request (RFC 8628 §3.1)
+// as stored: never its device code or user code, only their hashes.
+type DeviceAuthorization struct {
+	// ID is [HashToken] of the device code.
+	ID string
+	// UserCodeID is [HashToken] of the user code in its canonical form
+	// (upper case, without separators): the key the verification page
+	// looks it up by.
+	UserCodeID string
+	// ClientID is the client (the device) that asked.
+	ClientID string
+	// Scope is the requested scope, as resolved for the client.
+	Scope []string
+	// Resources are the requested resource indicators (RFC 8707), or nil.
+	Resources []string
+	// ExpiresAt is when the device code and the user code expire.
+	ExpiresAt time.Time
+	// Interval is the least time the client must wait between polls; the
+	// store adds five seconds to it each time the client polls faster
+	// (RFC 8628 §3.5, slow_down).
+	Interval time.Duration
+	// LastPolledAt is when the client last polled, or zero. The store
+	// sets it.
+	LastPolledAt time.Time
+	// Status is where the authorization stands. The store sets it.
+	Status DeviceStatus
+	// Subject, AuthTime and ACR describe the resource owner who approved
+	// it; they are set when Status becomes DeviceApproved.
+	Subject  string
+	AuthTime time.Time
+	ACR      string
+}
+
+// DeviceStore keeps device authorizations (RFC 8628) from the device
+// authorization request until their tokens are issued or they expire.
+//
+// Implementations must be safe for concurrent use. Every method is one
+// atomic operation: the decision at the verification page happens once,
+// and the tokens are issued once, however many requests race.
+type DeviceStore interface {
+	// CreateDeviceAuthorization stores a new pending authorization. It
+	// returns an error wrapping ErrExists, and stores nothing, if its ID or
+	// its UserCodeID is held by another unexpired authorization (the caller
+	// then draws new codes).
+	CreateDeviceAuthorization(ctx context.Context, a *DeviceAuthorization) error
+	// DeviceAuthorizationByUserCode returns the pending authorization whose
+	// UserCodeID is userCodeID. It returns an error wrapping ErrNotFound if
+	// there is none, or it is expired at now, or it is no longer pending.
+	DeviceAuthorizationByUserCode(ctx context.Context, userCodeID string, now time.Time) (*DeviceAuthorization, error)
+	// DecideDeviceAuthorization records the resource owner's decision on
+	// the pending authorization whose UserCodeID is userCodeID: approved,
+	// with its Subject, AuthTime and ACR taken from approval, or denied if
+	// approval is nil. It returns an error wrapping ErrNotFound, and
+	// changes nothing, if there is no such authorization pending and
+	// unexpired at now: of concurrent decisions, one wins.
+	DecideDeviceAuthorization(ctx context.Context, userCodeID string, now time.Time, approval *DeviceAuthorization) error
+	// PollDeviceAuthorization records a token request for the
+	// authorization whose ID is id, made by clientID at now, and returns
+	// the authorization as it was before this poll (its LastPolledAt and
+	// Interval those the poll was measured against):
+	//
+	//   - unknown, or issued to another client: an error wrapping
+	//     ErrNotFound, and nothing changes;
+	//   - expired at now: returned as it is (the caller answers
+	//     expired_token), and nothing changes;
+	//   - pending: LastPolledAt becomes now and, if the previous poll was
+	//     less than Interval before now, Interval grows by five seconds;
+	//   - approved: it becomes DeviceRedeemed (the caller issues the
+	//     tokens: of concurrent polls, exactly one sees DeviceApproved);
+	//   - denied or redeemed: returned as it is.
+	//
+	// Any other error is an internal fault.
+	PollDeviceAuthorization(ctx context.Context, id, clientID string, now time.Time) (*DeviceAuthorization, error)
+}
+
+// PushedRequest is a pushed authorization request (RFC 9126) as stored,
+// under the hash of its request_uri.
+type PushedRequest struct {
+	// ID is [HashToken] of the request_uri.
+	ID string
+	// ClientID is the client that pushed it; only it may use the
+	// request_uri.
+	ClientID string
+	// Form holds the authorization request's parameters as pushed, after
+	// they were validated.
+	Form url.Values
+	// ExpiresAt is when the request_uri stops being usable.
+	ExpiresAt time.Time
+}
+
+// PushedRequestStore keeps pushed authorization requests until they are
+// used or expire (RFC 9126 §2.2).
+//
+// Implementations must be safe for concurrent use.
+type PushedRequestStore interface {
+	// CreatePushedRequest stores a new pushed request. It returns an
+	// error wrapping ErrExists if its ID is taken.
+	CreatePushedRequest(ctx context.Context, r *PushedRequest) error
+	// ConsumePushedRequest atomically removes the pushed request with the
+	// given ID and returns it, if it was pushed by clientID and is
+	// unexpired at now. Otherwise it returns an error wrapping ErrNotFound
+	// and changes nothing: a request_uri is used once, by its own client,
+	// and of concurrent calls exactly one succeeds.
+	ConsumePushedRequest(ctx context.Context, id, clientID string, now time.Time) (*PushedRequest, error)
 }

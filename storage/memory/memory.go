@@ -187,6 +187,7 @@ func (s *Codes) CreateCode(_ context.Context, code *oauthkit.AuthorizationCode) 
 	}
 	c := *code
 	c.Scope = slices.Clone(code.Scope)
+	c.Resources = slices.Clone(code.Resources)
 	s.codes[code.ID] = &codeEntry{code: c}
 	return nil
 }
@@ -210,6 +211,7 @@ func (s *Codes) consume(id, clientID string, now time.Time) (*codeEntry, *oauthk
 	}
 	c := e.code
 	c.Scope = slices.Clone(c.Scope)
+	c.Resources = slices.Clone(c.Resources)
 	if e.consumed {
 		return e, &c, fmt.Errorf("code: %w", oauthkit.ErrReused)
 	}

@@ -18,8 +18,9 @@ import (
 // fixed offsets, so that sweeps and rotation checks read them without
 // decoding), Kind (1 byte), flags (1 byte: SubjectIsClient), IssuedAt and
 // AuthTime (8 bytes each), then the
-// strings ID, GrantID, ParentID, ClientID, Subject, ACR and the lists Scope
-// and Audience, each length-prefixed with a uvarint.
+// strings ID, GrantID, ParentID, ClientID, Subject, ACR and JKT, and the
+// lists Scope, Audience and Actors (the subjects of the Actor chain, the
+// current actor first), each length-prefixed with a uvarint.
 type record string
 
 const (
@@ -52,7 +53,7 @@ func decodeTime(v uint64) time.Time {
 // encode packs t into a record, RotatedAt included.
 func encode(t *oauthkit.Token) record {
 	var b strings.Builder
-	n := offStrings + len(t.ID) + len(t.GrantID) + len(t.ParentID) + len(t.ClientID) + len(t.Subject) + len(t.ACR) + 16
+	n := offStrings + len(t.ID) + len(t.GrantID) + len(t.ParentID) + len(t.ClientID) + len(t.Subject) + len(t.ACR) + len(t.JKT) + 20
 	for _, s := range t.Scope {
 		n += len(s) + 2
 	}
@@ -70,10 +71,14 @@ func encode(t *oauthkit.Token) record {
 	binary.LittleEndian.PutUint64(fixed[offIssued:], encodeTime(t.IssuedAt))
 	binary.LittleEndian.PutUint64(fixed[offAuthTime:], encodeTime(t.AuthTime))
 	b.Write(fixed[:])
-	for _, s := range [...]string{t.ID, t.GrantID, t.ParentID, t.ClientID, t.Subject, t.ACR} {
+	for _, s := range [...]string{t.ID, t.GrantID, t.ParentID, t.ClientID, t.Subject, t.ACR, t.JKT} {
 		writeString(&b, s)
 	}
-	for _, list := range [...][]string{t.Scope, t.Audience} {
+	var actors []string
+	for a := t.Actor; a != nil; a = a.Actor {
+		actors = append(actors, a.Subject)
+	}
+	for _, list := range [...][]string{t.Scope, t.Audience, actors} {
 		writeUvarint(&b, uint64(len(list)))
 		for _, s := range list {
 			writeString(&b, s)
@@ -129,10 +134,11 @@ func (r record) token() *oauthkit.Token {
 		AuthTime:        decodeTime(r.uint64At(offAuthTime)),
 	}
 	rest := string(r[offStrings:])
-	for _, f := range [...]*string{&t.ID, &t.GrantID, &t.ParentID, &t.ClientID, &t.Subject, &t.ACR} {
+	for _, f := range [...]*string{&t.ID, &t.GrantID, &t.ParentID, &t.ClientID, &t.Subject, &t.ACR, &t.JKT} {
 		*f, rest = readString(rest)
 	}
-	for _, list := range [...]*[]string{&t.Scope, &t.Audience} {
+	var actors []string
+	for _, list := range [...]*[]string{&t.Scope, &t.Audience, &actors} {
 		var n uint64
 		n, rest = readUvarint(rest)
 		if n == 0 {
@@ -142,6 +148,9 @@ func (r record) token() *oauthkit.Token {
 		for i := range *list {
 			(*list)[i], rest = readString(rest)
 		}
+	}
+	for i := len(actors) - 1; i >= 0; i-- {
+		t.Actor = &oauthkit.Actor{Subject: actors[i], Actor: t.Actor}
 	}
 	return t
 }

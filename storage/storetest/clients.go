@@ -82,9 +82,12 @@ func testClients(tag string) []*oauthkit.Client {
 			DefaultScopes: []string{
 				"read",
 			},
-			Audience:          []string{"https://api.example.com", "https://files.example.com"},
-			AccessTokenFormat: "jwt",
-			JWKS:              []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`),
+			Audience:                           []string{"https://api.example.com", "https://files.example.com"},
+			Resources:                          []string{"https://api.example.com/", "https://files.example.com/ü?x=1"},
+			DPoPBoundAccessTokens:              true,
+			RequirePushedAuthorizationRequests: true,
+			AccessTokenFormat:                  "jwt",
+			JWKS:                               []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`),
 		},
 		{
 			ID:           tag + "-public",

@@ -292,6 +292,8 @@ func (e *env) code(name string) *oauthkit.AuthorizationCode {
 		CodeChallenge:       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		CodeChallengeMethod: "S256",
 		Nonce:               "n-0S6_WzA2Mj",
+		Resources:           []string{"https://api.example.com/", "https://files.example.com/ü?x=1"},
+		DPoPJKT:             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
 		ExpiresAt:           e.now.Add(codeLifetime),
 	}
 }

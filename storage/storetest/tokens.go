@@ -709,6 +709,8 @@ func (e *env) token(name, grant string) *oauthkit.Token {
 		ExpiresAt:       e.now.Add(life),
 		AuthTime:        e.now.Add(-2 * time.Minute),
 		ACR:             "urn:example:acr:mfa",
+		Actor:           &oauthkit.Actor{Subject: "svc-ü", Actor: &oauthkit.Actor{Subject: "gateway"}},
+		JKT:             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
 	}
 }
 
