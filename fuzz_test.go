@@ -97,7 +97,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 // Cache-Control: no-store: a token, or an RFC 6749 §5.2 error code with
 // its status.
 func FuzzTokenRequest(f *testing.F) {
-	codes := []string{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope"}
+	codes := []string{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_target"}
 	f.Fuzz(func(t *testing.T, body, authorization string) {
 		e := newTestEnv(t, nil)
 		ctx := context.Background()

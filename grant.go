@@ -63,6 +63,25 @@ type TokenRequest struct {
 	Header http.Header
 	// Time is when the request arrived, by the server's clock.
 	Time time.Time
+	// Resources are the request's resource parameters (RFC 8707 §2), which
+	// may repeat at the token endpoint for every grant: each already
+	// checked to be a resource the client may ask for (Config.Resources,
+	// Client.Resources), without repeats; nil if there were none. Unless
+	// the grant sets Grant.Audience itself, the access token's audience is
+	// these resources, narrowed from those an authorization code or refresh
+	// token was granted for (invalid_target if they are not among them).
+	Resources []string
+
+	s *Server
+}
+
+// AccessToken returns the stored record of an active access token issued
+// by this server, as [Server.ValidateAccessToken] does, for grants that
+// take one as input (a token exchange's subject_token). It returns an error
+// wrapping ErrNotFound for anything else: unknown, expired, revoked,
+// malformed, or a refresh token.
+func (r *TokenRequest) AccessToken(ctx context.Context, token string) (*Token, error) {
+	return r.s.ValidateAccessToken(ctx, token)
 }
 
 // Scope returns the scope to grant for the request's scope parameter: the
@@ -88,7 +107,8 @@ type Grant struct {
 	// Scope is the granted scope; it must be within the client's Scopes.
 	Scope []string
 	// Audience lists the resource servers the access token is for. Nil
-	// means the client's Audience.
+	// means the request's resource parameters (TokenRequest.Resources) if
+	// it had any, and otherwise the client's Audience.
 	Audience []string
 	// AuthTime is when the resource owner authenticated, or zero.
 	AuthTime time.Time
@@ -121,8 +141,15 @@ type Grant struct {
 	// use is invalid_grant. The refresh token is imported only where one is
 	// issued (RefreshToken, and a client registered for refresh_token).
 	ImportAccessToken, ImportRefreshToken string
+	// Actor is the party the tokens let act for Subject (a token
+	// exchange's actor_token, RFC 8693 §4.1), or nil. It is recorded on the
+	// tokens and appears as the act claim in JWT access tokens and in
+	// introspection responses.
+	Actor *Actor
 
 	// Set by the built-in grants only.
+	granted       []string       // resources the code or refresh family was granted for; empty: no restriction
+	resources     []string       // the request's resource parameters (TokenRequest.Resources)
 	rotate        string         // ID of the refresh token being exchanged
 	refreshScope  []string       // scope of the new refresh token, if not Scope
 	codeID        string         // the authorization code to redeem, if any
@@ -179,6 +206,7 @@ func (g *Grant) fromCode(s *Server, code *AuthorizationCode) *Error {
 	g.GrantID = code.GrantID
 	g.IDToken = true
 	g.Nonce = code.Nonce
+	g.granted = code.Resources
 	return nil
 }
 
@@ -223,11 +251,14 @@ func (g refreshTokenGrant) HandleGrant(ctx context.Context, req *TokenRequest) (
 	grant := &Grant{
 		Subject:      subject,
 		Scope:        scope,
-		Audience:     old.Audience,
 		AuthTime:     old.AuthTime,
 		ACR:          old.ACR,
 		GrantID:      old.GrantID,
+		Actor:        old.Actor,
 		refreshScope: old.Scope, // RFC 6749 §6: a new refresh token keeps the original scope
+		// The family's audience, which a request's resource parameters may
+		// narrow (RFC 8707 §2.2).
+		granted: old.Audience,
 	}
 	if g.s.cfg.DisableRefreshTokenRotation {
 		if !old.RotatedAt.IsZero() {

@@ -25,6 +25,9 @@ type Introspection struct {
 	Issuer    string   `json:"iss,omitempty"`
 	AuthTime  int64    `json:"auth_time,omitempty"`
 	ACR       string   `json:"acr,omitempty"`
+	// Act is the actor of a delegated token (RFC 8693 §4.1, whose act
+	// claim serves introspection responses too).
+	Act *Actor `json:"act,omitempty"`
 }
 
 var inactive = &Introspection{Active: false}
@@ -41,7 +44,7 @@ func (i *Introspection) params() []Param {
 	p := []Param{{"active", i.Active}}
 	for _, f := range [...]Param{{"scope", i.Scope}, {"client_id", i.ClientID}, {"sub", i.Subject},
 		{"exp", i.ExpiresAt}, {"iat", i.IssuedAt}, {"token_type", i.TokenType}, {"aud", i.Audience},
-		{"iss", i.Issuer}, {"auth_time", i.AuthTime}, {"acr", i.ACR}} {
+		{"iss", i.Issuer}, {"auth_time", i.AuthTime}, {"acr", i.ACR}, {"act", i.Act.object()}} {
 		switch v := f.Value.(type) {
 		case string:
 			if v == "" {
@@ -53,6 +56,10 @@ func (i *Introspection) params() []Param {
 			}
 		case []string:
 			if len(v) == 0 {
+				continue
+			}
+		case map[string]any:
+			if v == nil {
 				continue
 			}
 		}
@@ -155,6 +162,7 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (*I
 		Audience:  t.Audience,
 		Issuer:    s.cfg.Issuer,
 		ACR:       t.ACR,
+		Act:       t.Actor,
 	}
 	// token_type says what the token is: "Bearer" for access tokens, and
 	// for refresh tokens the RFC 7009 type hint "refresh_token", so that a

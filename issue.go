@@ -66,7 +66,7 @@ type Issuance struct {
 	// AccessTokenClaims are claims added to a JWT access token (the
 	// client's TokenIssuer must implement ClaimsIssuer). They never replace
 	// a claim the library sets: naming one (iss, exp, aud, sub, client_id,
-	// jti, cnf, iat, scope, auth_time, acr) is a fault.
+	// jti, cnf, iat, nbf, scope, auth_time, acr, act) is a fault.
 	AccessTokenClaims map[string]any
 	// IDTokenClaims are claims added to the ID token, if one is issued;
 	// they never replace a claim of OIDC Core §2 (iss, sub, aud, exp, iat,
@@ -96,7 +96,7 @@ type ClaimsIssuer interface {
 
 // Claims the library sets, which an IssuanceHook must not name.
 var (
-	reservedAccessClaims = []string{"iss", "exp", "aud", "sub", "client_id", "jti", "cnf", "iat", "nbf", "scope", "auth_time", "acr"}
+	reservedAccessClaims = []string{"iss", "exp", "aud", "sub", "client_id", "jti", "cnf", "iat", "nbf", "scope", "auth_time", "acr", "act"}
 	reservedIDClaims     = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "c_hash"}
 	reservedResponse     = []string{"access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"}
 )
@@ -306,9 +306,9 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 	if subject == "" {
 		subject, subjectIsClient = client.ID, true
 	}
-	audience := grant.Audience
-	if audience == nil {
-		audience = client.Audience
+	audience, family, oerr := s.audiences(client, grant)
+	if oerr != nil {
+		return TokenResponse{}, nil, oerr
 	}
 	iss, oerr := s.prepareIssuance(ctx, client, grant, subject, subjectIsClient, audience)
 	if oerr != nil {
@@ -336,6 +336,7 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 		ExpiresAt:       now.Add(accessLife),
 		AuthTime:        grant.AuthTime,
 		ACR:             grant.ACR,
+		Actor:           grant.Actor,
 	}
 	accessToken, oerr := s.issueAccessToken(ctx, client, access, iss)
 	if oerr != nil {
@@ -371,6 +372,7 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 		refresh.ID = HashToken(raw)
 		refresh.Kind = RefreshToken
 		refresh.ExpiresAt = now.Add(refreshLife)
+		refresh.Audience = family
 		if grant.refreshScope != nil {
 			refresh.Scope = grant.refreshScope
 		}
@@ -378,6 +380,39 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 		resp.RefreshToken = raw
 	}
 	return resp, tokens, nil
+}
+
+// audiences returns the audience of the access token for grant, and that
+// of its refresh token, which bounds every later refresh of the family:
+//
+//   - a grant that sets Audience has it for both;
+//   - otherwise the request's resource parameters (RFC 8707 §2.2), which
+//     must be among the resources the code or refresh family was granted
+//     for, if it was restricted, are the access token's audience, and the
+//     family keeps its restriction (or, if it had none, takes theirs);
+//   - without them, both have the granted resources, or else the client's
+//     Audience.
+func (s *Server) audiences(client *Client, grant *Grant) (access, family []string, oerr *Error) {
+	switch {
+	case grant.Audience != nil:
+		return grant.Audience, grant.Audience, nil
+	case len(grant.resources) > 0:
+		var granted []string
+		if len(grant.granted) > 0 {
+			granted = grant.granted
+		}
+		if access, oerr = s.resolveResources(client, grant.resources, granted); oerr != nil {
+			return nil, nil, oerr
+		}
+		if granted == nil {
+			return access, access, nil
+		}
+		return access, granted, nil
+	case len(grant.granted) > 0:
+		return grant.granted, grant.granted, nil
+	default:
+		return client.Audience, client.Audience, nil
+	}
 }
 
 // tokenBatch holds the tokens of one issuance and the list of them handed

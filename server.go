@@ -303,16 +303,16 @@ func New(cfg Config) (*Server, error) {
 		if oa, ok := g.(OptionalClientAuthentication); ok && oa.ClientAuthenticationOptional() {
 			s.authOptional[g.GrantType()] = true
 		}
+		set := map[string]bool{"resource": true} // RFC 8707 §2, for every grant
 		if rp, ok := g.(RepeatableParameters); ok {
-			set := make(map[string]bool)
 			for _, p := range rp.RepeatableParameters() {
 				if slices.Contains(coreTokenParams, p) {
 					return nil, fmt.Errorf("oauthkit: grant %s declares core parameter %s repeatable", g.GrantType(), p)
 				}
 				set[p] = true
 			}
-			s.repeatable[g.GrantType()] = set
 		}
+		s.repeatable[g.GrantType()] = set
 	}
 	var err error
 	if s.metadataJSON, err = s.buildMetadata(); err != nil {

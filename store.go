@@ -177,6 +177,18 @@ type Actor struct {
 	Actor *Actor `json:"act,omitempty"`
 }
 
+// object returns the act claim as a JSON object of Param values, or nil.
+func (a *Actor) object() map[string]any {
+	if a == nil {
+		return nil
+	}
+	o := map[string]any{"sub": a.Subject}
+	if a.Actor != nil {
+		o["act"] = a.Actor.object()
+	}
+	return o
+}
+
 // Active reports whether t may be used at now: not expired and, for a
 // refresh token, not rotated.
 func (t *Token) Active(now time.Time) bool {

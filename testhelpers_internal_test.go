@@ -478,6 +478,7 @@ func newTestEnv(t testing.TB, configure func(*Config)) *testEnv {
 	}
 	cfg := Config{
 		Issuer:     testIssuer,
+		Resources:  []string{"https://a.example", "https://b.example"},
 		Clients:    e.clients,
 		Codes:      e.codes,
 		Tokens:     e.tokens,

@@ -132,7 +132,12 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, cl
 	case !client.AllowsGrant(grantType):
 		return TokenResponse{}, ErrUnauthorizedClient.WithDescription("client is not allowed the %s grant", grantType)
 	}
-	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header, Time: s.now()}
+	// Checked before the grant, so that a bad resource spends no code.
+	resources, oerr := s.resolveResources(client, form["resource"], nil)
+	if oerr != nil {
+		return TokenResponse{}, oerr
+	}
+	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header, Time: s.now(), Resources: resources, s: s}
 	grant, err := handler.HandleGrant(ctx, req)
 	if err != nil {
 		return TokenResponse{}, asError(err)
@@ -140,7 +145,7 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, cl
 	if grant == nil {
 		return TokenResponse{}, ErrServerError.Wrap(errors.New("oauthkit: GrantHandler returned neither grant nor error"))
 	}
-	grant.grantType, grant.form = grantType, form
+	grant.grantType, grant.form, grant.resources = grantType, form, resources
 	return s.issue(ctx, client, grant, req.Time)
 }
 

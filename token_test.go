@@ -43,6 +43,7 @@ var (
 	invalidRequest  = tokenError(400, "invalid_request")
 	invalidGrant    = tokenError(400, "invalid_grant")
 	invalidScope    = tokenError(400, "invalid_scope")
+	invalidTarget   = tokenError(400, "invalid_target")
 	basicRefused    = tokenWant{status: 401, code: "invalid_client", basicChallenge: true}
 	clientRefused   = tokenError(400, "invalid_client")
 	unauthorized    = tokenError(400, "unauthorized_client")
@@ -255,7 +256,10 @@ func TestTokenEndpoint(t *testing.T) {
 			want:  invalidRequest,
 		},
 		{name: "repeated resource where the grant allows it", setup: resourceFor("svc", url.Values{"resource": {"https://a.example", "https://b.example"}}), want: tokenOK},
-		{name: "repeated resource where the grant does not allow it", setup: redeemWith("web", nil, url.Values{"resource": {"https://a.example", "https://b.example"}}), want: invalidRequest},
+		{name: "repeated resource at every grant", setup: redeemWith("web", nil, url.Values{"resource": {"https://a.example", "https://b.example"}}), want: tokenOK},
+		{name: "resource the client may not ask for", setup: resourceFor("svc", url.Values{"resource": {"https://a.example", "https://c.example"}}), want: invalidTarget},
+		{name: "resource with a fragment", setup: resourceFor("svc", url.Values{"resource": {"https://a.example#f"}}), want: invalidTarget},
+		{name: "relative resource", setup: resourceFor("svc", url.Values{"resource": {"/api"}}), want: invalidTarget},
 		{name: "repeated code", setup: redeemWith("web", nil, url.Values{"code": {"a", "b"}}), want: invalidRequest},
 		{name: "missing grant_type", setup: just(webBasic(url.Values{"scope": {"read"}})), want: invalidRequest},
 		{name: "empty grant_type", setup: just(webBasic(url.Values{"grant_type": {""}})), want: invalidRequest},

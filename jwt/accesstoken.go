@@ -61,6 +61,8 @@ type accessTokenClaims struct {
 	Scope    string `json:"scope,omitempty"`
 	AuthTime int64  `json:"auth_time,omitempty"`
 	ACR      string `json:"acr,omitempty"`
+	// Act is the actor of a delegated token (RFC 8693 §4.1).
+	Act *oauthkit.Actor `json:"act,omitempty"`
 }
 
 var errNoKeys = errors.New("jwt: AccessTokens.Keys is nil")
@@ -68,7 +70,8 @@ var errNoIssuer = errors.New("jwt: AccessTokens.Issuer is empty")
 
 // IssueAccessToken returns a JWT access token for t, with the "typ" header
 // "at+jwt" (RFC 9068 §2.1) and the claims of RFC 9068 §2.2: iss, exp, aud,
-// sub, client_id, iat, jti, and scope, auth_time and acr when t has them.
+// sub, client_id, iat, jti, and scope, auth_time and acr when t has them,
+// and the act claim of RFC 8693 §4.1 for a token with an Actor.
 // It sets t.ID to [oauthkit.SelfContainedTokenID] of the jti. t must have Subject, ClientID,
 // IssuedAt and ExpiresAt set.
 func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (string, error) {
@@ -115,6 +118,7 @@ func (a *AccessTokens) issue(t *oauthkit.Token, extra map[string]any) (string, e
 		Jti:      jti,
 		Scope:    strings.Join(t.Scope, " "),
 		ACR:      t.ACR,
+		Act:      t.Actor,
 	}
 	if !t.AuthTime.IsZero() {
 		c.AuthTime = t.AuthTime.Unix()
@@ -145,7 +149,7 @@ func addClaims(payload []byte, extra map[string]any) ([]byte, error) {
 	}
 	for name, v := range extra {
 		switch name {
-		case "iss", "exp", "aud", "sub", "client_id", "iat", "jti", "nbf", "cnf", "scope", "auth_time", "acr":
+		case "iss", "exp", "aud", "sub", "client_id", "iat", "jti", "nbf", "cnf", "scope", "auth_time", "acr", "act":
 			return nil, fmt.Errorf("jwt: extra claim %q would replace a claim of the token", name)
 		}
 		claims[name] = v
