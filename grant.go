@@ -146,6 +146,10 @@ type Grant struct {
 	// tokens and appears as the act claim in JWT access tokens and in
 	// introspection responses.
 	Actor *Actor
+	// Response are parameters the grant adds to the token response, such
+	// as RFC 8693's issued_token_type. They never replace one of RFC 6749
+	// §5.1; an IssuanceHook sees them in Issuance.Response and may add more.
+	Response []Param
 
 	// Set by the built-in grants only.
 	granted       []string       // resources the code or refresh family was granted for; empty: no restriction

@@ -72,8 +72,8 @@ type Issuance struct {
 	// they never replace a claim of OIDC Core §2 (iss, sub, aud, exp, iat,
 	// auth_time, nonce, acr, amr, azp, at_hash, c_hash).
 	IDTokenClaims map[string]any
-	// Response are parameters added to the token response; they never
-	// replace one of RFC 6749 §5.1.
+	// Response are parameters added to the token response, starting with
+	// the grant's (Grant.Response); they never replace one of RFC 6749 §5.1.
 	Response []Param
 	// AccessToken and RefreshToken, if set, are the values to issue instead
 	// of new ones: tokens imported from another system, stored like any
@@ -106,7 +106,7 @@ var (
 // leaves them, screened. It returns nil, the defaults, when there is
 // neither a hook nor an import.
 func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Grant, subject string, subjectIsClient bool, audience []string) (*Issuance, *Error) {
-	if s.cfg.Issuance == nil && grant.ImportAccessToken == "" && grant.ImportRefreshToken == "" {
+	if s.cfg.Issuance == nil && grant.ImportAccessToken == "" && grant.ImportRefreshToken == "" && grant.Response == nil {
 		return nil, nil
 	}
 	iss := &Issuance{
@@ -115,6 +115,7 @@ func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Gra
 		AccessTokenLifetime: s.cfg.AccessTokenLifetime, RefreshTokenLifetime: s.cfg.RefreshTokenLifetime,
 		TokenType:   "Bearer",
 		AccessToken: grant.ImportAccessToken, RefreshToken: grant.ImportRefreshToken,
+		Response:    slices.Clone(grant.Response),
 	}
 	if s.cfg.Issuance != nil {
 		if err := s.cfg.Issuance.Issue(ctx, iss); err != nil {
@@ -138,7 +139,7 @@ func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Gra
 		}
 	}
 	if problem != "" {
-		return nil, ErrServerError.Wrap(errors.New("oauthkit: the IssuanceHook " + problem))
+		return nil, ErrServerError.Wrap(errors.New("oauthkit: the IssuanceHook (or the grant) " + problem))
 	}
 	for _, v := range []string{iss.AccessToken, iss.RefreshToken} {
 		if v != "" && !importable(v) {

@@ -249,25 +249,39 @@ func (g *JWTBearer) HandleGrant(ctx context.Context, req *oauthkit.TokenRequest)
 	if err != nil {
 		return nil, err
 	}
+	_, subject, err := g.verify(ctx, req, raw, "assertion", oauthkit.ErrInvalidGrant)
+	if err != nil {
+		return nil, err
+	}
+	return &oauthkit.Grant{Subject: subject, Scope: scope}, nil
+}
+
+// verify checks the JWT raw, sent as the parameter param of req, by the
+// rules of the grant, and returns its issuer and the resource owner that
+// Subject maps its sub to. A refusal is refused (with a description naming
+// param); any other error is a fault. It is the one check of a JWT from a
+// trusted issuer: an assertion of this grant, or a token exchange's
+// subject or actor token of type jwt.
+func (g *JWTBearer) verify(ctx context.Context, req *oauthkit.TokenRequest, raw, param string, refused *oauthkit.Error) (issuer, subject string, err error) {
 	claims, err := g.verifier.Verify(ctx, raw, req.Time, func(ctx context.Context, c *assertion.Claims, kid, alg string) (any, error) {
 		return g.key(ctx, req.Client, c.Issuer, kid, alg)
 	})
 	if r, ok := errors.AsType[*assertion.Refusal](err); ok {
-		return nil, oauthkit.ErrInvalidGrant.WithDescription("%s", r.Description("assertion")).Wrap(r.Err)
+		return "", "", refused.WithDescription("%s", r.Description(param)).Wrap(r.Err)
 	}
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
-	subject, err := g.subject(ctx, claims.Issuer, claims.Subject, req.Client)
+	subject, err = g.subject(ctx, claims.Issuer, claims.Subject, req.Client)
 	switch {
 	case errors.Is(err, oauthkit.ErrNotFound):
-		return nil, oauthkit.ErrInvalidGrant.WithDescription("the assertion's sub is not a resource owner this client may act for").Wrap(err)
+		return "", "", refused.WithDescription("the %s's sub is not a resource owner this client may act for", param).Wrap(err)
 	case err != nil:
-		return nil, err
+		return "", "", err
 	case subject == "":
-		return nil, errors.New("grants: JWTBearerConfig.Subject returned an empty subject")
+		return "", "", errors.New("grants: JWTBearerConfig.Subject returned an empty subject")
 	}
-	return &oauthkit.Grant{Subject: subject, Scope: scope}, nil
+	return claims.Issuer, subject, nil
 }
 
 // key returns the key of issuer for kid and alg: a trusted issuer's, or,
