@@ -115,7 +115,7 @@ func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Gra
 		AccessTokenLifetime: s.cfg.AccessTokenLifetime, RefreshTokenLifetime: s.cfg.RefreshTokenLifetime,
 		TokenType:   "Bearer",
 		AccessToken: grant.ImportAccessToken, RefreshToken: grant.ImportRefreshToken,
-		Response:    slices.Clone(grant.Response),
+		Response: slices.Clone(grant.Response),
 	}
 	if s.cfg.Issuance != nil {
 		if err := s.cfg.Issuance.Issue(ctx, iss); err != nil {

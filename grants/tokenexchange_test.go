@@ -97,8 +97,8 @@ func newTXFixture(t *testing.T) *txFixture {
 		},
 	})
 	srv, err := oauthkit.New(oauthkit.Config{
-		Issuer:       issuer,
-		Clients:      f.store, Codes: f.store, Tokens: f.store, ReplayCache: f.store,
+		Issuer:  issuer,
+		Clients: f.store, Codes: f.store, Tokens: f.store, ReplayCache: f.store,
 		AccessTokens: &jwt.AccessTokens{Keys: f.keys, Issuer: issuer},
 		Resources:    []string{txOrders, txFiles},
 		Grants: []oauthkit.GrantHandler{
