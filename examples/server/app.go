@@ -30,6 +30,7 @@ const (
 	pathJWKS       = "/.well-known/jwks.json"
 	pathUserInfo   = "/userinfo"
 	pathAPIMe      = "/api/me"
+	pathAPI        = "/api" // the demo API's resource indicator, {issuer}/api (RFC 8707)
 	pathCallback   = "/callback" // the demo clients' callback page, /callback/{client_id}
 )
 
@@ -110,6 +111,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	var sealKey []byte
 	jwtBearer := false    // some client may use the JWT bearer grant
 	clientSigned := false // and one of those signs its own assertions (jwks)
+	tokenExchange := false // some client may use token exchange (RFC 8693)
 	for _, c := range cfg.Clients {
 		for _, sc := range c.Scopes {
 			if !slices.Contains(scopes, sc) {
@@ -126,6 +128,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			RedirectURIs: slices.Clone(c.RedirectURIs),
 			GrantTypes:   slices.Clone(c.GrantTypes),
 			Scopes:       slices.Clone(c.Scopes),
+			Resources:    slices.Clone(c.Resources),
 		}
 		switch {
 		case c.Public:
@@ -166,6 +169,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			jwtBearer = true
 			clientSigned = clientSigned || len(c.JWKS) > 0
 		}
+		tokenExchange = tokenExchange || c.uses(grants.GrantTypeTokenExchange)
 		// The library's rules for a registration, which cfg.validate
 		// has applied to the redirect URIs already.
 		if err := oc.Validate(); err != nil {
@@ -220,6 +224,9 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		Authorizer:      pg,
 		ErrorPage:       pg.errorPage,
 		Grants:          extra,
+		// RFC 8707: every client may ask for the demo API by its resource
+		// indicator; clients[].resources add more per client.
+		Resources:       []string{cfg.Issuer + pathAPI},
 		ScopesSupported: scopes,
 		CodeLifetime:    a.codeLifetime,
 		Logger:          logger,
@@ -239,12 +246,14 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		oc.ClientAuthMethods = append(oc.ClientAuthMethods, oauthkit.ClientSecretJWT{SealKey: sealKey})
 		oc.ReplayCache = st.replay
 	}
-	if jwtBearer {
+	var bearerGrant *grants.JWTBearer
+	if jwtBearer || tokenExchange && len(cfg.TrustedIssuers) > 0 {
 		// RFC 7523 §2.1: an assertion of a trusted issuer, or one the
 		// client signed with a key of its jwks, for a user of the config.
 		// Its jti goes into the same replay cache as client assertions',
 		// so that one JWT serves once, as a grant or as a credential.
-		bearerGrant, err := grants.NewJWTBearer(grants.JWTBearerConfig{
+		// Token exchange verifies trusted issuers' JWTs with it too.
+		bearerGrant, err = grants.NewJWTBearer(grants.JWTBearerConfig{
 			Issuer:                 cfg.Issuer,
 			TokenEndpoint:          cfg.Issuer + pathToken,
 			ReplayCache:            st.replay,
@@ -256,8 +265,21 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		if err != nil {
 			return nil, err
 		}
-		oc.Grants = append(oc.Grants, bearerGrant)
+		if jwtBearer {
+			oc.Grants = append(oc.Grants, bearerGrant)
+		}
 		oc.ReplayCache = st.replay
+	}
+	if tokenExchange {
+		// RFC 8693: a client registered for the grant may exchange an
+		// access token of this server, or a trusted issuer's JWT, for a
+		// token of the same user, with an actor_token recorded as act.
+		// Registration is the example's whole policy; a real server
+		// decides per client, subject and audience.
+		oc.Grants = append(oc.Grants, grants.NewTokenExchange(grants.TokenExchangeConfig{
+			JWT:    bearerGrant,
+			Policy: func(context.Context, *grants.Exchange) error { return nil },
+		}))
 	}
 	if n := cfg.TokenRequestsPerMinute; n > 0 {
 		oc.RateLimiter = tokenEndpointLimit(n)
@@ -292,9 +314,10 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		return nil, err
 	}
 	api, err := bearer.New(bearer.Config{
-		// Tokens are for any resource server of this issuer: they carry
-		// no audience, so none is checked.
-		Validator: bearer.Local(a.server, ""),
+		// A token with an audience (resource indicators, RFC 8707) must
+		// name the demo API; one without is for any resource server of
+		// this issuer.
+		Validator: bearer.Local(a.server, cfg.Issuer+pathAPI),
 		Realm:     apiRealm,
 		Logger:    logger,
 	})

@@ -71,6 +71,9 @@ type clientConfig struct {
 	RedirectURIs []string
 	GrantTypes   []string
 	Scopes       []string
+	// Resources are further resource indicators (RFC 8707) the client may
+	// ask for, besides the demo API, {issuer}/api, which every client may.
+	Resources []string
 	// JWKS is the client's public keys, a JWK Set in JSON (compacted): for
 	// private_key_jwt, and for the JWT bearer grant's assertions that the
 	// client signs itself; nil otherwise.
@@ -109,6 +112,7 @@ var configGrantTypes = []string{
 	oauthkit.GrantTypePassword,
 	grants.GrantTypeJWTBearer,
 	grants.GrantTypeExternalToken,
+	grants.GrantTypeTokenExchange,
 }
 
 // defaultScopeDescriptions are the consent page's words for the scopes of
@@ -234,6 +238,7 @@ type (
 		GrantTypes              *[]json.RawMessage `json:"grant_types"`
 		Scopes                  []json.RawMessage  `json:"scopes"`
 		JWKS                    *json.RawMessage   `json:"jwks"`
+		Resources               []json.RawMessage  `json:"resources"`
 	}
 	fileUser struct {
 		Username string `json:"username"`
@@ -383,6 +388,11 @@ func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
 	}
 	if c.Scopes, err = decodeStrings(fc.Scopes, path+".scopes"); err != nil {
 		return clientConfig{}, err
+	}
+	if fc.Resources != nil {
+		if c.Resources, err = decodeStrings(fc.Resources, path+".resources"); err != nil {
+			return clientConfig{}, err
+		}
 	}
 	if fc.GrantTypes == nil {
 		// RFC 7591 §2: a client registered without grant_types uses only
@@ -658,6 +668,16 @@ func (c *clientConfig) validate(path string) error {
 	}
 	if slices.Contains(c.GrantTypes, oauthkit.GrantTypeAuthorizationCode) && len(c.RedirectURIs) == 0 && !c.DemoCallback {
 		return fieldError(path+".redirect_uris", "required for the authorization_code grant")
+	}
+	for j, r := range c.Resources {
+		p := fmt.Sprintf("%s.resources[%d]", path, j)
+		u, err := url.Parse(r)
+		switch {
+		case err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(r, "#"):
+			return fieldError(p, fmt.Sprintf("%q is not an absolute URI without a fragment (RFC 8707 §2), such as https://api.example.com", r))
+		case slices.Contains(c.Resources[:j], r):
+			return fieldError(p, fmt.Sprintf("duplicate resource %q", r))
+		}
 	}
 	for j, u := range c.RedirectURIs {
 		p := fmt.Sprintf("%s.redirect_uris[%d]", path, j)
