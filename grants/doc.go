@@ -10,6 +10,7 @@
 //			grants.Password{Users: users}, // deprecated: RFC 9700 §2.4
 //			jwtBearer, // from NewJWTBearer: RFC 7523 assertions
 //			grants.ExternalToken{Users: users}, // imports tokens of another server
+//			grants.NewTokenExchange(grants.TokenExchangeConfig{Policy: policy}), // RFC 8693
 //		},
 //	}
 //
@@ -22,6 +23,15 @@
 // another authorization server minted, for a user whose password checks or
 // whose token the host's Verify callback accepts: the values become this
 // server's tokens, through [oauthkit.Grant.ImportAccessToken].
+//
+// [TokenExchange] exchanges an access token of this server, or a trusted
+// issuer's JWT (verified by a [JWTBearer]'s rules), for a token of the same
+// subject, with an actor recorded as RFC 8693's act claim; a host
+// [ExchangePolicy] decides what may be exchanged, and nothing may without
+// one.
+//
+// Every grant takes RFC 8707 resource parameters, which the token endpoint
+// checks and makes the access token's audience (oauthkit.TokenRequest.Resources).
 //
 // A host's own extension grant is written the same way: a type with
 // GrantType and HandleGrant methods.
