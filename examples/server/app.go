@@ -313,7 +313,22 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	if a.try, err = newTryIt(cfg); err != nil {
 		return nil, err
 	}
+	// RFC 9728: the demo API's metadata, which every 401 from it points
+	// to, so that a client that knows only the API finds this server.
+	resourceMetadataURL, err := bearer.MetadataURL(cfg.Issuer + pathAPI)
+	if err != nil {
+		return nil, err
+	}
+	resourceMetadata, err := bearer.MetadataHandler(bearer.ProtectedResourceMetadata{
+		Resource:             cfg.Issuer + pathAPI,
+		AuthorizationServers: []string{cfg.Issuer},
+		ScopesSupported:      []string{scopeAPIRead},
+	})
+	if err != nil {
+		return nil, err
+	}
 	api, err := bearer.New(bearer.Config{
+		ResourceMetadata: resourceMetadataURL.String(),
 		// A token with an audience (resource indicators, RFC 8707) must
 		// name the demo API; one without is for any resource server of
 		// this issuer.
@@ -341,6 +356,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		a.mux.Handle(pathUserInfo, srv.UserInfoHandler())
 	}
 	a.mux.Handle("GET "+pathAPIMe, api.Wrap(http.HandlerFunc(apiMe), scopeAPIRead))
+	a.mux.Handle(resourceMetadataURL.Path, resourceMetadata)
 	a.mux.HandleFunc("GET "+pathCallback, a.callback)
 	a.mux.HandleFunc("GET "+pathCallback+"/{client}", a.callback)
 	a.mux.HandleFunc("GET /{$}", a.index)

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/oauthkit/oauthkit/grants"
 )
@@ -85,5 +88,46 @@ func TestTokenExchangeAndResources(t *testing.T) {
 		"scope": {"write"},
 	}); c.status != 400 || c.body["error"] != "invalid_scope" {
 		t.Errorf("wider scope: %d %v", c.status, c.body)
+	}
+}
+
+// TestProtectedResourceMetadata checks RFC 9728 for the demo API: its
+// metadata document at {issuer}/.well-known/oauth-protected-resource/api,
+// and resource_metadata in the challenge of every 401 from /api/me, so
+// that a client that knows only the API finds this server.
+func TestProtectedResourceMetadata(t *testing.T) {
+	cfg, err := parseConfig("", strings.NewReader(exchangeConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, cfg, false)
+	t.Cleanup(ts.Close)
+	mdURL := ts.issuer + "/.well-known/oauth-protected-resource/api"
+
+	resp, err := ts.Client().Get(ts.issuer + pathAPIMe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if challenge := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != 401 || !strings.Contains(challenge, `resource_metadata="`+mdURL+`"`) {
+		t.Errorf("/api/me without a token: %d %q, want 401 naming %s", resp.StatusCode, challenge, mdURL)
+	}
+	resp, err = ts.Client().Get(mdURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var md map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&md); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metadata: %d %v", resp.StatusCode, err)
+	}
+	want := map[string]any{
+		"resource":                 ts.issuer + pathAPI,
+		"authorization_servers":    []any{ts.issuer},
+		"scopes_supported":         []any{scopeAPIRead},
+		"bearer_methods_supported": []any{"header"},
+	}
+	if diff := cmp.Diff(want, md); diff != "" {
+		t.Errorf("metadata (-want +got):\n%s", diff)
 	}
 }
