@@ -131,6 +131,15 @@ func TestAPIMe(t *testing.T) {
 				t.Run(tt.name, func(t *testing.T) {
 					method, path := stdcmp.Or(tt.method, http.MethodGet), stdcmp.Or(tt.path, pathAPIMe)
 					got := callAPI(t, ts, method, path, tt.auth)
+					// Every challenge names the API's RFC 9728 metadata,
+					// wherever among its parameters.
+					if got.challenge != "" {
+						md := `resource_metadata="` + ts.issuer + `/.well-known/oauth-protected-resource/api"`
+						if !strings.Contains(got.challenge, md) {
+							t.Errorf("challenge %q lacks %s", got.challenge, md)
+						}
+						got.challenge = strings.NewReplacer(", "+md, "", md+", ", "").Replace(got.challenge)
+					}
 					if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(apiResponse{})); diff != "" {
 						t.Errorf("%s %s (-want +got):\n%s", method, path, diff)
 					}
