@@ -96,11 +96,13 @@ type Store struct {
 	*Codes
 	*Tokens
 	*ReplayCache
+	*PushedRequests // Config.PAR.Store (RFC 9126)
 }
 
 // NewStore returns a store holding clients and no codes, tokens or keys.
 func NewStore(clients ...*oauthkit.Client) *Store {
-	return &Store{Clients: NewClients(clients...), Codes: NewCodes(), Tokens: NewTokens(), ReplayCache: NewReplayCache()}
+	return &Store{Clients: NewClients(clients...), Codes: NewCodes(), Tokens: NewTokens(), ReplayCache: NewReplayCache(),
+		PushedRequests: NewPushedRequests()}
 }
 
 // RedeemCode consumes a code and stores the tokens issue returns for it,
@@ -125,12 +127,15 @@ func (s *Store) RedeemCode(ctx context.Context, id, clientID string, now time.Ti
 	return code, nil
 }
 
-// DeleteExpired forgets the codes, tokens, revoked grants and replay keys
-// expired at now.
+// DeleteExpired forgets the codes, tokens, revoked grants, replay keys and
+// pushed requests expired at now.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	s.Codes.DeleteExpired(ctx, now)
 	if s.ReplayCache != nil { // a Store built without NewStore may have none
 		s.ReplayCache.DeleteExpired(ctx, now)
+	}
+	if s.PushedRequests != nil {
+		s.PushedRequests.DeleteExpired(ctx, now)
 	}
 	return s.Tokens.DeleteExpired(ctx, now)
 }

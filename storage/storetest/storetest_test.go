@@ -23,4 +23,7 @@ func TestMemoryStores(t *testing.T) {
 	t.Run("ReplayCache", func(t *testing.T) {
 		storetest.TestReplayCache(t, func(t *testing.T) oauthkit.ReplayCache { return memory.NewReplayCache() })
 	})
+	t.Run("PushedRequests", func(t *testing.T) {
+		storetest.TestPushedRequestStore(t, func(t *testing.T) oauthkit.PushedRequestStore { return memory.NewPushedRequests() })
+	})
 }
