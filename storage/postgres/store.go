@@ -144,11 +144,11 @@ func (s *Store) Close() {
 // cleaning a large backlog never holds locks for long.
 const deleteBatch = 5000
 
-// DeleteExpired removes the codes, tokens, records of revoked grants and
-// replay keys expired at now: until then, used codes and rotated refresh
-// tokens are kept to detect their reuse, revoked grants (kept for
-// oauthkit.MaxCodeLifetime) to refuse their late tokens, and replay keys
-// to refuse their replays. It deletes in batches of a few thousand rows
+// DeleteExpired removes the codes, tokens, records of revoked grants,
+// replay keys and pushed authorization requests expired at now: until then,
+// used codes and rotated refresh tokens are kept to detect their reuse,
+// revoked grants (kept for oauthkit.MaxCodeLifetime) to refuse their late
+// tokens, and replay keys to refuse their replays. It deletes in batches of a few thousand rows
 // and may be called concurrently from several instances.
 //
 // Nothing else removes expired rows, which the store already treats as not
@@ -156,7 +156,7 @@ const deleteBatch = 5000
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	for _, table := range []struct{ name, key string }{
 		{"oauthkit_codes", "id"}, {"oauthkit_tokens", "id"}, {"oauthkit_revoked_grants", "grant_id"},
-		{"oauthkit_replay_cache", "key_hash"},
+		{"oauthkit_replay_cache", "key_hash"}, {"oauthkit_pushed_requests", "id"},
 	} {
 		// SKIP LOCKED lets instances running this at the same time share
 		// the work instead of waiting for each other.
