@@ -9,7 +9,7 @@ import (
 )
 
 const (
-	apiResource  = "https://api.example.com/"
+	apiResource   = "https://api.example.com/"
 	filesResource = "https://files.example.com/"
 	// testJKT is the thumbprint of RFC 9449 §10's example.
 	testJKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"

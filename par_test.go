@@ -183,7 +183,9 @@ func TestPushedAuthorizationErrors(t *testing.T) {
 		code      string
 		header    map[string]string
 	}{
-		{name: "GET", req: func() *http.Request { return httptest.NewRequest(http.MethodGet, "/par?"+codeRequest("spa", nil).Encode(), nil) },
+		{name: "GET", req: func() *http.Request {
+			return httptest.NewRequest(http.MethodGet, "/par?"+codeRequest("spa", nil).Encode(), nil)
+		},
 			status: 405, code: "invalid_request", header: map[string]string{"Allow": "POST"}},
 		{name: "confidential client without credentials", req: func() *http.Request { return parPost(codeRequest("web", nil)) }, status: 400, code: "invalid_client"},
 		{name: "wrong secret", req: func() *http.Request { return withBasic(parPost(codeRequest("web", nil)), "web", "wrong") },
