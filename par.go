@@ -164,7 +164,7 @@ func (s *Server) pushAuthorizeRequest(ctx context.Context, client *Client, form 
 func (s *Server) pushedAuthorizeRequest(ctx context.Context, client *Client, form url.Values) (*AuthorizeRequest, *Error) {
 	raw := form.Get("request_uri")
 	if len(form["request_uri"]) != 1 || !strings.HasPrefix(raw, RequestURIPrefix) {
-		return nil, ErrInvalidRequestURI.WithDescription("request_uri is repeated or not one of this server's")
+		return nil, ErrInvalidRequestURI.WithDescription("request_uri is repeated or was not issued by this server")
 	}
 	pushed, err := s.cfg.PAR.Store.PushedRequest(ctx, HashToken(raw), client.ID, s.now())
 	switch {

@@ -25,6 +25,7 @@ const (
 	pathToken      = "/token"
 	pathRevoke     = "/revoke"
 	pathIntrospect = "/introspect"
+	pathPAR        = "/par"
 	pathMetadata   = "/.well-known/oauth-authorization-server"
 	pathOpenID     = "/.well-known/openid-configuration" // the same document, when OpenID Connect is on
 	pathJWKS       = "/.well-known/jwks.json"
@@ -126,6 +127,8 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			RedirectURIs: slices.Clone(c.RedirectURIs),
 			GrantTypes:   slices.Clone(c.GrantTypes),
 			Scopes:       slices.Clone(c.Scopes),
+
+			RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 		}
 		switch {
 		case c.Public:
@@ -213,6 +216,13 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			Token:         cfg.Issuer + pathToken,
 			Revocation:    cfg.Issuer + pathRevoke,
 			Introspection: cfg.Issuer + pathIntrospect,
+			// RFC 9126: request_uri values are single-use and live
+			// oauthkit.DefaultPARLifetime.
+			PushedAuthorization: cfg.Issuer + pathPAR,
+		},
+		PAR: &oauthkit.PARConfig{
+			Store:                st.pushed,
+			RequireForAllClients: cfg.RequirePushedAuthorizationRequests,
 		},
 		Clients:         st.clients,
 		Codes:           st.codes,
@@ -309,6 +319,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	a.mux.Handle(pathToken, srv.TokenHandler())
 	a.mux.Handle(pathRevoke, srv.RevocationHandler())
 	a.mux.Handle(pathIntrospect, srv.IntrospectionHandler())
+	a.mux.Handle(pathPAR, srv.PushedAuthorizationHandler())
 	a.mux.Handle(pathMetadata, srv.MetadataHandler())
 	if a.keys != nil {
 		a.mux.Handle(pathJWKS, a.keys.JWKSHandler())
@@ -413,6 +424,7 @@ func (a *app) endpoints() [][2]string {
 		{"token", a.issuer + pathToken},
 		{"revoke", a.issuer + pathRevoke},
 		{"introspect", a.issuer + pathIntrospect},
+		{"par", a.issuer + pathPAR},
 		{"metadata", a.issuer + pathMetadata},
 	}
 	if a.oidc {
