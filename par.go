@@ -30,7 +30,11 @@ type PARConfig struct {
 	// Store keeps pushed requests until they are used or expire. Required.
 	Store PushedRequestStore
 	// Lifetime is how long a request_uri stays usable. Zero means
-	// DefaultPARLifetime; at most MaxPARLifetime.
+	// DefaultPARLifetime; at most MaxPARLifetime. The request_uri is used
+	// up only when the authorization endpoint answers the client, so the
+	// lifetime must also cover the user's time on the login and consent
+	// pages: a user slower than it gets invalid_request_uri, and the
+	// client must push again.
 	Lifetime time.Duration
 	// RequireForAllClients refuses, with invalid_request, every
 	// authorization request that was not pushed (RFC 9126 §5,
