@@ -8,7 +8,7 @@
 // # Setup
 //
 // One [Store] is the ClientStore, CodeStore, TokenStore and ReplayCache of a
-// server:
+// server, and the PushedRequestStore of its Config.PAR (RFC 9126):
 //
 //	store, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"))
 //	if err != nil {
@@ -37,7 +37,8 @@
 // # Schema and migrations
 //
 // [Store.Migrate] creates the tables (oauthkit_clients, oauthkit_codes,
-// oauthkit_tokens, oauthkit_revoked_grants, oauthkit_replay_cache) and two
+// oauthkit_tokens, oauthkit_revoked_grants, oauthkit_replay_cache,
+// oauthkit_pushed_requests) and two
 // functions
 // (oauthkit_deadline, oauthkit_refuse_revoked) in the first schema of the
 // connection's search_path, which a connection string can set
