@@ -41,7 +41,7 @@ func Example() {
 			switch {
 			case ok:
 				return &oauthkit.Consent{Subject: user, AuthTime: time.Now()}, nil
-			case slices.Contains(strings.Fields(req.Form.Get("prompt")), "none"):
+			case slices.Contains(strings.Fields(req.Params.Get("prompt")), "none"):
 				return nil, oauthkit.ErrLoginRequired // no page when the client asked for none
 			default:
 				// The login page must return only to /authorize: an
