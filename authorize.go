@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/oauthkit/oauthkit/internal/formdata"
-	"github.com/oauthkit/oauthkit/pkce"
 )
 
 // Response types and modes.
@@ -64,7 +63,8 @@ func (f AuthorizerFunc) Authorize(w http.ResponseWriter, r *http.Request, req *A
 }
 
 // AuthorizeRequest is a validated authorization request (RFC 6749 §4.1.1,
-// §4.2.1; RFC 7636 §4.3).
+// §4.2.1; RFC 7636 §4.3; RFC 8707 §2; RFC 9449 §10), sent to the
+// authorization endpoint or pushed first (RFC 9126).
 type AuthorizeRequest struct {
 	Client       *Client
 	ResponseType string
@@ -87,10 +87,27 @@ type AuthorizeRequest struct {
 	// MaxAge with login_required.
 	Prompt []string
 	MaxAge *time.Duration
-	// Form holds all the request's parameters, for pages that post back.
+	// Resources are the requested resource indicators (RFC 8707 §2), each
+	// one the client may ask for, without repeats, or nil: a consent page
+	// shows them. The code's token requests may narrow them; an implicit
+	// grant's access token has them as its audience.
+	Resources []string
+	// DPoPJKT is the dpop_jkt parameter (RFC 9449 §10), the thumbprint of
+	// the key the code is bound to, or empty.
+	DPoPJKT string
+	// Params are the authorization request's parameters, as validated,
+	// including those the library does not know (such as login_hint): for
+	// a pushed request, those the client pushed (RFC 9126 §4); otherwise
+	// the same values as Form.
+	Params url.Values
+	// Form holds this HTTP request's parameters, for pages that post back
+	// to the authorization endpoint: for a pushed request only client_id,
+	// request_uri and the pages' own fields, since the endpoint ignores the
+	// other authorization parameters sent beside a request_uri.
 	Form url.Values
 
 	redirectURIParam bool
+	pushedID         string // the pushed request this request came from, until it is used
 	rt               responseType
 	openID           bool
 }
@@ -151,9 +168,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	req, oerr := s.parseAuthorizeRequest(ctx, w, r)
 	switch {
 	case oerr != nil && req == nil:
-		oerr = authorizeError(oerr)
-		s.logFault(ctx, "authorize", oerr)
-		s.errorPage(w, r, oerr)
+		s.showError(ctx, w, r, oerr)
 		return
 	case oerr != nil:
 		s.redirectError(ctx, w, r, req, oerr)
@@ -178,6 +193,10 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(ctx, w, r, req, ErrLoginRequired.WithDescription("authentication is older than max_age"))
 		return
 	}
+	if oerr := s.usePushedRequest(ctx, req); oerr != nil {
+		s.showError(ctx, w, r, oerr)
+		return
+	}
 	params, oerr := s.approve(ctx, req, consent)
 	if oerr != nil {
 		s.redirectError(ctx, w, r, req, oerr)
@@ -186,8 +205,9 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.redirectResponse(w, r, req, params)
 }
 
-// parseAuthorizeRequest validates an authorization request. On error, a nil
-// request means the error must not be redirected.
+// parseAuthorizeRequest reads and validates an authorization request: the
+// parameters it carries, or those its request_uri names (RFC 9126 §4). On
+// error, a nil request means the error must not be redirected.
 func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWriter, r *http.Request) (*AuthorizeRequest, *Error) {
 	var form url.Values
 	switch r.Method {
@@ -206,153 +226,20 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, w http.ResponseWrite
 		e.Status = http.StatusMethodNotAllowed
 		return nil, e
 	}
-	// Until client and redirect URI are known good, nothing is redirected.
-	if len(form["client_id"]) != 1 || form.Get("client_id") == "" {
-		return nil, ErrInvalidRequest.WithDescription("missing or repeated client_id")
-	}
-	if len(form["redirect_uri"]) > 1 {
-		return nil, ErrInvalidRequest.WithDescription("repeated redirect_uri")
-	}
-	client, err := s.cfg.Clients.Client(ctx, form.Get("client_id"))
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil, ErrInvalidRequest.WithDescription("unknown client_id")
-	case err != nil:
-		return nil, ErrServerError.Wrap(err)
-	}
-	redirectURI, ok := resolveRedirectURI(client, form.Get("redirect_uri"))
-	if !ok {
-		return nil, ErrInvalidRequest.WithDescription("redirect_uri is missing or not registered for this client")
-	}
-	req := &AuthorizeRequest{
-		Client:              client,
-		ResponseType:        form.Get("response_type"),
-		RedirectURI:         redirectURI,
-		State:               form.Get("state"),
-		CodeChallenge:       form.Get("code_challenge"),
-		CodeChallengeMethod: form.Get("code_challenge_method"),
-		Nonce:               form.Get("nonce"),
-		Form:                form,
-		redirectURIParam:    form.Get("redirect_uri") != "",
-	}
-	// From here on errors are redirected, in the requested response mode if
-	// it is valid and in the response type's default mode otherwise.
-	rt, rtOK := parseResponseType(req.ResponseType)
-	req.rt = rt
-	req.ResponseMode = ResponseModeQuery
-	if rt.frontChannel() {
-		req.ResponseMode = ResponseModeFragment
-	}
-	for _, name := range authorizeParams {
-		if len(form[name]) > 1 {
-			return req, ErrInvalidRequest.WithDescription("parameter %s repeated", name)
-		}
-	}
-	// Request objects are not supported; acting on the outer parameters
-	// instead would ignore what the client signed (OIDC Core §6.1, §6.2).
-	if form.Has("request") {
-		return req, ErrRequestNotSupported.WithDescription("request objects are not supported")
-	}
-	if form.Has("request_uri") {
-		return req, ErrRequestURINotSupported.WithDescription("request_uri is not supported")
-	}
-	switch mode := form.Get("response_mode"); mode {
-	case "":
-	case ResponseModeQuery, ResponseModeFragment, ResponseModeFormPost:
-		if mode == ResponseModeQuery && rt.frontChannel() {
-			// Tokens must never appear in a query string.
-			return req, ErrInvalidRequest.WithDescription("response_mode query is not allowed with this response_type")
-		}
-		if mode == ResponseModeFormPost && !strings.HasPrefix(redirectURI, "https://") && !strings.HasPrefix(redirectURI, "http://") {
-			// A page can post only to http(s); the form_post page's CSP
-			// would block anything else, leaving the user on a blank page.
-			return req, ErrInvalidRequest.WithDescription("response_mode form_post needs an http or https redirect_uri")
-		}
-		req.ResponseMode = mode
-	default:
-		return req, ErrInvalidRequest.WithDescription("unsupported response_mode")
-	}
-	switch {
-	case req.ResponseType == "":
-		return req, ErrInvalidRequest.WithDescription("missing response_type")
-	case !rtOK, rt.frontChannel() && !s.cfg.AllowImplicitGrant, rt.idToken && s.cfg.IDTokens == nil:
-		return req, ErrUnsupportedResponseType
-	case rt.code && !client.AllowsGrant(GrantTypeAuthorizationCode):
-		return req, ErrUnauthorizedClient.WithDescription("client is not allowed the authorization_code grant")
-	case rt.frontChannel() && !client.AllowsGrant(GrantTypeImplicit):
-		return req, ErrUnauthorizedClient.WithDescription("client is not allowed the implicit grant")
-	}
-	scope, oerr := resolveScope(client, form.Get("scope"))
+	client, oerr := s.authorizeClient(ctx, form)
 	if oerr != nil {
-		return req, oerr
+		return nil, oerr
 	}
-	if s.cfg.IDTokens == nil && slices.Contains(scope, ScopeOpenID) {
-		// Granting openid as a plain scope would leave the client waiting
-		// for an ID token that never comes: refuse, and tell the operator.
-		s.warnOpenIDOff(ctx, client.ID)
-		return req, ErrInvalidScope.WithDescription("scope openid is not supported by this server")
+	if s.cfg.PAR != nil && form.Has("request_uri") {
+		return s.pushedAuthorizeRequest(ctx, client, form)
 	}
-	req.Scope = scope
-	req.openID = s.cfg.IDTokens != nil && slices.Contains(scope, ScopeOpenID)
-	switch {
-	case rt.idToken && !req.openID:
-		return req, ErrInvalidRequest.WithDescription("response_type id_token requires the openid scope")
-	case rt.idToken && req.Nonce == "":
-		return req, ErrInvalidRequest.WithDescription("nonce is required when an ID token is returned from the authorization endpoint")
+	req, oerr := s.validateAuthorizeRequest(ctx, client, form)
+	if req != nil && s.requiresPAR(client) {
+		// RFC 9126 §4: invalid_request, to the client once its redirect
+		// URI is known good.
+		return req, ErrInvalidRequest.WithDescription("this client must push its authorization requests (RFC 9126)")
 	}
-	if req.openID {
-		if oerr := parseOpenIDParams(req); oerr != nil {
-			return req, oerr
-		}
-	}
-	if rt.code {
-		if oerr := s.checkPKCE(req); oerr != nil {
-			return req, oerr
-		}
-	}
-	return req, nil
-}
-
-// warnOpenIDOff logs, once per client, that the client is allowed the
-// openid scope while OpenID Connect is off.
-func (s *Server) warnOpenIDOff(ctx context.Context, clientID string) {
-	if _, warned := s.openIDWarned.LoadOrStore(clientID, true); !warned {
-		s.log.WarnContext(ctx, "oauthkit: a client is allowed scope openid but OpenID Connect is off (Config.IDTokens is nil): its requests for openid are refused", "client_id", clientID)
-	}
-}
-
-// authorizeParams are the parameters the authorization endpoint reads. Each
-// may appear only once (RFC 6749 §3.1); parameters it does not know are
-// ignored, even repeated, so that a host's login and consent forms may post
-// fields of their own.
-var authorizeParams = []string{
-	"response_type", "client_id", "redirect_uri", "scope", "state", "response_mode",
-	"code_challenge", "code_challenge_method", "nonce", "prompt", "max_age", "request", "request_uri",
-}
-
-// checkPKCE validates the PKCE parameters of a code request (RFC 7636 §4.3).
-func (s *Server) checkPKCE(req *AuthorizeRequest) *Error {
-	if req.CodeChallenge == "" {
-		if req.CodeChallengeMethod != "" {
-			return ErrInvalidRequest.WithDescription("code_challenge_method without code_challenge")
-		}
-		if req.Client.Public() || !s.cfg.PKCEOptionalForConfidentialClients {
-			return ErrInvalidRequest.WithDescription("code_challenge required (PKCE)")
-		}
-		return nil
-	}
-	if req.CodeChallengeMethod == "" {
-		req.CodeChallengeMethod = pkce.Plain // RFC 7636 §4.3 default
-	}
-	switch {
-	case req.CodeChallengeMethod == pkce.Plain && !s.cfg.AllowPlainPKCE:
-		return ErrInvalidRequest.WithDescription("code_challenge_method must be S256")
-	case req.CodeChallengeMethod != pkce.S256 && req.CodeChallengeMethod != pkce.Plain:
-		return ErrInvalidRequest.WithDescription("unsupported code_challenge_method")
-	case !pkce.ValidChallenge(req.CodeChallengeMethod, req.CodeChallenge):
-		return ErrInvalidRequest.WithDescription("malformed code_challenge")
-	}
-	return nil
+	return req, oerr
 }
 
 // approve issues the authorization response parameters for a consent.
@@ -391,6 +278,8 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 			CodeChallenge:       req.CodeChallenge,
 			CodeChallengeMethod: req.CodeChallengeMethod,
 			Nonce:               req.Nonce,
+			Resources:           req.Resources,
+			DPoPJKT:             req.DPoPJKT,
 			ExpiresAt:           now.Add(s.cfg.CodeLifetime),
 		})
 		if err != nil {
@@ -401,7 +290,7 @@ func (s *Server) approve(ctx context.Context, req *AuthorizeRequest, consent *Co
 	}
 	if req.rt.token {
 		// RFC 6749 §4.2.2: no refresh token in the implicit grant.
-		resp, oerr := s.issue(ctx, req.Client, &Grant{Subject: consent.Subject, Scope: scope, AuthTime: consent.AuthTime, ACR: consent.ACR, grantType: GrantTypeImplicit}, now)
+		resp, oerr := s.issue(ctx, req.Client, &Grant{Subject: consent.Subject, Scope: scope, Audience: req.Resources, AuthTime: consent.AuthTime, ACR: consent.ACR, grantType: GrantTypeImplicit}, now)
 		if oerr != nil {
 			return nil, oerr
 		}
@@ -437,7 +326,13 @@ func errorParams(e *Error) url.Values {
 	return v
 }
 
+// redirectError sends e to the client. A pushed request is used up first,
+// as by a consent: if it cannot be, the error page shows why instead.
 func (s *Server) redirectError(ctx context.Context, w http.ResponseWriter, r *http.Request, req *AuthorizeRequest, e *Error) {
+	if oerr := s.usePushedRequest(ctx, req); oerr != nil {
+		s.showError(ctx, w, r, oerr)
+		return
+	}
 	e = authorizeError(e)
 	s.logFault(ctx, "authorize", e)
 	s.redirectResponse(w, r, req, errorParams(e))
@@ -518,6 +413,14 @@ func cspSource(u string) string {
 		return "'none'"
 	}
 	return p.Scheme + "://" + p.Host
+}
+
+// showError logs and shows an authorization error that must not be
+// redirected.
+func (s *Server) showError(ctx context.Context, w http.ResponseWriter, r *http.Request, e *Error) {
+	e = authorizeError(e)
+	s.logFault(ctx, "authorize", e)
+	s.errorPage(w, r, e)
 }
 
 // errorPage answers an authorization error that must not be redirected.

@@ -11,7 +11,7 @@ import (
 )
 
 // backChannel serves what every back-channel endpoint shares (token,
-// introspection, revocation; pushed authorization and device authorization
+// introspection, revocation, pushed authorization; device authorization
 // next): POST only, a bounded body read by the endpoint's codec (RFC 6749
 // §3.2 form by default), no parameter twice but those repeatable returns
 // for the request, one client authentication method (RFC 6749 §2.3), the
@@ -51,7 +51,11 @@ func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint st
 	case codec != nil && resp.params != nil:
 		codec.WriteResponse(w, resp.params)
 	case resp.json != nil:
-		writeJSONBody(w, http.StatusOK, *resp.json)
+		status := resp.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		writeJSONBody(w, status, *resp.json)
 		putJSONBuffer(resp.json)
 	default:
 		w.WriteHeader(http.StatusOK)
@@ -65,6 +69,7 @@ func (s *Server) backChannel(w http.ResponseWriter, r *http.Request, endpoint st
 type encoded struct {
 	json   *[]byte
 	params []Param
+	status int // of a JSON response: 0 for 200 OK, or 201 Created (RFC 9126 §2.2)
 }
 
 // jsonBuffers recycles the buffers of JSON responses: a response is written

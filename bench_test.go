@@ -52,6 +52,12 @@ func benchServer(b *testing.B) *oauthkit.Server {
 // storage/memory's.
 func benchServerWith(b *testing.B, tokens oauthkit.TokenStore) *oauthkit.Server {
 	b.Helper()
+	return benchServerPAR(b, tokens, nil)
+}
+
+// benchServerPAR is benchServerWith with par as Config.PAR.
+func benchServerPAR(b *testing.B, tokens oauthkit.TokenStore, par *oauthkit.PARConfig) *oauthkit.Server {
+	b.Helper()
 	if tokens == nil {
 		tokens = memory.NewTokens()
 	}
@@ -83,6 +89,7 @@ func benchServerWith(b *testing.B, tokens oauthkit.TokenStore) *oauthkit.Server 
 		// The codes of BenchmarkCodeExchange are made before the timer
 		// starts and must outlive a long run.
 		CodeLifetime: oauthkit.MaxCodeLifetime,
+		PAR:          par,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -425,4 +432,55 @@ func BenchmarkCodec(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkAuthorize is a code request at the authorization endpoint, sent
+// as query parameters ("front_channel") or pushed first (RFC 9126): "push"
+// is the pushed authorization request alone (client authentication
+// included), "pushed" a push and the authorization request that uses its
+// request_uri, against the same front-channel request.
+func BenchmarkAuthorize(b *testing.B) {
+	srv := benchServerPAR(b, nil, &oauthkit.PARConfig{Store: memory.NewPushedRequests(), Lifetime: oauthkit.MaxPARLifetime})
+	authorize, par := srv.AuthorizeHandler(), srv.PushedAuthorizationHandler()
+	q := url.Values{
+		"response_type":         {oauthkit.ResponseTypeCode},
+		"client_id":             {"web"},
+		"redirect_uri":          {benchRedirect},
+		"scope":                 {"read write"},
+		"state":                 {"xyz"},
+		"code_challenge":        {pkce.Challenge(oauth2.GenerateVerifier())},
+		"code_challenge_method": {pkce.S256},
+	}.Encode()
+	push := func() string {
+		rec := benchServe(par, "web", q)
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("push: %d %s", rec.Code, rec.Body)
+		}
+		return benchField(rec.Body.String(), "request_uri")
+	}
+	use := func(query string) {
+		rec := httptest.NewRecorder()
+		authorize.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/authorize?"+query, nil))
+		if rec.Code != http.StatusFound {
+			b.Fatalf("authorize: %d %s", rec.Code, rec.Body)
+		}
+	}
+	b.Run("front_channel", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			use(q)
+		}
+	})
+	b.Run("push", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			push()
+		}
+	})
+	b.Run("pushed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			use(url.Values{"client_id": {"web"}, "request_uri": {push()}}.Encode())
+		}
+	})
 }

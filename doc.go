@@ -32,6 +32,12 @@
 // and returns [ErrResponseWritten]. The password grant calls a
 // [UserAuthenticator]; OpenID Connect userinfo calls a [ClaimsSource].
 //
+// With Config.PAR set, clients may push their authorization requests first
+// ([Server.PushedAuthorizationHandler], RFC 9126) and send the browser with
+// a request_uri alone; one validation serves both endpoints, and the
+// request_uri is used up when the authorization endpoint answers the
+// client, so that pages posting AuthorizeRequest.Form back keep working.
+//
 // # The token pipeline
 //
 // The token, introspection and revocation endpoints share one back-channel
@@ -47,7 +53,8 @@
 //
 // Three small interfaces hold the state: [ClientStore], [CodeStore] and
 // [TokenStore]; optional ones add one-transaction code redemption
-// ([CodeRedeemer]) and single-use identifiers ([ReplayCache]). Their contracts follow the protocol's invariants rather than
+// ([CodeRedeemer]), single-use identifiers ([ReplayCache]) and pushed
+// authorization requests ([PushedRequestStore]). Their contracts follow the protocol's invariants rather than
 // CRUD: a code is consumed in one atomic call, a refresh token is rotated in
 // one atomic call that also detects reuse, and every token carries the ID of
 // the grant it was issued under, so that a replayed code or a reused refresh

@@ -59,6 +59,9 @@ type e2eMetadata struct {
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	// RFC 9207 §3.
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+	// RFC 9126 §5.
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests"`
 }
 
 // e2eEnv is a running server and what a test needs to talk to it.
@@ -73,8 +76,8 @@ type e2eEnv struct {
 	faultsExpected bool
 }
 
-// e2eStart runs a server with cfg, completed with memory stores, the test
-// server's URL as issuer, a consenting Authorizer unless cfg has one, and a
+// e2eStart runs a server with cfg, completed with memory stores (also the
+// pushed-request store, if cfg.PAR is set), the test server's URL as issuer, a consenting Authorizer unless cfg has one, and a
 // logger into e2eEnv.logs. It then discovers the endpoints from the metadata
 // document. At the end of the test it checks that no internal fault was
 // logged, unless faultsExpected is set.
@@ -92,6 +95,11 @@ func e2eStart(t *testing.T, cfg oauthkit.Config, clients ...*oauthkit.Client) *e
 	if cfg.Authorizer == nil {
 		cfg.Authorizer = e2eConsent("alice")
 	}
+	if cfg.PAR != nil {
+		par := *cfg.PAR
+		par.Store = store
+		cfg.PAR = &par
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
 	srv, err := oauthkit.New(cfg)
 	if err != nil {
@@ -99,6 +107,7 @@ func e2eStart(t *testing.T, cfg oauthkit.Config, clients ...*oauthkit.Client) *e
 	}
 	mux.Handle("/authorize", srv.AuthorizeHandler())
 	mux.Handle("/token", srv.TokenHandler())
+	mux.Handle("/par", srv.PushedAuthorizationHandler())
 	mux.Handle("/.well-known/oauth-authorization-server", srv.MetadataHandler())
 	e.ctx = context.WithValue(t.Context(), oauth2.HTTPClient, ts.Client())
 	e.meta = e2eDiscover(t, ts.Client(), ts.URL)

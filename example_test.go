@@ -1,6 +1,7 @@
 package oauthkit_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -40,7 +41,7 @@ func Example() {
 			switch {
 			case ok:
 				return &oauthkit.Consent{Subject: user, AuthTime: time.Now()}, nil
-			case slices.Contains(strings.Fields(req.Form.Get("prompt")), "none"):
+			case slices.Contains(strings.Fields(req.Params.Get("prompt")), "none"):
 				return nil, oauthkit.ErrLoginRequired // no page when the client asked for none
 			default:
 				// The login page must return only to /authorize: an
@@ -120,4 +121,60 @@ func ExampleServer_TokenHandler() {
 	// Output:
 	// 200 OK no-store
 	// {"access_token":"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA","token_type":"Bearer","expires_in":3600,"scope":"read"}
+}
+
+// Pushed authorization requests (RFC 9126): a client posts its
+// authorization request, authenticated, and sends the browser to the
+// authorization endpoint with only client_id and the request_uri it got
+// back, usable once.
+func ExampleServer_PushedAuthorizationHandler() {
+	store := memory.NewStore(&oauthkit.Client{
+		ID:           "spa",
+		RedirectURIs: []string{"https://spa.example.com/cb"},
+		GrantTypes:   []string{oauthkit.GrantTypeAuthorizationCode},
+		Scopes:       []string{"read"},
+	})
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer:  "https://auth.example.com",
+		Clients: store, Codes: store, Tokens: store,
+		PAR: &oauthkit.PARConfig{Store: store}, // memory.Store keeps pushed requests too
+		Authorizer: oauthkit.AuthorizerFunc(func(http.ResponseWriter, *http.Request, *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
+			return &oauthkit.Consent{Subject: "alice"}, nil
+		}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(srv.Metadata().PushedAuthorizationRequestEndpoint)
+
+	push := url.Values{
+		"client_id": {"spa"}, "response_type": {"code"}, "scope": {"read"}, "state": {"af0ifjsldkj"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
+	}
+	r := httptest.NewRequest(http.MethodPost, "/par", strings.NewReader(push.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	srv.PushedAuthorizationHandler().ServeHTTP(w, r)
+	var pushed struct {
+		RequestURI string `json:"request_uri"`
+		ExpiresIn  int    `json:"expires_in"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &pushed)
+	fmt.Println(w.Code, strings.HasPrefix(pushed.RequestURI, oauthkit.RequestURIPrefix), pushed.ExpiresIn)
+
+	for range 2 {
+		r = httptest.NewRequest(http.MethodGet, "/authorize?"+url.Values{"client_id": {"spa"}, "request_uri": {pushed.RequestURI}}.Encode(), nil)
+		w = httptest.NewRecorder()
+		srv.AuthorizeHandler().ServeHTTP(w, r)
+		if loc, _ := url.Parse(w.Header().Get("Location")); loc.Query().Has("code") {
+			fmt.Println(w.Code, "code for state", loc.Query().Get("state"))
+		} else {
+			fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+		}
+	}
+	// Output:
+	// https://auth.example.com/par
+	// 201 true 60
+	// 302 code for state af0ifjsldkj
+	// 400 invalid_request_uri: request_uri is unknown, expired or used
 }

@@ -236,3 +236,66 @@ func FuzzMatchRedirectURI(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAuthorizeParams validates fuzzed authorization-request parameters
+// (a query string) for the test clients, as both the authorization
+// endpoint and the pushed authorization request endpoint do. It must never
+// panic; a request it refuses without a request (not redirected) must have
+// a bad redirect_uri; and a request it accepts must hold only what the
+// client may ask for: its scopes, resources it may name (each once), a
+// dpop_jkt of the thumbprint's form, PKCE for a code.
+func FuzzAuthorizeParams(f *testing.F) {
+	e := newTestEnv(f, func(c *Config) {
+		c.AllowImplicitGrant = true
+		c.Resources = []string{"https://api.example.com/"}
+		c.Clients.(*fakeClients).clients["web"].Resources = []string{"https://files.example.com/"}
+	})
+	f.Fuzz(func(t *testing.T, raw string, clientID string) {
+		client, ok := e.clients.clients[clientID]
+		if !ok {
+			return
+		}
+		form, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		req, oerr := e.srv.validateAuthorizeRequest(context.Background(), client, form)
+		switch {
+		case req == nil && oerr == nil:
+			t.Fatal("neither a request nor an error")
+		case req == nil:
+			if oerr.Code != ErrInvalidRequest.Code {
+				t.Fatalf("unredirectable %s for %q", oerr.Code, raw)
+			}
+			if _, ok := resolveRedirectURI(client, form.Get("redirect_uri")); ok && len(form["redirect_uri"]) <= 1 {
+				t.Fatalf("not redirected with a good redirect_uri: %v for %q", oerr, raw)
+			}
+			return
+		case !slices.ContainsFunc(client.RedirectURIs, func(reg string) bool { return MatchRedirectURI(reg, req.RedirectURI, client.Public()) }):
+			t.Fatalf("redirect URI %q not registered for %s", req.RedirectURI, client.ID)
+		case oerr != nil:
+			return
+		}
+		for _, s := range req.Scope {
+			if !slices.Contains(client.Scopes, s) {
+				t.Fatalf("scope %q granted beyond the client's", s)
+			}
+		}
+		for i, r := range req.Resources {
+			if !slices.Contains(e.srv.cfg.Resources, r) && !slices.Contains(client.Resources, r) || slices.Index(req.Resources, r) != i {
+				t.Fatalf("resources %q for %q", req.Resources, raw)
+			}
+		}
+		if req.DPoPJKT != "" && !validThumbprint(req.DPoPJKT) {
+			t.Fatalf("dpop_jkt %q accepted", req.DPoPJKT)
+		}
+		if req.rt.code && !pkce.ValidChallenge(req.CodeChallengeMethod, req.CodeChallenge) && !(req.CodeChallenge == "" && !client.Public()) {
+			t.Fatalf("code request without a valid PKCE challenge: %q", raw)
+		}
+		for _, name := range authorizeParams {
+			if len(form[name]) > 1 {
+				t.Fatalf("parameter %s repeated and accepted", name)
+			}
+		}
+	})
+}

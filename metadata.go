@@ -37,8 +37,13 @@ type Metadata struct {
 	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
 	PromptValuesSupported            []string `json:"prompt_values_supported,omitempty"`
 	// RequestURIParameterSupported is false when OpenID Connect is on:
-	// Discovery §3 reads its absence as true.
+	// Discovery §3 reads its absence as true. (It is about request objects
+	// by reference, RFC 9101; a pushed request's request_uri is not one.)
 	RequestURIParameterSupported *bool `json:"request_uri_parameter_supported,omitempty"`
+
+	// RFC 9126 §5, present when pushed authorization requests are on.
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint,omitempty"`
+	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests,omitempty"`
 }
 
 // Metadata returns the server's metadata, generated from its Config.
@@ -100,6 +105,10 @@ func (s *Server) buildMetadata() ([]byte, error) {
 		}
 		m.PromptValuesSupported = promptValues
 		m.RequestURIParameterSupported = new(bool)
+	}
+	if s.cfg.PAR != nil {
+		m.PushedAuthorizationRequestEndpoint = e.PushedAuthorization
+		m.RequirePushedAuthorizationRequests = s.cfg.PAR.RequireForAllClients
 	}
 	if s.cfg.AllowPlainPKCE {
 		m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, pkce.Plain)

@@ -145,7 +145,7 @@ var promptValues = []string{"none", "login", "consent", "select_account"}
 // parseOpenIDParams validates the OpenID Connect parameters of an
 // authorization request whose scope includes openid.
 func parseOpenIDParams(req *AuthorizeRequest) *Error {
-	if p := req.Form.Get("prompt"); p != "" {
+	if p := req.Params.Get("prompt"); p != "" {
 		req.Prompt = strings.Fields(p)
 		for _, v := range req.Prompt {
 			if !slices.Contains(promptValues, v) {
@@ -156,7 +156,7 @@ func parseOpenIDParams(req *AuthorizeRequest) *Error {
 			return ErrInvalidRequest.WithDescription("prompt none cannot be combined with other values")
 		}
 	}
-	if m, ok := req.Form["max_age"]; ok {
+	if m, ok := req.Params["max_age"]; ok {
 		secs, err := parseNonNegative(m[0])
 		if err != nil {
 			return ErrInvalidRequest.WithDescription("max_age must be a non-negative integer")

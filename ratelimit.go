@@ -25,7 +25,8 @@ type RateLimiter interface {
 
 // RateLimitKey says whose request a RateLimiter is asked about.
 type RateLimitKey struct {
-	// Endpoint is "token", "introspection" or "revocation".
+	// Endpoint is "token", "introspection", "revocation" or
+	// "pushed_authorization".
 	Endpoint string
 	// ClientID is the authenticated client.
 	ClientID string

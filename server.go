@@ -39,8 +39,9 @@ type Config struct {
 
 	// Endpoints are the absolute URLs at which the host mounts the handlers,
 	// published in the metadata document. An empty Authorization or Token
-	// defaults to Issuer + "/authorize" or Issuer + "/token"; the others are
-	// published only when set.
+	// defaults to Issuer + "/authorize" or Issuer + "/token", an empty
+	// PushedAuthorization to Issuer + "/par" when PAR is set; the others
+	// are published only when set.
 	Endpoints Endpoints
 
 	// Clients finds registered clients. Required.
@@ -98,9 +99,14 @@ type Config struct {
 	Codecs Codecs
 
 	// RateLimiter limits each client's requests at the token,
-	// introspection and revocation endpoints; TokenBucket is one. Nil means
-	// no limit.
+	// introspection, revocation and pushed authorization request
+	// endpoints; TokenBucket is one. Nil means no limit.
 	RateLimiter RateLimiter
+
+	// PAR turns on pushed authorization requests (RFC 9126), served by
+	// PushedAuthorizationHandler. Nil means off: the authorization
+	// endpoint refuses request_uri with request_uri_not_supported.
+	PAR *PARConfig
 
 	// Resources are resource indicators (RFC 8707) every client may ask
 	// for with the resource parameter, at the authorization and token
@@ -180,6 +186,9 @@ type Endpoints struct {
 	Introspection string
 	JWKS          string
 	UserInfo      string
+	// PushedAuthorization is PushedAuthorizationHandler's URL (RFC 9126
+	// §5); only with Config.PAR.
+	PushedAuthorization string
 }
 
 // Server is an OAuth 2.0 authorization server. Its handlers are safe for
@@ -216,6 +225,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("oauthkit: Config.CodeLifetime must be between 0 and %v", MaxCodeLifetime)
 	case cfg.AccessTokenLifetime < 0 || cfg.RefreshTokenLifetime < 0 || cfg.RefreshTokenGracePeriod < 0 || cfg.MaxRequestBytes < 0 || cfg.IDTokenLifetime < 0:
 		return nil, errors.New("oauthkit: Config lifetimes and limits must not be negative")
+	}
+	switch {
+	case cfg.PAR != nil:
+		par := *cfg.PAR // the caller's value stays as it is
+		if err := par.validate(); err != nil {
+			return nil, err
+		}
+		cfg.PAR = &par
+		if cfg.Endpoints.PushedAuthorization == "" {
+			cfg.Endpoints.PushedAuthorization = cfg.Issuer + "/par"
+		}
+	case cfg.Endpoints.PushedAuthorization != "":
+		return nil, errors.New("oauthkit: Config.Endpoints.PushedAuthorization needs Config.PAR")
 	}
 	for _, r := range cfg.Resources {
 		if !validResource(r) {

@@ -424,10 +424,21 @@ type PushedRequestStore interface {
 	// CreatePushedRequest stores a new pushed request. It returns an
 	// error wrapping ErrExists if its ID is taken.
 	CreatePushedRequest(ctx context.Context, r *PushedRequest) error
+	// PushedRequest returns the pushed request with the given ID, without
+	// using it up, if it was pushed by clientID and is unexpired at now.
+	// Otherwise it returns an error wrapping ErrNotFound. Any other error
+	// is an internal fault.
+	//
+	// The authorization endpoint reads a pushed request with it while the
+	// host's login and consent pages post the request_uri back, and a user
+	// reloads them (RFC 9126 §4 allows such duplicates); it consumes the
+	// request only when it answers the client.
+	PushedRequest(ctx context.Context, id, clientID string, now time.Time) (*PushedRequest, error)
 	// ConsumePushedRequest atomically removes the pushed request with the
 	// given ID and returns it, if it was pushed by clientID and is
 	// unexpired at now. Otherwise it returns an error wrapping ErrNotFound
 	// and changes nothing: a request_uri is used once, by its own client,
-	// and of concurrent calls exactly one succeeds.
+	// and of concurrent calls exactly one succeeds. Any other error is an
+	// internal fault.
 	ConsumePushedRequest(ctx context.Context, id, clientID string, now time.Time) (*PushedRequest, error)
 }

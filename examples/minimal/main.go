@@ -85,7 +85,7 @@ func authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRe
 	switch {
 	case ok:
 		return &oauthkit.Consent{Subject: user, AuthTime: time.Now()}, nil
-	case slices.Contains(strings.Fields(req.Form.Get("prompt")), "none"):
+	case slices.Contains(strings.Fields(req.Params.Get("prompt")), "none"):
 		return nil, oauthkit.ErrLoginRequired
 	default:
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)

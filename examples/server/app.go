@@ -25,12 +25,13 @@ const (
 	pathToken      = "/token"
 	pathRevoke     = "/revoke"
 	pathIntrospect = "/introspect"
+	pathPAR        = "/par"
 	pathMetadata   = "/.well-known/oauth-authorization-server"
 	pathOpenID     = "/.well-known/openid-configuration" // the same document, when OpenID Connect is on
 	pathJWKS       = "/.well-known/jwks.json"
 	pathUserInfo   = "/userinfo"
 	pathAPIMe      = "/api/me"
-	pathAPI        = "/api" // the demo API's resource indicator, {issuer}/api (RFC 8707)
+	pathAPI        = "/api"      // the demo API's resource indicator, {issuer}/api (RFC 8707)
 	pathCallback   = "/callback" // the demo clients' callback page, /callback/{client_id}
 )
 
@@ -109,8 +110,8 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	// sealKey seals the secrets of client_secret_jwt clients; nil until one
 	// needs it.
 	var sealKey []byte
-	jwtBearer := false    // some client may use the JWT bearer grant
-	clientSigned := false // and one of those signs its own assertions (jwks)
+	jwtBearer := false     // some client may use the JWT bearer grant
+	clientSigned := false  // and one of those signs its own assertions (jwks)
 	tokenExchange := false // some client may use token exchange (RFC 8693)
 	for _, c := range cfg.Clients {
 		for _, sc := range c.Scopes {
@@ -123,12 +124,13 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			names[c.ID] = c.Name
 		}
 		oc := &oauthkit.Client{
-			ID:           c.ID,
-			Name:         c.Name,
-			RedirectURIs: slices.Clone(c.RedirectURIs),
-			GrantTypes:   slices.Clone(c.GrantTypes),
-			Scopes:       slices.Clone(c.Scopes),
-			Resources:    slices.Clone(c.Resources),
+			ID:                                 c.ID,
+			Name:                               c.Name,
+			RedirectURIs:                       slices.Clone(c.RedirectURIs),
+			GrantTypes:                         slices.Clone(c.GrantTypes),
+			Scopes:                             slices.Clone(c.Scopes),
+			Resources:                          slices.Clone(c.Resources),
+			RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 		}
 		switch {
 		case c.Public:
@@ -217,13 +219,20 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			Token:         cfg.Issuer + pathToken,
 			Revocation:    cfg.Issuer + pathRevoke,
 			Introspection: cfg.Issuer + pathIntrospect,
+			// RFC 9126: request_uri values are single-use and live
+			// oauthkit.DefaultPARLifetime.
+			PushedAuthorization: cfg.Issuer + pathPAR,
 		},
-		Clients:         st.clients,
-		Codes:           st.codes,
-		Tokens:          st.tokens,
-		Authorizer:      pg,
-		ErrorPage:       pg.errorPage,
-		Grants:          extra,
+		PAR: &oauthkit.PARConfig{
+			Store:                st.pushed,
+			RequireForAllClients: cfg.RequirePushedAuthorizationRequests,
+		},
+		Clients:    st.clients,
+		Codes:      st.codes,
+		Tokens:     st.tokens,
+		Authorizer: pg,
+		ErrorPage:  pg.errorPage,
+		Grants:     extra,
 		// RFC 8707: every client may ask for the demo API by its resource
 		// indicator; clients[].resources add more per client.
 		Resources:       []string{cfg.Issuer + pathAPI},
@@ -347,6 +356,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	a.mux.Handle(pathToken, srv.TokenHandler())
 	a.mux.Handle(pathRevoke, srv.RevocationHandler())
 	a.mux.Handle(pathIntrospect, srv.IntrospectionHandler())
+	a.mux.Handle(pathPAR, srv.PushedAuthorizationHandler())
 	a.mux.Handle(pathMetadata, srv.MetadataHandler())
 	if a.keys != nil {
 		a.mux.Handle(pathJWKS, a.keys.JWKSHandler())
@@ -452,6 +462,7 @@ func (a *app) endpoints() [][2]string {
 		{"token", a.issuer + pathToken},
 		{"revoke", a.issuer + pathRevoke},
 		{"introspect", a.issuer + pathIntrospect},
+		{"par", a.issuer + pathPAR},
 		{"metadata", a.issuer + pathMetadata},
 	}
 	if a.oidc {

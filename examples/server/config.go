@@ -44,6 +44,9 @@ type config struct {
 	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
 	// (RFC 7523 §2.1) accepts as assertions, with their public keys.
 	TrustedIssuers []trustedIssuerConfig
+	// RequirePushedAuthorizationRequests makes every client push its
+	// authorization requests (RFC 9126 §5).
+	RequirePushedAuthorizationRequests bool
 }
 
 // trustedIssuerConfig is one entry of trusted_issuers: an identity provider
@@ -78,6 +81,9 @@ type clientConfig struct {
 	// private_key_jwt, and for the JWT bearer grant's assertions that the
 	// client signs itself; nil otherwise.
 	JWKS []byte
+	// RequirePushedAuthorizationRequests makes this client push its
+	// authorization requests (RFC 9126 §6).
+	RequirePushedAuthorizationRequests bool
 	// DemoCallback is set on the demo clients that use the authorization
 	// code grant: while RedirectURIs is empty, their redirect URI is the
 	// example's own callback page, callbackURI(issuer, ID), which
@@ -220,6 +226,7 @@ type (
 		ScopeDescriptions *map[string]json.RawMessage `json:"scope_descriptions"`
 		RateLimit         *json.RawMessage            `json:"rate_limit"`
 		TrustedIssuers    *[]json.RawMessage          `json:"trusted_issuers"`
+		RequirePAR        *bool                       `json:"require_pushed_authorization_requests"`
 	}
 	fileTrustedIssuer struct {
 		Issuer string           `json:"issuer"`
@@ -239,6 +246,7 @@ type (
 		Scopes                  []json.RawMessage  `json:"scopes"`
 		JWKS                    *json.RawMessage   `json:"jwks"`
 		Resources               []json.RawMessage  `json:"resources"`
+		RequirePAR              *bool              `json:"require_pushed_authorization_requests"`
 	}
 	fileUser struct {
 		Username string `json:"username"`
@@ -280,6 +288,9 @@ func parseConfig(name string, r io.Reader) (config, error) {
 	}
 	if fc.AccessTokenFormat != nil {
 		cfg.AccessTokenFormat = *fc.AccessTokenFormat
+	}
+	if fc.RequirePAR != nil {
+		cfg.RequirePushedAuthorizationRequests = *fc.RequirePAR
 	}
 	if fc.Clients != nil {
 		cfg.Clients = make([]clientConfig, 0, len(*fc.Clients))
@@ -365,7 +376,8 @@ func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
 	if err := decodeStrict(raw, &fc, path); err != nil {
 		return clientConfig{}, err
 	}
-	c := clientConfig{ID: fc.ID, Name: fc.Name, Secret: fc.Secret, Public: fc.Public != nil && *fc.Public}
+	c := clientConfig{ID: fc.ID, Name: fc.Name, Secret: fc.Secret, Public: fc.Public != nil && *fc.Public,
+		RequirePushedAuthorizationRequests: fc.RequirePAR != nil && *fc.RequirePAR}
 	if m := fc.TokenEndpointAuthMethod; m != nil {
 		if *m == "" {
 			return clientConfig{}, fieldError(path+".token_endpoint_auth_method", "empty; name a method, or leave the field out")

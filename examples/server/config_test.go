@@ -25,6 +25,8 @@ func TestParseConfig(t *testing.T) {
 	withNames.ScopeDescriptions = map[string]string{"read": "Read your notes", "admin": "Manage every account"}
 	withLimit := demoConfig()
 	withLimit.TokenRequestsPerMinute = 30
+	withPAR := demoConfig()
+	withPAR.RequirePushedAuthorizationRequests = true
 	withProfiles := demoConfig()
 	withProfiles.Users = []userConfig{
 		{Username: "bob", Password: "builder", Email: "bob@example.com", Name: "Bob the Builder"},
@@ -46,6 +48,25 @@ func TestParseConfig(t *testing.T) {
 		{name: "jwt", in: `{"access_token_format": "jwt"}`, want: withJWT},
 		{name: "rate limit", in: `{"rate_limit": {"token_requests_per_minute": 30}}`, want: withLimit},
 		{name: "rate limit null", in: `{"rate_limit": null}`, want: demoConfig()},
+		{name: "PAR required server-wide", in: `{"require_pushed_authorization_requests": true}`, want: withPAR},
+		{name: "PAR not required", in: `{"require_pushed_authorization_requests": false}`, want: demoConfig()},
+		{name: "PAR required null", in: `{"require_pushed_authorization_requests": null}`, want: demoConfig()},
+		{
+			name: "PAR required per client",
+			in: `{"clients": [{"id": "app", "secret": "pw", "redirect_uris": ["https://app.example.com/cb"], "require_pushed_authorization_requests": true},
+				{"id": "cli", "public": true, "redirect_uris": ["http://127.0.0.1/cb"], "require_pushed_authorization_requests": false}], "users": []}`,
+			want: config{
+				AccessTokenFormat: "opaque",
+				Clients: []clientConfig{
+					{ID: "app", Secret: "pw", RedirectURIs: []string{"https://app.example.com/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{}, RequirePushedAuthorizationRequests: true},
+					{ID: "cli", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{}},
+				},
+				Users: []userConfig{},
+			},
+		},
+		{name: "PAR required not a boolean", in: `{"require_pushed_authorization_requests": "yes"}`, wantErr: "config: require_pushed_authorization_requests: want a boolean, got string"},
+		{name: "client PAR required not a boolean", in: `{"clients": [{"id": "a", "redirect_uris": ["https://a.example.com/cb"], "require_pushed_authorization_requests": 1}]}`,
+			wantErr: "config: clients[0].require_pushed_authorization_requests: want a boolean, got number"},
 		{name: "trusted issuers null", in: `{"trusted_issuers": null}`, want: demoConfig()},
 		{
 			name: "users with email and name",

@@ -54,7 +54,10 @@
 // profile scopes.
 //
 // The server mounts /authorize (login and consent pages), /token, /revoke
-// (RFC 7009), /introspect (RFC 7662), the RFC 8414 metadata at
+// (RFC 7009), /introspect (RFC 7662), /par (pushed authorization
+// requests, RFC 9126: a request_uri used once, valid 60 s;
+// require_pushed_authorization_requests, server-wide or per client, makes
+// clients use it), the RFC 8414 metadata at
 // /.well-known/oauth-authorization-server, the demo API GET /api/me (a
 // bearer token with scope read), the callback page /callback/{client_id},
 // and an index page at /. When a client may

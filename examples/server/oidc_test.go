@@ -231,7 +231,7 @@ func TestEndpointsFollowConfig(t *testing.T) {
 			}
 			var names []string
 			for _, e := range ts.app.endpoints() {
-				if !slices.Contains([]string{"issuer", "authorize", "token", "revoke", "introspect", "metadata", "api"}, e[0]) {
+				if !slices.Contains([]string{"issuer", "authorize", "token", "revoke", "introspect", "par", "metadata", "api"}, e[0]) {
 					names = append(names, e[0])
 				}
 			}

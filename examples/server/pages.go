@@ -570,6 +570,8 @@ var plainErrors = map[string]string{
 	"redirect_uri is missing or not registered for this client": notValid + "it would send you back to an address that the application has not registered, so this server does not send you there.",
 	"repeated redirect_uri":                                     notValid + "it names more than one address to send you back to.",
 	"malformed query":                                           notValid + "its address is garbled.",
+	"request_uri is unknown, expired or used":                   notValid + "it was used already, or it has expired. Go back to the application and sign in again.",
+	"request_uri is repeated or was not issued by this server":  notValid + "it refers to a request this server did not receive.",
 }
 
 // plainError returns the title and the lead sentence of the error page for

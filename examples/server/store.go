@@ -33,6 +33,9 @@ type stores struct {
 	// client_secret_jwt, the JWT bearer grant) until it expires, so that an
 	// assertion is accepted once (RFC 7523 §3).
 	replay oauthkit.ReplayCache
+	// pushed keeps pushed authorization requests (RFC 9126) until they are
+	// used, once, or expire.
+	pushed oauthkit.PushedRequestStore
 	// putClient adds a client from the config, or replaces the stored
 	// client with its ID.
 	putClient func(ctx context.Context, c *oauthkit.Client) error
@@ -53,6 +56,7 @@ func memoryStores() *stores {
 		codes:   store,
 		tokens:  store,
 		replay:  store,
+		pushed:  store,
 		putClient: func(_ context.Context, c *oauthkit.Client) error {
 			store.Put(c)
 			return nil
@@ -92,6 +96,7 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		codes:         store,
 		tokens:        store,
 		replay:        store,
+		pushed:        store,
 		putClient:     store.PutClient,
 		deleteExpired: store.DeleteExpired,
 		close:         store.Close,

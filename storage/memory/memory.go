@@ -98,14 +98,15 @@ type Store struct {
 	*Codes
 	*Tokens
 	*ReplayCache
-	*Devices
+	*Devices        // a DeviceStore (RFC 8628)
+	*PushedRequests // Config.PAR.Store (RFC 9126)
 }
 
 // NewStore returns a store holding clients and no codes, tokens, keys or
 // device authorizations.
 func NewStore(clients ...*oauthkit.Client) *Store {
 	return &Store{Clients: NewClients(clients...), Codes: NewCodes(), Tokens: NewTokens(),
-		ReplayCache: NewReplayCache(), Devices: NewDevices()}
+		ReplayCache: NewReplayCache(), Devices: NewDevices(), PushedRequests: NewPushedRequests()}
 }
 
 // RedeemCode consumes a code and stores the tokens issue returns for it,
@@ -130,9 +131,9 @@ func (s *Store) RedeemCode(ctx context.Context, id, clientID string, now time.Ti
 	return code, nil
 }
 
-// DeleteExpired forgets the codes, tokens, revoked grants and replay keys
-// expired at now, and the device authorizations expired five minutes before
-// (see [Devices]).
+// DeleteExpired forgets the codes, tokens, revoked grants, replay keys and
+// pushed requests expired at now, and the device authorizations expired
+// five minutes before (see [Devices]).
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	s.Codes.DeleteExpired(ctx, now)
 	// A Store built without NewStore may lack the later stores.
@@ -141,6 +142,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	}
 	if s.Devices != nil {
 		s.Devices.DeleteExpired(ctx, now)
+	}
+	if s.PushedRequests != nil {
+		s.PushedRequests.DeleteExpired(ctx, now)
 	}
 	return s.Tokens.DeleteExpired(ctx, now)
 }

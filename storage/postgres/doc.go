@@ -8,7 +8,8 @@
 // # Setup
 //
 // One [Store] is the ClientStore, CodeStore, TokenStore, ReplayCache and
-// DeviceStore of a server:
+// DeviceStore of a server, and the PushedRequestStore of its Config.PAR
+// (RFC 9126):
 //
 //	store, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"))
 //	if err != nil {
@@ -38,7 +39,8 @@
 //
 // [Store.Migrate] creates the tables (oauthkit_clients, oauthkit_codes,
 // oauthkit_tokens, oauthkit_revoked_grants, oauthkit_replay_cache,
-// oauthkit_device_authorizations) and two functions
+// oauthkit_device_authorizations, oauthkit_pushed_requests) and two
+// functions
 // (oauthkit_deadline, oauthkit_refuse_revoked) in the first schema of the
 // connection's search_path, which a connection string can set
 // (search_path=auth). It applies the SQL files returned by [Migrations]

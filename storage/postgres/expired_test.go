@@ -57,6 +57,11 @@ func TestDeleteExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_revoked_grants VALUES ('grant-revoked-long-ago', now() - interval '1 hour', now() - interval '50 minutes')`)
+	for id, expires := range map[string]time.Time{"par-expired": past, "par-live": future} {
+		if err := s.CreatePushedRequest(ctx, &oauthkit.PushedRequest{ID: id, ClientID: "app", ExpiresAt: expires}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// More expired rows than one DELETE removes.
 	db.exec(t, fmt.Sprintf(`INSERT INTO %s.oauthkit_tokens (id, kind, grant_id, client_id, subject, expires_at, acr)
 		SELECT 'bulk-' || i, 'access_token', 'bulk', '', '', now() - interval '1 minute', ''
@@ -96,6 +101,9 @@ func TestDeleteExpired(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"grant-revoked-now"}, left("oauthkit_revoked_grants")); d != "" {
 		t.Errorf("revoked grants left (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"par-live"}, left("oauthkit_pushed_requests")); d != "" {
+		t.Errorf("pushed requests left (-want +got):\n%s", d)
 	}
 	// What is left still behaves: the used code is a reuse, the rotated
 	// token a reuse.

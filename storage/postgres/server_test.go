@@ -77,6 +77,9 @@ func newInstance(t testing.TB, store *Store, configure func(*oauthkit.Config)) *
 	mux := http.NewServeMux()
 	mux.Handle("/authorize", srv.AuthorizeHandler())
 	mux.Handle("/token", srv.TokenHandler())
+	if cfg.PAR != nil {
+		mux.Handle("/par", srv.PushedAuthorizationHandler())
+	}
 	inst := &instance{store: store, handler: mux}
 	if _, ok := t.(*testing.T); ok {
 		ts := httptest.NewServer(mux)

@@ -146,15 +146,15 @@ func (s *Store) Close() {
 // cleaning a large backlog never holds locks for long.
 const deleteBatch = 5000
 
-// DeleteExpired removes the codes, tokens, records of revoked grants and
-// replay keys expired at now, and the device authorizations expired five
-// minutes before now: until then, used codes and rotated refresh tokens are
-// kept to detect their reuse, revoked grants (kept for
-// oauthkit.MaxCodeLifetime) to refuse their late tokens, replay keys to
-// refuse their replays, and device authorizations so that their devices'
-// polls are answered expired_token rather than invalid_grant. It deletes in
-// batches of a few thousand rows and may be called concurrently from
-// several instances.
+// DeleteExpired removes the codes, tokens, records of revoked grants,
+// replay keys and pushed authorization requests expired at now, and the
+// device authorizations expired five minutes before now: until then, used
+// codes and rotated refresh tokens are kept to detect their reuse, revoked
+// grants (kept for oauthkit.MaxCodeLifetime) to refuse their late tokens,
+// replay keys to refuse their replays, and device authorizations so that
+// their devices' polls are answered expired_token rather than
+// invalid_grant. It deletes in batches of a few thousand rows and may be
+// called concurrently from several instances.
 //
 // Nothing else removes expired rows, which the store already treats as not
 // found (or, for a device authorization, as expired): schedule
@@ -166,6 +166,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	}{
 		{"oauthkit_codes", "id", 0}, {"oauthkit_tokens", "id", 0}, {"oauthkit_revoked_grants", "grant_id", 0},
 		{"oauthkit_replay_cache", "key_hash", 0}, {"oauthkit_device_authorizations", "id", keepExpiredDevices},
+		{"oauthkit_pushed_requests", "id", 0},
 	} {
 		// SKIP LOCKED lets instances running this at the same time share
 		// the work instead of waiting for each other.

@@ -59,6 +59,15 @@ func TestCodeRedeemer(t *testing.T) {
 	})
 }
 
+func TestPushedRequestStore(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	storetest.TestPushedRequestStore(t, func(t *testing.T) oauthkit.PushedRequestStore {
+		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_pushed_requests")
+		return s
+	})
+}
+
 // TestEveryFieldStored fails when a field is added to a stored type, so that
 // the store cannot drop it silently: the new field needs a column (a new
 // migration) and a line in the store's SQL, then a name here.
@@ -78,6 +87,7 @@ func TestEveryFieldStored(t *testing.T) {
 			"RotatedAt"}},
 		{oauthkit.DeviceAuthorization{}, []string{"ID", "UserCodeID", "ClientID", "Scope", "Resources",
 			"ExpiresAt", "Interval", "LastPolledAt", "Status", "Subject", "AuthTime", "ACR"}},
+		{oauthkit.PushedRequest{}, []string{"ID", "ClientID", "Form", "ExpiresAt"}},
 	}
 	for _, tc := range cases {
 		typ := reflect.TypeOf(tc.typ)

@@ -10,8 +10,8 @@ import (
 
 // TestFixturesSetEveryField guards the round-trip checks: a field the
 // fixtures leave zero is a field the kit never sees a store lose. A field
-// added to Token, AuthorizationCode, Client or DeviceAuthorization fails
-// this test until the fixtures set it.
+// added to Token, AuthorizationCode, Client, DeviceAuthorization or
+// PushedRequest fails this test until the fixtures set it.
 func TestFixturesSetEveryField(t *testing.T) {
 	e := newEnv(t)
 	cases := []struct {
@@ -33,6 +33,7 @@ func TestFixturesSetEveryField(t *testing.T) {
 		// A new device authorization: the store sets the rest.
 		{"DeviceAuthorization", e.device("d"), []string{"LastPolledAt", "Status", "Subject", "AuthTime", "ACR"}},
 		{"ApprovedDevice", e.approvedDevice("d", e.now), nil},
+		{"PushedRequest", e.pushed("p"), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,4 +26,7 @@ func TestMemoryStores(t *testing.T) {
 	t.Run("Devices", func(t *testing.T) {
 		storetest.TestDeviceStore(t, func(t *testing.T) oauthkit.DeviceStore { return memory.NewDevices() })
 	})
+	t.Run("PushedRequests", func(t *testing.T) {
+		storetest.TestPushedRequestStore(t, func(t *testing.T) oauthkit.PushedRequestStore { return memory.NewPushedRequests() })
+	})
 }
