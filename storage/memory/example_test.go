@@ -80,3 +80,44 @@ func ExampleTokens_RotateRefreshToken() {
 	// r2 valid: false
 	// r3 valid: false
 }
+
+// A device authorization (RFC 8628) is decided once at the verification
+// page, and its tokens are issued once: the first poll after the approval
+// sees it approved, the later ones redeemed.
+func ExampleDevices() {
+	ctx := context.Background()
+	now := time.Now()
+	devices := memory.NewDevices()
+
+	err := devices.CreateDeviceAuthorization(ctx, &oauthkit.DeviceAuthorization{
+		ID:         oauthkit.HashToken("the device code"),
+		UserCodeID: oauthkit.HashToken("WDJBMJHT"),
+		ClientID:   "tv",
+		Scope:      []string{"openid"},
+		ExpiresAt:  now.Add(10 * time.Minute),
+		Interval:   5 * time.Second,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	poll := func(at time.Time) {
+		a, err := devices.PollDeviceAuthorization(ctx, oauthkit.HashToken("the device code"), "tv", at)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(a.Status, a.Interval)
+	}
+	poll(now)
+	poll(now.Add(time.Second)) // too soon: the interval grows
+
+	err = devices.DecideDeviceAuthorization(ctx, oauthkit.HashToken("WDJBMJHT"), now, &oauthkit.DeviceAuthorization{Subject: "alice"})
+	fmt.Println(err)
+	poll(now.Add(15 * time.Second))
+	poll(now.Add(30 * time.Second))
+	// Output:
+	// pending 5s
+	// pending 5s
+	// <nil>
+	// approved 10s
+	// redeemed 10s
+}

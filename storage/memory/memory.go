@@ -8,11 +8,12 @@
 // has expired, so that memory stays bounded and each insert pays a constant
 // share of the sweep on average. The stores take the time from their
 // callers, never from the wall clock, so they work with a fake clock; see
-// [Codes.CreateCode], [Tokens.CreateTokens] and [ReplayCache.Remember] for
-// which time a sweep uses.
+// [Codes.CreateCode], [Tokens.CreateTokens], [ReplayCache.Remember] and
+// [Devices.CreateDeviceAuthorization] for which time a sweep uses.
 // DeleteExpired sweeps on demand.
 //
-// Nothing is persisted: a restart loses every code, token and replay key.
+// Nothing is persisted: a restart loses every code, token, replay key and
+// device authorization.
 package memory
 
 import (
@@ -85,10 +86,11 @@ func (sw *sweeper) swept(size int) {
 	sw.inserts, sw.left = 0, size
 }
 
-// Store holds clients, codes, tokens and single-use keys together, like a
-// database: pass it as Config.Clients, Config.Codes and Config.Tokens, and
-// wherever an [oauthkit.ReplayCache] is wanted. Besides the four stores it
-// redeems a code and stores the tokens issued for it in one step
+// Store holds clients, codes, tokens, single-use keys and device
+// authorizations together, like a database: pass it as Config.Clients,
+// Config.Codes and Config.Tokens, and wherever an [oauthkit.ReplayCache] or
+// an [oauthkit.DeviceStore] is wanted. Besides the five stores it redeems a
+// code and stores the tokens issued for it in one step
 // ([oauthkit.CodeRedeemer]), so that the server takes the same path as with
 // a database store.
 type Store struct {
@@ -96,11 +98,14 @@ type Store struct {
 	*Codes
 	*Tokens
 	*ReplayCache
+	*Devices
 }
 
-// NewStore returns a store holding clients and no codes, tokens or keys.
+// NewStore returns a store holding clients and no codes, tokens, keys or
+// device authorizations.
 func NewStore(clients ...*oauthkit.Client) *Store {
-	return &Store{Clients: NewClients(clients...), Codes: NewCodes(), Tokens: NewTokens(), ReplayCache: NewReplayCache()}
+	return &Store{Clients: NewClients(clients...), Codes: NewCodes(), Tokens: NewTokens(),
+		ReplayCache: NewReplayCache(), Devices: NewDevices()}
 }
 
 // RedeemCode consumes a code and stores the tokens issue returns for it,
@@ -126,11 +131,16 @@ func (s *Store) RedeemCode(ctx context.Context, id, clientID string, now time.Ti
 }
 
 // DeleteExpired forgets the codes, tokens, revoked grants and replay keys
-// expired at now.
+// expired at now, and the device authorizations expired five minutes before
+// (see [Devices]).
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	s.Codes.DeleteExpired(ctx, now)
-	if s.ReplayCache != nil { // a Store built without NewStore may have none
+	// A Store built without NewStore may lack the later stores.
+	if s.ReplayCache != nil {
 		s.ReplayCache.DeleteExpired(ctx, now)
+	}
+	if s.Devices != nil {
+		s.Devices.DeleteExpired(ctx, now)
 	}
 	return s.Tokens.DeleteExpired(ctx, now)
 }

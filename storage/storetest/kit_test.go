@@ -10,8 +10,8 @@ import (
 
 // TestFixturesSetEveryField guards the round-trip checks: a field the
 // fixtures leave zero is a field the kit never sees a store lose. A field
-// added to Token, AuthorizationCode or Client fails this test until the
-// fixtures set it.
+// added to Token, AuthorizationCode, Client or DeviceAuthorization fails
+// this test until the fixtures set it.
 func TestFixturesSetEveryField(t *testing.T) {
 	e := newEnv(t)
 	cases := []struct {
@@ -30,6 +30,9 @@ func TestFixturesSetEveryField(t *testing.T) {
 		// by the store.
 		{"Token", e.token("a", "g"), []string{"ParentID", "RotatedAt"}},
 		{"ExchangedToken", e.exchange(e.token("r1", "g"), "2", e.now)[1], []string{"RotatedAt"}},
+		// A new device authorization: the store sets the rest.
+		{"DeviceAuthorization", e.device("d"), []string{"LastPolledAt", "Status", "Subject", "AuthTime", "ACR"}},
+		{"ApprovedDevice", e.approvedDevice("d", e.now), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

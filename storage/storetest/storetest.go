@@ -8,11 +8,11 @@
 //		})
 //	}
 //
-// [TestClientStore], [TestCodeStore], [TestTokenStore], [TestCodeRedeemer]
-// and [TestReplayCache] each run one subtest per rule of the contract, such
-// as TestTokenStore/Reuse/AfterGrace or TestReplayCache/ConcurrentExpired,
-// so that a failure names the rule broken. Each subtest calls newStore for a
-// store of its own. Subtests run one after another, never in parallel.
+// [TestClientStore], [TestCodeStore], [TestTokenStore], [TestCodeRedeemer],
+// [TestReplayCache] and [TestDeviceStore] each run one subtest per rule of
+// the contract, such as TestTokenStore/Reuse/AfterGrace or
+// TestReplayCache/ConcurrentExpired, so that a failure names the rule
+// broken. Each subtest calls newStore for a store of its own. Subtests run one after another, never in parallel.
 // Cases within one subtest reuse IDs, so a store whose instances share tables
 // must start each one empty (the PostgreSQL store's tests use a schema per
 // store; TRUNCATE works too).
@@ -34,12 +34,16 @@
 //   - The now passed to the store is near the wall clock, and no item expires
 //     by the wall clock while the kit runs, so a store may also drop items
 //     that expired by its own clock.
+//   - A device authorization's Interval is whole seconds, as RFC 8628 has
+//     it. An expired device authorization may be forgotten (polls of it are
+//     then ErrNotFound) no sooner than a minute after it expires.
 //   - Tokens created with CreateTokens have no ParentID and a zero RotatedAt;
 //     only tokens stored by RotateRefreshToken have a parent, which exists
 //     when they are stored.
 //
-// The concurrency checks start 100 goroutines at once against one store; run
-// them under the race detector (go test -race).
+// The concurrency checks start 100 goroutines at once against one store (50
+// for device authorizations); run them under the race detector
+// (go test -race).
 //
 // The package imports only the standard library and oauthkit, so it brings
 // no test framework into a store's dependencies.

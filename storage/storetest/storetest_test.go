@@ -23,4 +23,7 @@ func TestMemoryStores(t *testing.T) {
 	t.Run("ReplayCache", func(t *testing.T) {
 		storetest.TestReplayCache(t, func(t *testing.T) oauthkit.ReplayCache { return memory.NewReplayCache() })
 	})
+	t.Run("Devices", func(t *testing.T) {
+		storetest.TestDeviceStore(t, func(t *testing.T) oauthkit.DeviceStore { return memory.NewDevices() })
+	})
 }
