@@ -109,6 +109,7 @@ var configGrantTypes = []string{
 	oauthkit.GrantTypePassword,
 	grants.GrantTypeJWTBearer,
 	grants.GrantTypeExternalToken,
+	oauthkit.GrantTypeDeviceCode,
 }
 
 // defaultScopeDescriptions are the consent page's words for the scopes of
