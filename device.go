@@ -59,7 +59,7 @@ type DeviceConfig struct {
 	Interval time.Duration
 	// UserCodeLimiter bounds the user-code lookups of the verification page
 	// per limiter key (Server.DeviceRequest), against guessing
-	// (RFC 8628 §5.1); it is asked with RateLimitKey.Endpoint
+	// (RFC 8628 §5.1: a user code has 34.6 bits); it is asked with RateLimitKey.Endpoint
 	// "device_verification" and RateLimitKey.Caller the limiter key. Nil
 	// means a TokenBucket of DefaultUserCodeBurst lookups refilling at
 	// DefaultUserCodeRate per second, in this process.
@@ -128,25 +128,6 @@ func validateVerificationURI(v string) error {
 // by five seconds together at each slow_down.
 const pollAllowance = 5 // the interval's fifth
 
-// User codes.
-//
-// A user code is 8 characters drawn uniformly from the 20 consonants
-// BCDFGHJKLMNPQRSTVWXZ (RFC 8628 §6.1: no vowels, so no words; no digits, so
-// no 0/O or 1/I; case-insensitive), shown as XXXX-XXXX: 20^8 = 2.56 × 10^10
-// codes, 34.6 bits. Guessing is bounded twice (RFC 8628 §5.1). A code lives
-// DefaultDeviceLifetime (10 minutes), and the verification page's lookups
-// are limited per limiter key, by default to a burst of 10 then 5 a minute:
-// at most 60 guesses per key over a code's life. With N codes pending at
-// once, a guess hits one with probability N / 2.56 × 10^10; with a
-// hundred thousand pending, 60 guesses hit with probability 2.3 × 10^-4,
-// and an even chance of one hit takes about 3 × 10^5 guesses, 5 000 keys
-// for ten minutes. What a key is (a network address, a session, an
-// account) is the host's choice, and it bounds the attacker's keys; a
-// guessed code still needs its user's own approval to be worth anything.
-//
-// Codes are compared in a canonical form: upper case, dashes and spaces
-// removed. The store keeps only HashToken of that form.
-
 const (
 	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
 	userCodeLength   = 8
@@ -156,9 +137,29 @@ const (
 )
 
 // newUserCode draws a user code in canonical form from r (nil means
-// crypto/rand). Each byte below 240, the largest multiple of 20 that fits,
-// gives a character (its value modulo 20); bytes from 240 up are drawn
-// again, so that every character is equally likely.
+// crypto/rand).
+//
+// A user code is 8 characters drawn uniformly from the 20 consonants
+// BCDFGHJKLMNPQRSTVWXZ (RFC 8628 §6.1: no vowels, so no words; no digits;
+// case-insensitive), shown as XXXX-XXXX: 20^8 = 2.56 × 10^10 codes, 34.6
+// bits. Each byte below 240, the largest multiple of 20 that fits, gives a
+// character (its value modulo 20); bytes from 240 up are drawn again, so
+// that every character is equally likely (no modulo bias).
+//
+// Guessing is bounded twice (RFC 8628 §5.1). A code lives
+// DefaultDeviceLifetime (10 minutes), and the verification page's lookups
+// are limited per limiter key, by default to a burst of 10 then 5 a minute:
+// at most 60 guesses per key over a code's life. With N codes pending at
+// once, a guess hits one with probability p = N / 2.56 × 10^10; with a
+// hundred thousand pending, 60 guesses hit with probability 2.3 × 10^-4,
+// and an even chance of one hit takes about ln 2 / p = 1.8 × 10^5 guesses,
+// 3 000 keys for ten minutes. What a key is (a network address, a session,
+// an account) is the host's choice, and it bounds the attacker's keys. A
+// hit lets the guesser approve a stranger's device into the guesser's own
+// account, or deny it; never into the stranger's.
+//
+// Codes are compared in a canonical form (canonicalUserCode): upper case,
+// dashes and spaces removed. The store keeps only HashToken of that form.
 func newUserCode(r io.Reader) (string, error) {
 	var code [userCodeLength]byte
 	var buf [16]byte

@@ -15,8 +15,9 @@ import (
 // (DeviceConfig.UserCodeLimiter). The server asks it once per back-channel
 // request whose client is authenticated; a refused request is answered 429
 // Too Many Requests with Retry-After and the error temporarily_unavailable
-// (RFC 6749 §4.1.2.1's code for an overloaded server). Nil means no limit.
-// TokenBucket is an in-memory implementation.
+// (RFC 6749 §4.1.2.1's code for an overloaded server). A nil
+// Config.RateLimiter means no limit; a nil DeviceConfig.UserCodeLimiter, a
+// TokenBucket. TokenBucket is an in-memory implementation.
 //
 // Implementations must be safe for concurrent use.
 type RateLimiter interface {
