@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/oauthkit/oauthkit"
 )
@@ -72,8 +71,8 @@ func (p *pages) device(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.As(err, &oerr) && oerr.HTTPStatus() == http.StatusTooManyRequests:
 		// The library bounds user-code lookups per limiter key (RFC 8628
-		// §5.1); its description says how long to wait.
-		w.Header().Set("Retry-After", retryAfterSeconds(oerr.Description))
+		// §5.1): its default bucket gains a lookup every 12 seconds.
+		w.Header().Set("Retry-After", strconv.Itoa(int(1/oauthkit.DefaultUserCodeRate)))
 		p.devicePage(w, http.StatusTooManyRequests, code, "Too many codes were tried from here. Please wait a minute and try again.")
 		return
 	case err != nil:
@@ -138,17 +137,6 @@ func limiterKey(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// retryAfterSeconds reads the wait out of the library's "try again in N
-// seconds", or says 60.
-func retryAfterSeconds(description string) string {
-	_, rest, _ := strings.Cut(description, "try again in ")
-	n, _, _ := strings.Cut(rest, " ")
-	if _, err := strconv.Atoi(n); err != nil {
-		return "60"
-	}
-	return n
 }
 
 // devicePage renders the verification page's form with code filled in and
