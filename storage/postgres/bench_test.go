@@ -187,3 +187,31 @@ func authorizeInProcess(b *testing.B, inst *instance) (code, verifier string) {
 	}
 	return loc.Query().Get("code"), verifier
 }
+
+// BenchmarkPollDevice: one PollDeviceAuthorization of a pending device
+// authorization (the device's token request while the user has not yet
+// decided, answered authorization_pending), after the baseline, untimed:
+// one UPDATE that locks the row, records the poll and returns the row as
+// it was. Each poll comes one interval after the one before, so that it is
+// not slowed down.
+func BenchmarkPollDevice(b *testing.B) {
+	r := newBenchRig(b, false)
+	s := r.inst.store
+	ctx := b.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	const interval = 5 * time.Second
+	d := &oauthkit.DeviceAuthorization{ID: oauthkit.HashToken(rand.Text()), UserCodeID: oauthkit.HashToken(rand.Text()),
+		ClientID: testClientID, Scope: []string{"read"}, ExpiresAt: now.Add(time.Duration(b.N+2) * interval),
+		Interval: interval}
+	if err := s.CreateDeviceAuthorization(ctx, d); err != nil {
+		b.Fatal(err)
+	}
+	poll := func(i int) {
+		a, err := s.PollDeviceAuthorization(ctx, d.ID, d.ClientID, now.Add(time.Duration(i)*interval))
+		if err != nil || a.Status != oauthkit.DevicePending || a.Interval != interval {
+			b.Fatalf("PollDeviceAuthorization = %+v, %v; want it pending, not slowed down", a, err)
+		}
+	}
+	poll(0) // prepare the statements
+	r.run(b, func(i int) { poll(i + 1) })
+}

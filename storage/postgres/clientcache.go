@@ -147,7 +147,7 @@ func cloneClient(c *oauthkit.Client) *oauthkit.Client {
 	d := *c
 	d.JWKS = bytes.Clone(c.JWKS)
 	d.SealedSecret = bytes.Clone(c.SealedSecret)
-	lists := [...]*[]string{&d.RedirectURIs, &d.GrantTypes, &d.Scopes, &d.DefaultScopes, &d.Audience}
+	lists := [...]*[]string{&d.RedirectURIs, &d.GrantTypes, &d.Scopes, &d.DefaultScopes, &d.Audience, &d.Resources}
 	n := 0
 	for _, l := range lists {
 		n += len(*l)

@@ -227,7 +227,8 @@ func TestCloneClient(t *testing.T) {
 		ID: "id", Name: "n", SecretHash: "$h", AuthMethod: "m", AccessTokenFormat: "f",
 		RedirectURIs: []string{"r1", "r2"}, GrantTypes: []string{"g"}, Scopes: []string{"s1", "s2", "s3"},
 		DefaultScopes: []string{}, Audience: nil, JWKS: []byte(`{"keys":[]}`), JWKSURI: "https://c.example/jwks",
-		SealedSecret: []byte{1, 2, 3},
+		SealedSecret: []byte{1, 2, 3}, Resources: []string{"https://api.example/"},
+		DPoPBoundAccessTokens: true, RequirePushedAuthorizationRequests: true,
 	}
 	d := cloneClient(c)
 	if !reflect.DeepEqual(c, d) {

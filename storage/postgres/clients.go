@@ -35,10 +35,12 @@ func (s *Store) Client(ctx context.Context, id string) (*oauthkit.Client, error)
 func (s *Store) readClient(ctx context.Context, id string) (*oauthkit.Client, error) {
 	var c oauthkit.Client
 	err := s.pool.QueryRow(ctx, `SELECT id, name, secret_hash, auth_method, redirect_uris, grant_types,
-		scopes, default_scopes, audience, access_token_format, jwks, jwks_uri, sealed_secret
+		scopes, default_scopes, audience, resources, dpop_bound_access_tokens,
+		require_pushed_authorization_requests, access_token_format, jwks, jwks_uri, sealed_secret
 		FROM oauthkit_clients WHERE id = $1`, id).Scan(
 		&c.ID, &c.Name, &c.SecretHash, &c.AuthMethod, &c.RedirectURIs, &c.GrantTypes,
-		&c.Scopes, &c.DefaultScopes, &c.Audience, &c.AccessTokenFormat, &c.JWKS, &c.JWKSURI, &c.SealedSecret)
+		&c.Scopes, &c.DefaultScopes, &c.Audience, &c.Resources, &c.DPoPBoundAccessTokens,
+		&c.RequirePushedAuthorizationRequests, &c.AccessTokenFormat, &c.JWKS, &c.JWKSURI, &c.SealedSecret)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, notFound("client")
@@ -61,17 +63,22 @@ func (s *Store) PutClient(ctx context.Context, c *oauthkit.Client) error {
 	defer s.invalidateClient(c.ID)
 	_, err := s.pool.Exec(ctx, `INSERT INTO oauthkit_clients (id, secret_hash, auth_method,
 		redirect_uris, grant_types, scopes, default_scopes, audience, access_token_format, name,
-		jwks, jwks_uri, sealed_secret)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		jwks, jwks_uri, sealed_secret, resources, dpop_bound_access_tokens,
+		require_pushed_authorization_requests)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
 			auth_method = excluded.auth_method, redirect_uris = excluded.redirect_uris,
 			grant_types = excluded.grant_types, scopes = excluded.scopes,
 			default_scopes = excluded.default_scopes, audience = excluded.audience,
 			access_token_format = excluded.access_token_format, jwks = excluded.jwks,
-			jwks_uri = excluded.jwks_uri, sealed_secret = excluded.sealed_secret, updated_at = now()`,
+			jwks_uri = excluded.jwks_uri, sealed_secret = excluded.sealed_secret,
+			resources = excluded.resources, dpop_bound_access_tokens = excluded.dpop_bound_access_tokens,
+			require_pushed_authorization_requests = excluded.require_pushed_authorization_requests,
+			updated_at = now()`,
 		c.ID, c.SecretHash, c.AuthMethod, c.RedirectURIs, c.GrantTypes,
 		c.Scopes, c.DefaultScopes, c.Audience, c.AccessTokenFormat, c.Name,
-		c.JWKS, c.JWKSURI, c.SealedSecret)
+		c.JWKS, c.JWKSURI, c.SealedSecret, c.Resources, c.DPoPBoundAccessTokens,
+		c.RequirePushedAuthorizationRequests)
 	return wrapErr("put client", err)
 }
 
@@ -112,7 +119,7 @@ func checkClient(c *oauthkit.Client) error {
 		return err
 	}
 	for _, s := range [][]string{{c.ID, c.Name, c.SecretHash, c.AuthMethod, c.AccessTokenFormat, c.JWKSURI},
-		c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience} {
+		c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources} {
 		for _, v := range s {
 			if !storable(v) {
 				return fmt.Errorf("postgres: client %q has a value that is not valid UTF-8 or has a NUL byte", c.ID)

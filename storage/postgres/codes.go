@@ -19,17 +19,21 @@ func (s *Store) CreateCode(ctx context.Context, c *oauthkit.AuthorizationCode) e
 	if c == nil || c.ID == "" || c.ExpiresAt.IsZero() {
 		return errors.New("postgres: code needs an ID and an expiry")
 	}
-	for _, v := range append([]string{c.ID, c.GrantID, c.ClientID, c.RedirectURI, c.Subject, c.ACR,
-		c.CodeChallenge, c.CodeChallengeMethod, c.Nonce}, c.Scope...) {
-		if !storable(v) {
-			return errors.New("postgres: code has a value that is not valid UTF-8 or has a NUL byte")
+	for _, list := range [][]string{{c.ID, c.GrantID, c.ClientID, c.RedirectURI, c.Subject, c.ACR,
+		c.CodeChallenge, c.CodeChallengeMethod, c.Nonce, c.DPoPJKT}, c.Scope, c.Resources} {
+		for _, v := range list {
+			if !storable(v) {
+				return errors.New("postgres: code has a value that is not valid UTF-8 or has a NUL byte")
+			}
 		}
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO oauthkit_codes (id, grant_id, client_id, redirect_uri,
 		redirect_uri_param, subject, scope, auth_time, acr, code_challenge, code_challenge_method,
-		nonce, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		nonce, resources, dpop_jkt, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		c.ID, c.GrantID, c.ClientID, c.RedirectURI, c.RedirectURIParam, c.Subject, c.Scope,
-		nullTime(c.AuthTime), c.ACR, c.CodeChallenge, c.CodeChallengeMethod, c.Nonce, micro(c.ExpiresAt))
+		nullTime(c.AuthTime), c.ACR, c.CodeChallenge, c.CodeChallengeMethod, c.Nonce,
+		c.Resources, c.DPoPJKT, micro(c.ExpiresAt))
 	return wrapErr("create code", err)
 }
 
@@ -41,7 +45,8 @@ const consumeSQL = `UPDATE oauthkit_codes
 	SET uses = least(uses, 2147483646) + 1, consumed_at = coalesce(consumed_at, $2)
 	WHERE id = $1 AND expires_at > $2 AND client_id = $3
 	RETURNING id, grant_id, client_id, redirect_uri, redirect_uri_param, subject, scope,
-		auth_time, acr, code_challenge, code_challenge_method, nonce, expires_at, uses`
+		auth_time, acr, code_challenge, code_challenge_method, nonce, resources, dpop_jkt,
+		expires_at, uses`
 
 // consumed is the result of consumeSQL.
 type consumed struct {
@@ -56,7 +61,7 @@ func (r *consumed) scan(row pgx.Row) error {
 	c := &r.code
 	err := row.Scan(&c.ID, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.RedirectURIParam,
 		&c.Subject, &c.Scope, &r.authTime, &c.ACR, &c.CodeChallenge, &c.CodeChallengeMethod,
-		&c.Nonce, &c.ExpiresAt, &r.uses)
+		&c.Nonce, &c.Resources, &c.DPoPJKT, &c.ExpiresAt, &r.uses)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}

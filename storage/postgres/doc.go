@@ -1,14 +1,14 @@
-// Package postgres keeps oauthkit's clients, authorization codes, tokens
-// and replay keys in PostgreSQL, so that several instances of an authorization server can
-// run behind a load balancer on one database without losing the single-use
-// and rotation guarantees. It is a module of its own
+// Package postgres keeps oauthkit's clients, authorization codes, tokens,
+// replay keys and device authorizations in PostgreSQL, so that several
+// instances of an authorization server can run behind a load balancer on
+// one database without losing the single-use and rotation guarantees. It is a module of its own
 // (github.com/oauthkit/oauthkit/storage/postgres), so that the core library
 // does not depend on a database driver; it uses github.com/jackc/pgx/v5.
 //
 // # Setup
 //
-// One [Store] is the ClientStore, CodeStore, TokenStore and ReplayCache of a
-// server:
+// One [Store] is the ClientStore, CodeStore, TokenStore, ReplayCache and
+// DeviceStore of a server:
 //
 //	store, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"))
 //	if err != nil {
@@ -37,8 +37,8 @@
 // # Schema and migrations
 //
 // [Store.Migrate] creates the tables (oauthkit_clients, oauthkit_codes,
-// oauthkit_tokens, oauthkit_revoked_grants, oauthkit_replay_cache) and two
-// functions
+// oauthkit_tokens, oauthkit_revoked_grants, oauthkit_replay_cache,
+// oauthkit_device_authorizations) and two functions
 // (oauthkit_deadline, oauthkit_refuse_revoked) in the first schema of the
 // connection's search_path, which a connection string can set
 // (search_path=auth). It applies the SQL files returned by [Migrations]
@@ -86,6 +86,18 @@
 //     changes nothing and returns no row; a concurrent call with the same
 //     key waits for the first's row lock, then sees its row. Of concurrent
 //     calls with one key, from any instance, exactly one reports it new.
+//   - Each method of the [oauthkit.DeviceStore] is one statement.
+//     [Store.DecideDeviceAuthorization] is one UPDATE of a pending row, and
+//     [Store.PollDeviceAuthorization] one UPDATE of a row it has locked
+//     (SELECT ... FOR UPDATE in the same statement), which returns the row as
+//     it was: concurrent calls wait for the row lock and then see what the
+//     first wrote, so that of concurrent decisions one wins, of concurrent
+//     polls of an approved authorization exactly one sees it approved, and
+//     every poll of a pending one counts towards its slow_down.
+//     [Store.CreateDeviceAuthorization] is one INSERT ... ON CONFLICT DO
+//     NOTHING, which first deletes an expired row holding its ID or user
+//     code (judged by the database's clock, as the method is given no
+//     time).
 //
 // Because the grant's lock is held until commit and each statement's
 // snapshot is taken after it, concurrent exchanges in one grant, from any
@@ -172,10 +184,11 @@
 // Expired codes and tokens are not found, but stay in their tables (used
 // codes and rotated refresh tokens must stay until they expire, to detect
 // reuse) until [Store.DeleteExpired] removes them, with the records of
-// grants revoked more than oauthkit.MaxCodeLifetime ago and the expired
+// grants revoked more than oauthkit.MaxCodeLifetime ago, the expired
 // replay keys (an expired key's row is also reused when the key comes
-// again). Schedule it, for example
-// every few minutes on every instance:
+// again) and the device authorizations expired more than five minutes ago
+// (until then a poll returns them, for the server to answer expired_token).
+// Schedule it, for example every few minutes on every instance:
 //
 //	go func() {
 //		for now := range time.Tick(5 * time.Minute) {

@@ -53,7 +53,8 @@ func TestEmbeddedMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"0001_init.sql", "0002_revoked_grants.sql", "0003_client_subjects_retries_deadlines.sql", "0004_replay_cache.sql"}, names); d != "" {
+	if d := cmp.Diff([]string{"0001_init.sql", "0002_revoked_grants.sql", "0003_client_subjects_retries_deadlines.sql", "0004_replay_cache.sql",
+		"0005_extension_grants.sql", "0006_sender_constrained.sql"}, names); d != "" {
 		t.Errorf("Migrations() files (-want +got):\n%s", d)
 	}
 	if _, err := loadMigrations(Migrations()); err != nil {
@@ -62,7 +63,8 @@ func TestEmbeddedMigrations(t *testing.T) {
 }
 
 // allMigrations are the records of every embedded migration, applied.
-var allMigrations = []string{"1 0001_init", "2 0002_revoked_grants", "3 0003_client_subjects_retries_deadlines", "4 0004_replay_cache"}
+var allMigrations = []string{"1 0001_init", "2 0002_revoked_grants", "3 0003_client_subjects_retries_deadlines", "4 0004_replay_cache",
+	"5 0005_extension_grants", "6 0006_sender_constrained"}
 
 // applied returns the versions and names recorded in the schema.
 func applied(t *testing.T, db *testDB) []string {
@@ -194,6 +196,55 @@ func TestMigrate(t *testing.T) {
 		next := &oauthkit.Token{ID: "new", Kind: oauthkit.RefreshToken, GrantID: "g", ParentID: "old", ExpiresAt: now.Add(time.Hour)}
 		if err := s.RotateRefreshToken(t.Context(), "old", now, time.Minute, next); err != nil {
 			t.Errorf("RotateRefreshToken of a token stored at version 2: %v", err)
+		}
+	})
+
+	// A database at version 4 with a client, a code and a token in it is
+	// brought to version 6: they have no resources, actor or key binding,
+	// and the device table works.
+	t.Run("UpgradeFromVersion4", func(t *testing.T) {
+		db := newEmptyDB(t)
+		s := db.store(t)
+		v4 := fstest.MapFS{}
+		for _, name := range allMigrations[:4] {
+			name = name[2:] + ".sql"
+			sql, err := fs.ReadFile(Migrations(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v4[name] = &fstest.MapFile{Data: sql}
+		}
+		if err := s.migrate(t.Context(), v4); err != nil {
+			t.Fatal(err)
+		}
+		db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_clients (id, audience) VALUES ('app', '{https://api.example}')`)
+		db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_codes (id, grant_id, client_id, redirect_uri, redirect_uri_param,
+			subject, acr, code_challenge, code_challenge_method, nonce, expires_at)
+			VALUES ('c', 'g', 'app', 'https://app.example/cb', false, 'alice', '', '', '', '', now() + interval '1 minute')`)
+		db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_tokens (id, kind, grant_id, client_id, subject, expires_at, acr)
+			VALUES ('t', 'access_token', 'g', 'app', 'alice', now() + interval '1 hour', '')`)
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate from version 4: %v", err)
+		}
+		if d := cmp.Diff(allMigrations, applied(t, db)); d != "" {
+			t.Errorf("recorded migrations (-want +got):\n%s", d)
+		}
+		now := time.Now()
+		c, err := s.Client(t.Context(), "app")
+		if err != nil || c.Resources != nil || c.DPoPBoundAccessTokens || c.RequirePushedAuthorizationRequests {
+			t.Errorf("Client stored at version 4: %+v, %v; want no resources, no DPoP or PAR requirement", c, err)
+		}
+		code, err := s.ConsumeCode(t.Context(), "c", "app", now)
+		if err != nil || code.Resources != nil || code.DPoPJKT != "" || code.Subject != "alice" {
+			t.Errorf("ConsumeCode of a code stored at version 4: %+v, %v; want alice's, with no resources or dpop_jkt", code, err)
+		}
+		tok, err := s.Token(t.Context(), "t", now)
+		if err != nil || tok.Actor != nil || tok.JKT != "" || tok.Subject != "alice" {
+			t.Errorf("Token stored at version 4: %+v, %v; want alice's, with no actor and no jkt", tok, err)
+		}
+		d := &oauthkit.DeviceAuthorization{ID: "d", UserCodeID: "u", ClientID: "app", ExpiresAt: now.Add(time.Minute)}
+		if err := s.CreateDeviceAuthorization(t.Context(), d); err != nil {
+			t.Errorf("CreateDeviceAuthorization after Migrate: %v", err)
 		}
 	})
 

@@ -197,9 +197,11 @@ func TestReplayCacheUpgradeFromVersion3(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	if err := s.CreateCode(t.Context(), &oauthkit.AuthorizationCode{ID: "c", GrantID: "g", ClientID: "app", ExpiresAt: now.Add(time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
+	// As the store wrote codes at version 3 (CreateCode now writes columns
+	// of later versions).
+	db.exec(t, `INSERT INTO `+db.schema+`.oauthkit_codes (id, grant_id, client_id, redirect_uri, redirect_uri_param,
+		subject, acr, code_challenge, code_challenge_method, nonce, expires_at)
+		VALUES ('c', 'g', 'app', '', false, '', '', '', '', '', $1)`, now.Add(time.Minute))
 	if _, err := s.Remember(t.Context(), "k", now, now.Add(time.Minute)); err == nil {
 		t.Error("Remember at version 3 succeeded, want an error (no table)")
 	}

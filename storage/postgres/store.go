@@ -14,13 +14,15 @@ import (
 	"github.com/oauthkit/oauthkit"
 )
 
-// Store keeps oauthkit's clients, authorization codes, tokens and replay
-// keys in PostgreSQL. It implements [oauthkit.ClientStore], [oauthkit.CodeStore] and
-// [oauthkit.TokenStore], so one value fills Config.Clients, Config.Codes and
-// Config.Tokens; [oauthkit.CodeRedeemer], so that the token endpoint
-// consumes a code and stores its tokens in one transaction; and
-// [oauthkit.ReplayCache], so that single-use keys are single-use across
-// instances.
+// Store keeps oauthkit's clients, authorization codes, tokens, replay keys
+// and device authorizations in PostgreSQL. It implements
+// [oauthkit.ClientStore], [oauthkit.CodeStore] and [oauthkit.TokenStore], so
+// one value fills Config.Clients, Config.Codes and Config.Tokens;
+// [oauthkit.CodeRedeemer], so that the token endpoint consumes a code and
+// stores its tokens in one transaction; [oauthkit.ReplayCache], so that
+// single-use keys are single-use across instances; and
+// [oauthkit.DeviceStore], so that a device authorization is decided once and
+// redeemed once across instances.
 //
 // A Store is safe for concurrent use, and any number of Stores, in any
 // number of processes, may share one database: every single-use operation
@@ -145,25 +147,32 @@ func (s *Store) Close() {
 const deleteBatch = 5000
 
 // DeleteExpired removes the codes, tokens, records of revoked grants and
-// replay keys expired at now: until then, used codes and rotated refresh
-// tokens are kept to detect their reuse, revoked grants (kept for
-// oauthkit.MaxCodeLifetime) to refuse their late tokens, and replay keys
-// to refuse their replays. It deletes in batches of a few thousand rows
-// and may be called concurrently from several instances.
+// replay keys expired at now, and the device authorizations expired five
+// minutes before now: until then, used codes and rotated refresh tokens are
+// kept to detect their reuse, revoked grants (kept for
+// oauthkit.MaxCodeLifetime) to refuse their late tokens, replay keys to
+// refuse their replays, and device authorizations so that their devices'
+// polls are answered expired_token rather than invalid_grant. It deletes in
+// batches of a few thousand rows and may be called concurrently from
+// several instances.
 //
 // Nothing else removes expired rows, which the store already treats as not
-// found: schedule DeleteExpired, for example every few minutes.
+// found (or, for a device authorization, as expired): schedule
+// DeleteExpired, for example every few minutes.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
-	for _, table := range []struct{ name, key string }{
-		{"oauthkit_codes", "id"}, {"oauthkit_tokens", "id"}, {"oauthkit_revoked_grants", "grant_id"},
-		{"oauthkit_replay_cache", "key_hash"},
+	for _, table := range []struct {
+		name, key string
+		keep      time.Duration // how long after expiry rows are kept
+	}{
+		{"oauthkit_codes", "id", 0}, {"oauthkit_tokens", "id", 0}, {"oauthkit_revoked_grants", "grant_id", 0},
+		{"oauthkit_replay_cache", "key_hash", 0}, {"oauthkit_device_authorizations", "id", keepExpiredDevices},
 	} {
 		// SKIP LOCKED lets instances running this at the same time share
 		// the work instead of waiting for each other.
 		sql := `DELETE FROM ` + table.name + ` WHERE ` + table.key + ` IN (
 			SELECT ` + table.key + ` FROM ` + table.name + ` WHERE expires_at <= $2 LIMIT $1 FOR UPDATE SKIP LOCKED)`
 		for {
-			tag, err := s.pool.Exec(ctx, sql, deleteBatch, micro(now))
+			tag, err := s.pool.Exec(ctx, sql, deleteBatch, micro(now.Add(-table.keep)))
 			if err != nil {
 				return wrapErr("delete expired", err)
 			}

@@ -68,12 +68,16 @@ func TestEveryFieldStored(t *testing.T) {
 		stored []string
 	}{
 		{oauthkit.Client{}, []string{"ID", "Name", "SecretHash", "AuthMethod", "RedirectURIs", "GrantTypes",
-			"Scopes", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS", "JWKSURI", "SealedSecret"}},
+			"Scopes", "DefaultScopes", "Audience", "Resources", "DPoPBoundAccessTokens",
+			"RequirePushedAuthorizationRequests", "AccessTokenFormat", "JWKS", "JWKSURI", "SealedSecret"}},
 		{oauthkit.AuthorizationCode{}, []string{"ID", "GrantID", "ClientID", "RedirectURI",
 			"RedirectURIParam", "Subject", "Scope", "AuthTime", "ACR", "CodeChallenge",
-			"CodeChallengeMethod", "Nonce", "ExpiresAt"}},
+			"CodeChallengeMethod", "Nonce", "Resources", "DPoPJKT", "ExpiresAt"}},
 		{oauthkit.Token{}, []string{"ID", "Kind", "GrantID", "ParentID", "ClientID", "Subject",
-			"SubjectIsClient", "Scope", "Audience", "IssuedAt", "ExpiresAt", "AuthTime", "ACR", "RotatedAt"}},
+			"SubjectIsClient", "Scope", "Audience", "IssuedAt", "ExpiresAt", "AuthTime", "ACR", "Actor", "JKT",
+			"RotatedAt"}},
+		{oauthkit.DeviceAuthorization{}, []string{"ID", "UserCodeID", "ClientID", "Scope", "Resources",
+			"ExpiresAt", "Interval", "LastPolledAt", "Status", "Subject", "AuthTime", "ACR"}},
 	}
 	for _, tc := range cases {
 		typ := reflect.TypeOf(tc.typ)

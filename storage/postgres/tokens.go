@@ -39,7 +39,7 @@ var tombstoneLife = "make_interval(secs => " + strconv.Itoa(int(oauthkit.MaxCode
 
 // tokenColumns are the columns of a token, in the order scanToken reads them.
 const tokenColumns = `id, kind, grant_id, coalesce(parent_id, ''), client_id, subject,
-	subject_is_client, scope, audience, issued_at, expires_at, auth_time, acr, rotated_at`
+	subject_is_client, scope, audience, issued_at, expires_at, auth_time, acr, actor, jkt, rotated_at`
 
 // insertColumns are the columns tokenArgs supplies, with their types.
 var insertColumns = []struct{ name, typ string }{
@@ -47,7 +47,7 @@ var insertColumns = []struct{ name, typ string }{
 	{"client_id", "text"}, {"subject", "text"}, {"subject_is_client", "boolean"},
 	{"scope", "text[]"}, {"audience", "text[]"},
 	{"issued_at", "timestamptz"}, {"expires_at", "timestamptz"}, {"auth_time", "timestamptz"},
-	{"acr", "text"},
+	{"acr", "text"}, {"actor", "text[]"}, {"jkt", "text"},
 }
 
 // insertNames is the list of the names of insertColumns.
@@ -156,7 +156,8 @@ func checkTokens(tokens []*oauthkit.Token) error {
 			(t.Kind != oauthkit.AccessToken && t.Kind != oauthkit.RefreshToken) {
 			return errors.New("postgres: token needs an ID, a grant ID, a kind and an expiry")
 		}
-		for _, s := range [][]string{{t.ID, t.GrantID, t.ParentID, t.ClientID, t.Subject, t.ACR}, t.Scope, t.Audience} {
+		for _, s := range [][]string{{t.ID, t.GrantID, t.ParentID, t.ClientID, t.Subject, t.ACR, t.JKT},
+			t.Scope, t.Audience, actorChain(t.Actor)} {
 			for _, v := range s {
 				if !storable(v) {
 					return errors.New("postgres: token has a value that is not valid UTF-8 or has a NUL byte")
@@ -174,7 +175,29 @@ func tokenArgs(args []any, t *oauthkit.Token) []any {
 		parent = t.ParentID
 	}
 	return append(args, t.ID, t.Kind.String(), t.GrantID, parent, t.ClientID, t.Subject, t.SubjectIsClient,
-		t.Scope, t.Audience, nullTime(t.IssuedAt), micro(t.ExpiresAt), nullTime(t.AuthTime), t.ACR)
+		t.Scope, t.Audience, nullTime(t.IssuedAt), micro(t.ExpiresAt), nullTime(t.AuthTime), t.ACR,
+		actorChain(t.Actor), t.JKT)
+}
+
+// actorChain returns the subjects of the chain of actors that starts at a,
+// the current actor first, as the actor column holds them (migration
+// 0005): nil for no actor.
+func actorChain(a *oauthkit.Actor) []string {
+	var subjects []string
+	for ; a != nil; a = a.Actor {
+		subjects = append(subjects, a.Subject)
+	}
+	return subjects
+}
+
+// actorOf is the chain of actors whose subjects are subjects, the current
+// actor first: nil for none.
+func actorOf(subjects []string) *oauthkit.Actor {
+	var a *oauthkit.Actor
+	for i := len(subjects) - 1; i >= 0; i-- {
+		a = &oauthkit.Actor{Subject: subjects[i], Actor: a}
+	}
+	return a
 }
 
 // CreateTokens stores tokens issued together, all or none, in one round
@@ -230,9 +253,10 @@ func scanToken(row pgx.Row) (*oauthkit.Token, error) {
 		t                         oauthkit.Token
 		kind                      string
 		issued, authTime, rotated pgtype.Timestamptz
+		actors                    []string
 	)
 	err := row.Scan(&t.ID, &kind, &t.GrantID, &t.ParentID, &t.ClientID, &t.Subject, &t.SubjectIsClient, &t.Scope,
-		&t.Audience, &issued, &t.ExpiresAt, &authTime, &t.ACR, &rotated)
+		&t.Audience, &issued, &t.ExpiresAt, &authTime, &t.ACR, &actors, &t.JKT, &rotated)
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +270,7 @@ func scanToken(row pgx.Row) (*oauthkit.Token, error) {
 	}
 	t.ExpiresAt = t.ExpiresAt.UTC()
 	t.IssuedAt, t.AuthTime, t.RotatedAt = timeOf(issued), timeOf(authTime), timeOf(rotated)
+	t.Actor = actorOf(actors)
 	return &t, nil
 }
 

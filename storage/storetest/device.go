@@ -164,8 +164,8 @@ func testDeviceDuplicate(t *testing.T, newStore newDeviceStore) {
 }
 
 func testDeviceReuseUserCode(t *testing.T, newStore newDeviceStore) {
-	// User codes are short, so they are drawn again: once an authorization
-	// has expired, its user code is free for a new one (RFC 8628 §6.1).
+	// User codes are short (RFC 8628 §6.1), so they are drawn again: once
+	// an authorization has expired, its user code is free for a new one.
 	e := newEnv(t)
 	s := newStore(t)
 	old := e.device("old")
