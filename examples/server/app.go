@@ -273,9 +273,6 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		// and the device_code grant; the verification page is this app's
 		// (device.go). User-code lookups are limited per network address
 		// by the library's default limit.
-		if st.devices == nil {
-			return nil, errors.New("the device_code grant needs a store of device authorizations, which this store does not have: use -store memory")
-		}
 		oc.Device = &oauthkit.DeviceConfig{Store: st.devices, VerificationURI: cfg.Issuer + pathDevice, Interval: deviceInterval}
 		oc.Endpoints.DeviceAuthorization = cfg.Issuer + pathDeviceAuthorization
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -61,6 +62,33 @@ func deviceClient(t *testing.T, ts *testServer) *oauth2.Config {
 func TestDeviceFlow(t *testing.T) {
 	ts := startServer(t, deviceConfig(), false)
 	t.Cleanup(ts.Close)
+	deviceFlow(t, ts)
+}
+
+// TestDeviceFlowPostgres is TestDeviceFlow with -store postgres.
+func TestDeviceFlowPostgres(t *testing.T) {
+	dbURL, _ := postgresSchema(t)
+	st, err := openStores(t.Context(), dbURL)
+	if err != nil {
+		t.Fatalf("openStores: %v", err)
+	}
+	t.Cleanup(st.close)
+	cfg := deviceConfig()
+	ts := httptest.NewUnstartedServer(nil)
+	cfg.Issuer = "http://" + ts.Listener.Addr().String()
+	a, err := newApp(t.Context(), cfg, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		ts.Close()
+		t.Fatalf("newApp: %v", err)
+	}
+	ts.Config.Handler = a
+	ts.Start()
+	t.Cleanup(ts.Close)
+	deviceFlow(t, &testServer{Server: ts, app: a, issuer: cfg.Issuer})
+}
+
+// deviceFlow is TestDeviceFlow's flow against ts.
+func deviceFlow(t *testing.T, ts *testServer) {
 	conf := deviceClient(t, ts)
 	ctx := clientContext(t.Context(), ts)
 	ua := newUserAgent(t, ts)

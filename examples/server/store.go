@@ -33,8 +33,7 @@ type stores struct {
 	// client_secret_jwt, the JWT bearer grant) until it expires, so that an
 	// assertion is accepted once (RFC 7523 §3).
 	replay oauthkit.ReplayCache
-	// devices keeps device authorizations (RFC 8628), or is nil for a
-	// store that has none.
+	// devices keeps device authorizations (RFC 8628).
 	devices oauthkit.DeviceStore
 	// putClient adds a client from the config, or replaces the stored
 	// client with its ID.
@@ -90,10 +89,9 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		store.Close()
 		return nil, fmt.Errorf("-store: migrating %s: %w", where, err)
 	}
-	devices, _ := any(store).(oauthkit.DeviceStore) // once storage/postgres keeps them
 	return &stores{
 		desc:          "PostgreSQL at " + where,
-		devices:       devices,
+		devices:       store,
 		clients:       store,
 		codes:         store,
 		tokens:        store,
