@@ -55,14 +55,17 @@ type DeviceConfig struct {
 	Lifetime time.Duration
 	// Interval is the least time the device must wait between polls of the
 	// token endpoint. Zero means DefaultDeviceInterval; it must be a whole
-	// number of seconds, at least one (interval).
+	// number of seconds, at least one (interval). A poll is answered
+	// slow_down, and the interval grows by five seconds (RFC 8628 §3.5),
+	// when it comes more than a fifth of the interval early: clients poll
+	// on a timer, and network delays vary.
 	Interval time.Duration
 	// UserCodeLimiter bounds the user-code lookups of the verification page
-	// per limiter key (Server.DeviceRequest), against guessing
-	// (RFC 8628 §5.1: a user code has 34.6 bits); it is asked with RateLimitKey.Endpoint
-	// "device_verification" and RateLimitKey.Caller the limiter key. Nil
-	// means a TokenBucket of DefaultUserCodeBurst lookups refilling at
-	// DefaultUserCodeRate per second, in this process.
+	// per limiter key (Server.DeviceRequest), against guessing (RFC 8628
+	// §5.1: a user code has 34.6 bits); it is asked with
+	// RateLimitKey.Endpoint "device_verification" and RateLimitKey.Caller
+	// the limiter key. Nil means a TokenBucket of DefaultUserCodeBurst
+	// lookups refilling at DefaultUserCodeRate per second, in this process.
 	UserCodeLimiter RateLimiter
 }
 
