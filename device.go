@@ -57,7 +57,8 @@ type DeviceConfig struct {
 	// token endpoint. Zero means DefaultDeviceInterval; it must be a whole
 	// number of seconds, at least one (interval). A poll is answered
 	// slow_down, and the interval grows by five seconds (RFC 8628 §3.5),
-	// when it comes more than a fifth of the interval early: clients poll
+	// when it comes earlier than the interval less a fifth of Interval (4 s
+	// of the default 5 s, 9 s after one slow_down): clients poll
 	// on a timer, and network delays vary.
 	Interval time.Duration
 	// UserCodeLimiter bounds the user-code lookups of the verification page
