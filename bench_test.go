@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,6 +188,12 @@ func benchAuthorize(b *testing.B, h http.Handler) (code, verifier string) {
 // header values are shared slices assigned to canonical keys, as the token
 // endpoint sets them, so that headers cost the two the same.
 func benchFixedHandler(body string) http.Handler {
+	return benchFixedStatusHandler(http.StatusOK, body)
+}
+
+// benchFixedStatusHandler is benchFixedHandler answering with status, for
+// error responses (which carry the same headers).
+func benchFixedStatusHandler(status int, body string) http.Handler {
 	b := []byte(body)
 	noStore, noCache, json := []string{"no-store"}, []string{"no-cache"}, []string{"application/json;charset=UTF-8"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +201,7 @@ func benchFixedHandler(body string) http.Handler {
 		h["Cache-Control"] = noStore
 		h["Pragma"] = noCache
 		h["Content-Type"] = json
-		w.WriteHeader(http.StatusOK)
+		w.WriteHeader(status)
 		w.Write(b)
 	})
 }
@@ -237,6 +244,61 @@ func BenchmarkBaseline(b *testing.B) {
 		b.ReportAllocs()
 		benchParallel(b, h, "svc", benchCCForm)
 	})
+	b.Run("device_code_pending", func(b *testing.B) {
+		h := benchFixedStatusHandler(http.StatusBadRequest, `{"error":"authorization_pending"}`)
+		form := benchDeviceForm(benchOpaque)
+		b.ReportAllocs()
+		for b.Loop() {
+			benchPending(b, h, form)
+		}
+	})
+}
+
+func benchDeviceForm(deviceCode string) string {
+	return "grant_type=" + url.QueryEscape(oauthkit.GrantTypeDeviceCode) + "&device_code=" + deviceCode
+}
+
+// benchPending serves a device's poll, failing the benchmark on any answer
+// but 400 (authorization_pending).
+func benchPending(b *testing.B, h http.Handler, form string) {
+	if rec := benchServe(h, "device", form); rec.Code != http.StatusBadRequest {
+		b.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+}
+
+// BenchmarkDevicePoll is a device's token request while its user has not
+// decided yet: the device_code grant's hot path, answered
+// authorization_pending after one PollDeviceAuthorization of
+// storage/memory. The server's clock moves five seconds at each reading, so
+// that no poll is too fast (slow_down).
+func BenchmarkDevicePoll(b *testing.B) {
+	hash, err := oauthkit.HashSecret(benchSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := memory.NewStore(&oauthkit.Client{
+		ID: "device", SecretHash: hash, GrantTypes: []string{oauthkit.GrantTypeDeviceCode}, Scopes: []string{"read"},
+	})
+	var ticks atomic.Int64
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer:  benchIssuer,
+		Clients: store, Codes: store, Tokens: store,
+		Device: &oauthkit.DeviceConfig{
+			Store: store, VerificationURI: benchIssuer + "/device",
+			Lifetime: 10 * 365 * 24 * time.Hour, // outlives any run's clock
+		},
+		Now: func() time.Time { return time.Unix(0, 0).Add(time.Duration(ticks.Add(1)) * 5 * time.Second) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := benchPost(b, srv.DeviceAuthorizationHandler(), "device", "scope=read")
+	h := srv.TokenHandler()
+	form := benchDeviceForm(benchField(rec.Body.String(), "device_code"))
+	b.ReportAllocs()
+	for b.Loop() {
+		benchPending(b, h, form)
+	}
 }
 
 // BenchmarkClientCredentials is a client_credentials request with an

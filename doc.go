@@ -38,23 +38,31 @@
 // request_uri is used up when the authorization endpoint answers the
 // client, so that pages posting AuthorizeRequest.Form back keep working.
 //
+// The device authorization grant (RFC 8628, Config.Device) is the same
+// split the other way round: the library serves the device authorization
+// endpoint and the device's polls, and the host's verification page, behind
+// its own login, calls [Server.DeviceRequest] with the code the user typed,
+// then [Server.ApproveDevice] or [Server.DenyDevice].
+//
 // # The token pipeline
 //
-// The token, introspection and revocation endpoints share one back-channel
-// path, and each concern of it has one home that a host extends without
-// library code: client authentication methods ([ClientAuthMethod] in
-// Config.ClientAuthMethods, such as [PrivateKeyJWT]), request and response
-// formats ([Codec] in Config.Codecs, such as [JSONCodec]), what each request
-// issues ([IssuanceHook] in Config.Issuance), throttling ([RateLimiter], such
-// as [TokenBucket]) and grants ([GrantHandler] in Config.Grants). The
+// The token, introspection, revocation and device authorization endpoints
+// share one back-channel path, and each concern of it has one home that a
+// host extends without library code: client authentication methods
+// ([ClientAuthMethod] in Config.ClientAuthMethods, such as [PrivateKeyJWT]),
+// request and response formats ([Codec] in Config.Codecs, such as
+// [JSONCodec]), what each request issues ([IssuanceHook] in
+// Config.Issuance), throttling ([RateLimiter], such as [TokenBucket]) and
+// grants ([GrantHandler] in Config.Grants). The
 // metadata is generated from the same values.
 //
 // # Stores
 //
 // Three small interfaces hold the state: [ClientStore], [CodeStore] and
 // [TokenStore]; optional ones add one-transaction code redemption
-// ([CodeRedeemer]), single-use identifiers ([ReplayCache]) and pushed
-// authorization requests ([PushedRequestStore]). Their contracts follow the protocol's invariants rather than
+// ([CodeRedeemer]), single-use identifiers ([ReplayCache]), pushed
+// authorization requests ([PushedRequestStore]) and device authorizations
+// ([DeviceStore]). Their contracts follow the protocol's invariants rather than
 // CRUD: a code is consumed in one atomic call, a refresh token is rotated in
 // one atomic call that also detects reuse, and every token carries the ID of
 // the grant it was issued under, so that a replayed code or a reused refresh

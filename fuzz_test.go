@@ -299,3 +299,33 @@ func FuzzAuthorizeParams(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonicalUserCode checks the user-code normalizer of the verification
+// page: it never panics; what it accepts is 8 characters of the alphabet,
+// canonical already, and found again from its shown form typed in any case;
+// and it accepts exactly the inputs that, without dashes and spaces and in
+// ASCII upper case, are such a code.
+func FuzzCanonicalUserCode(f *testing.F) {
+	f.Fuzz(func(t *testing.T, typed string) {
+		got, ok := canonicalUserCode(typed)
+		want := strings.Map(func(r rune) rune { // ASCII upper case only
+			if 'a' <= r && r <= 'z' {
+				return r - 'a' + 'A'
+			}
+			return r
+		}, strings.NewReplacer("-", "", " ", "").Replace(typed))
+		valid := len(typed) <= userCodeMaxInput && len(want) == userCodeLength && strings.Trim(want, userCodeAlphabet) == ""
+		if ok != valid || ok && got != want {
+			t.Fatalf("canonicalUserCode(%q) = %q, %t; want %q, %t", typed, got, ok, want, valid)
+		}
+		if !ok {
+			return
+		}
+		shown := formatUserCode(got)
+		for _, in := range []string{got, shown, strings.ToLower(shown)} {
+			if again, ok := canonicalUserCode(in); !ok || again != got {
+				t.Fatalf("canonicalUserCode(%q) = %q, %t; want %q", in, again, ok, got)
+			}
+		}
+	})
+}

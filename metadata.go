@@ -30,6 +30,9 @@ type Metadata struct {
 	CodeChallengeMethodsSupported                      []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
 	ScopesSupported                                    []string `json:"scopes_supported,omitempty"`
+	// DeviceAuthorizationEndpoint is RFC 8628 §4's, present with
+	// Config.Device.
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint,omitempty"`
 
 	// OpenID Connect Discovery 1.0 §3, present when ID tokens are issued.
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
@@ -74,6 +77,9 @@ func (s *Server) buildMetadata() ([]byte, error) {
 		AuthorizationResponseIssParameterSupported: true,
 	}
 	m.TokenEndpointAuthSigningAlgValuesSupported = signingAlgs
+	if s.device != nil {
+		m.DeviceAuthorizationEndpoint = e.DeviceAuthorization
+	}
 	if e.Revocation != "" {
 		m.RevocationEndpointAuthMethodsSupported = authMethods
 		m.RevocationEndpointAuthSigningAlgValuesSupported = signingAlgs

@@ -74,6 +74,16 @@ var svcMetadataCases = []svcMetadataCase{
 		},
 	},
 	{
+		name:   "device authorization",
+		golden: "metadata-device.json",
+		config: func(issuer string, _ oauthkit.Signer) oauthkit.Config {
+			return oauthkit.Config{
+				Issuer: issuer,
+				Device: &oauthkit.DeviceConfig{Store: memory.NewDevices(), VerificationURI: issuer + "/device"},
+			}
+		},
+	},
+	{
 		name:   "implicit and plain PKCE",
 		golden: "metadata-implicit-plain-pkce.json",
 		config: func(issuer string, _ oauthkit.Signer) oauthkit.Config {
@@ -256,7 +266,11 @@ func TestMetadataDiscovery(t *testing.T) {
 			if wantToken == "" {
 				wantToken = ts.URL + "/token"
 			}
-			if diff := cmp.Diff(oauth2.Endpoint{AuthURL: wantAuth, TokenURL: wantToken}, p.Endpoint()); diff != "" {
+			want := oauth2.Endpoint{AuthURL: wantAuth, TokenURL: wantToken}
+			if cfg.Device != nil { // go-oidc reads RFC 8628 §4's member too
+				want.DeviceAuthURL = ts.URL + "/device_authorization"
+			}
+			if diff := cmp.Diff(want, p.Endpoint()); diff != "" {
 				t.Errorf("x/oauth2 endpoint from discovery (-want +got):\n%s", diff)
 			}
 			if got := p.UserInfoEndpoint(); got != cfg.Endpoints.UserInfo {

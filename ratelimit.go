@@ -10,11 +10,14 @@ import (
 )
 
 // RateLimiter limits the requests of each client at the back-channel
-// endpoints (token, introspection, revocation). The server asks it once per
+// endpoints (token, introspection, revocation, device authorization), and
+// the user-code lookups of a device verification page per limiter key
+// (DeviceConfig.UserCodeLimiter). The server asks it once per back-channel
 // request whose client is authenticated; a refused request is answered 429
 // Too Many Requests with Retry-After and the error temporarily_unavailable
-// (RFC 6749 §4.1.2.1's code for an overloaded server). Nil means no limit.
-// TokenBucket is an in-memory implementation.
+// (RFC 6749 §4.1.2.1's code for an overloaded server). A nil
+// Config.RateLimiter means no limit; a nil DeviceConfig.UserCodeLimiter, a
+// TokenBucket. TokenBucket is an in-memory implementation.
 //
 // Implementations must be safe for concurrent use.
 type RateLimiter interface {
@@ -25,11 +28,17 @@ type RateLimiter interface {
 
 // RateLimitKey says whose request a RateLimiter is asked about.
 type RateLimitKey struct {
-	// Endpoint is "token", "introspection", "revocation" or
-	// "pushed_authorization".
+	// Endpoint is "token", "introspection", "revocation",
+	// "pushed_authorization", "device_authorization", or
+	// "device_verification" for a user-code lookup (Server.DeviceRequest).
 	Endpoint string
-	// ClientID is the authenticated client.
+	// ClientID is the authenticated client; empty for
+	// "device_verification".
 	ClientID string
+	// Caller is the limiter key the host passed with a user-code lookup
+	// (Server.DeviceRequest), such as the user's network address or
+	// session; empty at the back-channel endpoints.
+	Caller string
 	// RemoteAddr is the request's network address, as in
 	// http.Request.RemoteAddr, for limits by network.
 	RemoteAddr string
@@ -51,8 +60,8 @@ func (s *Server) rateLimit(ctx context.Context, w http.ResponseWriter, key RateL
 	return e
 }
 
-// TokenBucket is an in-memory RateLimiter: for each client at each
-// endpoint, a bucket of Burst requests that refills at Rate requests per
+// TokenBucket is an in-memory RateLimiter: for each client (or Caller) at
+// each endpoint, a bucket of Burst requests that refills at Rate requests per
 // second. Buckets that have refilled are forgotten as it goes, so memory
 // follows the clients active in the last Burst/Rate seconds. Each process
 // has its own buckets: with several instances, each allows the rate.
@@ -72,7 +81,7 @@ type TokenBucket struct {
 	inserts int // since the last sweep
 }
 
-type tokenBucketKey struct{ endpoint, clientID string }
+type tokenBucketKey struct{ endpoint, clientID, caller string }
 
 // bucketState is a bucket's level at a time.
 type bucketState struct {
@@ -90,7 +99,7 @@ func (b *TokenBucket) Allow(_ context.Context, key RateLimitKey) (bool, time.Dur
 	if b.Now != nil {
 		now = b.Now()
 	}
-	k := tokenBucketKey{key.Endpoint, key.ClientID}
+	k := tokenBucketKey{key.Endpoint, key.ClientID, key.Caller}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.buckets == nil {

@@ -40,8 +40,9 @@ type Config struct {
 	// Endpoints are the absolute URLs at which the host mounts the handlers,
 	// published in the metadata document. An empty Authorization or Token
 	// defaults to Issuer + "/authorize" or Issuer + "/token", an empty
-	// PushedAuthorization to Issuer + "/par" when PAR is set; the others
-	// are published only when set.
+	// PushedAuthorization to Issuer + "/par" when PAR is set, and with
+	// Config.Device an empty DeviceAuthorization to Issuer +
+	// "/device_authorization"; the others are published only when set.
 	Endpoints Endpoints
 
 	// Clients finds registered clients. Required.
@@ -117,6 +118,10 @@ type Config struct {
 	// parameter.
 	Resources []string
 
+	// Device turns on the device authorization grant (RFC 8628) for
+	// clients registered for GrantTypeDeviceCode. Nil leaves it off.
+	Device *DeviceConfig
+
 	// Issuance decides, per token request, lifetimes, extra claims and
 	// response parameters, the token type and imported token values (see
 	// IssuanceHook). Nil keeps the defaults.
@@ -189,6 +194,9 @@ type Endpoints struct {
 	// PushedAuthorization is PushedAuthorizationHandler's URL (RFC 9126
 	// §5); only with Config.PAR.
 	PushedAuthorization string
+	// DeviceAuthorization is RFC 8628 §4's device_authorization_endpoint,
+	// published only with Config.Device.
+	DeviceAuthorization string
 }
 
 // Server is an OAuth 2.0 authorization server. Its handlers are safe for
@@ -203,6 +211,7 @@ type Server struct {
 	redeemer     CodeRedeemer               // Config.Codes, if it is also Config.Tokens and can redeem in one transaction
 	repeatable   map[string]map[string]bool // grant type → parameters allowed to repeat
 	authOptional map[string]bool            // grant types whose client need not authenticate
+	device       *deviceState               // Config.Device, validated; nil when off
 	metadataJSON []byte
 	openIDWarned sync.Map // client ID → true, once warnOpenIDOff has logged it
 }
@@ -265,6 +274,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Endpoints.Token == "" {
 		cfg.Endpoints.Token = cfg.Issuer + "/token"
 	}
+	if cfg.Device == nil && cfg.Endpoints.DeviceAuthorization != "" {
+		return nil, errors.New("oauthkit: Config.Endpoints.DeviceAuthorization needs Config.Device")
+	}
+	if cfg.Device != nil && cfg.Endpoints.DeviceAuthorization == "" {
+		cfg.Endpoints.DeviceAuthorization = cfg.Issuer + "/device_authorization"
+	}
 	s := &Server{
 		cfg:          cfg,
 		now:          cfg.Now,
@@ -278,6 +293,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if cfg.Device != nil {
+		var err error
+		if s.device, err = newDeviceState(*cfg.Device, s.now); err != nil {
+			return nil, err
+		}
 	}
 	if s.cfg.AccessTokens == nil {
 		s.cfg.AccessTokens = OpaqueTokens{Rand: cfg.Rand}
@@ -317,6 +338,9 @@ func New(cfg Config) (*Server, error) {
 		s.redeemer = r
 	}
 	builtins := []GrantHandler{authorizationCodeGrant{s}, refreshTokenGrant{s}}
+	if s.device != nil {
+		builtins = append(builtins, deviceCodeGrant{s})
+	}
 	for _, g := range append(builtins, cfg.Grants...) {
 		if g == nil || g.GrantType() == "" {
 			return nil, errors.New("oauthkit: Config.Grants has a nil handler or an empty grant type")

@@ -33,6 +33,11 @@ const (
 	pathAPIMe      = "/api/me"
 	pathAPI        = "/api"      // the demo API's resource indicator, {issuer}/api (RFC 8707)
 	pathCallback   = "/callback" // the demo clients' callback page, /callback/{client_id}
+	// The device authorization grant (RFC 8628), when a client uses it: the
+	// device authorization endpoint, and the verification page (the
+	// verification_uri).
+	pathDeviceAuthorization = "/device_authorization"
+	pathDevice              = "/device"
 )
 
 // scopeAPIRead is the scope that the demo API at /api/me requires.
@@ -60,6 +65,7 @@ type app struct {
 	try     tryIt
 	keys    *jwt.KeySet // signs JWT access tokens and ID tokens; nil when neither is issued
 	oidc    bool        // OpenID Connect is on
+	device  bool        // the device authorization grant is on
 	store   string      // which store is used, for the banner
 	// codeLifetime is the server's Config.CodeLifetime.
 	codeLifetime time.Duration
@@ -113,6 +119,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	jwtBearer := false     // some client may use the JWT bearer grant
 	clientSigned := false  // and one of those signs its own assertions (jwks)
 	tokenExchange := false // some client may use token exchange (RFC 8693)
+	device := false        // some client may use the device authorization grant
 	for _, c := range cfg.Clients {
 		for _, sc := range c.Scopes {
 			if !slices.Contains(scopes, sc) {
@@ -181,6 +188,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			return nil, fmt.Errorf("storing client %q: %w", c.ID, err)
 		}
 		views = append(views, clientView{ID: c.ID, Name: c.Name, Public: c.Public, GrantTypes: slices.Clone(c.GrantTypes)})
+		device = device || c.uses(oauthkit.GrantTypeDeviceCode)
 		if c.uses(oauthkit.GrantTypeClientCredentials) && !hasGrant(extra, oauthkit.GrantTypeClientCredentials) {
 			extra = append(extra, grants.ClientCredentials{})
 		}
@@ -208,6 +216,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		mux:          http.NewServeMux(),
 		views:        views,
 		oidc:         slices.Contains(scopes, oauthkit.ScopeOpenID),
+		device:       device,
 		store:        st.desc,
 		codeLifetime: codeLifetime,
 		byID:         byID,
@@ -290,6 +299,14 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			Policy: func(context.Context, *grants.Exchange) error { return nil },
 		}))
 	}
+	if device {
+		// RFC 8628: the library serves the device authorization endpoint
+		// and the device_code grant; the verification page is this app's
+		// (device.go). User-code lookups are limited per network address
+		// by the library's default limit.
+		oc.Device = &oauthkit.DeviceConfig{Store: st.devices, VerificationURI: cfg.Issuer + pathDevice, Interval: deviceInterval}
+		oc.Endpoints.DeviceAuthorization = cfg.Issuer + pathDeviceAuthorization
+	}
 	if n := cfg.TokenRequestsPerMinute; n > 0 {
 		oc.RateLimiter = tokenEndpointLimit(n)
 	}
@@ -319,6 +336,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	if a.server, err = oauthkit.New(oc); err != nil {
 		return nil, err
 	}
+	pg.server = a.server
 	if a.try, err = newTryIt(cfg); err != nil {
 		return nil, err
 	}
@@ -367,6 +385,10 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	}
 	a.mux.Handle("GET "+pathAPIMe, api.Wrap(http.HandlerFunc(apiMe), scopeAPIRead))
 	a.mux.Handle(resourceMetadataURL.Path, resourceMetadata)
+	if a.device {
+		a.mux.Handle(pathDeviceAuthorization, srv.DeviceAuthorizationHandler())
+		a.mux.HandleFunc(pathDevice, pg.device)
+	}
 	a.mux.HandleFunc("GET "+pathCallback, a.callback)
 	a.mux.HandleFunc("GET "+pathCallback+"/{client}", a.callback)
 	a.mux.HandleFunc("GET /{$}", a.index)
@@ -470,6 +492,9 @@ func (a *app) endpoints() [][2]string {
 	}
 	if a.keys != nil {
 		e = append(e, [2]string{"jwks", a.issuer + pathJWKS})
+	}
+	if a.device {
+		e = append(e, [2]string{"device_authorization", a.issuer + pathDeviceAuthorization}, [2]string{"device", a.issuer + pathDevice})
 	}
 	return append(e, [2]string{"api", a.issuer + pathAPIMe})
 }

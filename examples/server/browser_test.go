@@ -180,3 +180,97 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserDevice runs the device flow's verification page in the real
+// browser: x/oauth2's DeviceAuth starts it, the browser opens
+// verification_uri_complete (the code filled in), continues, signs in and
+// approves, and DeviceAccessToken, polling meanwhile, gets a token.
+func TestBrowserDevice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not found on PATH; install it (apt-get install chromium) to run the browser test")
+	}
+	ts := startServer(t, deviceConfig(), false)
+	t.Cleanup(ts.Close)
+	conf := deviceClient(t, ts)
+	ctx := clientContext(t.Context(), ts)
+	da, err := conf.DeviceAuth(ctx)
+	if err != nil {
+		t.Fatalf("DeviceAuth: %v", err)
+	}
+	type result struct {
+		tok *oauth2.Token
+		err error
+	}
+	polled := make(chan result, 1)
+	go func() {
+		tok, err := conf.DeviceAccessToken(ctx, da)
+		polled <- result{tok, err}
+	}()
+
+	bctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(bctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+
+	if err := chromedp.Do(browser,
+		chromedp.Navigate(da.VerificationURIComplete),
+		chromedp.WaitVisible(chromedp.ID("user_code")),
+	); err != nil {
+		t.Fatalf("opening the verification page: %v", err)
+	}
+	code, err := chromedp.Run(browser, chromedp.Value(chromedp.ID("user_code")))
+	if err != nil || code != da.UserCode {
+		t.Fatalf("the verification page's user_code is %q (%v), want %q filled in", code, err, da.UserCode)
+	}
+	if _, err := chromedp.RunResponse(browser, chromedp.Click(chromedp.CSS(`button[value="continue"]`))); err != nil {
+		t.Fatalf("continuing: %v", err)
+	}
+	if err := chromedp.Do(browser,
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), "wonderland"),
+	); err != nil {
+		t.Fatalf("filling the login form: %v", err)
+	}
+	if _, err := chromedp.RunResponse(browser, chromedp.Click(chromedp.CSS(`button[value="login"]`))); err != nil {
+		t.Fatalf("signing in: %v", err)
+	}
+	text, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatalf("reading the consent page: %v", err)
+	}
+	for _, want := range []string{"Signed in as alice", "Demo TV", da.UserCode} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the consent page does not show %q:\n%s", want, text)
+		}
+	}
+	if _, err := chromedp.RunResponse(browser, chromedp.Click(chromedp.CSS(`button[value="approve"]`))); err != nil {
+		t.Fatalf("approving: %v", err)
+	}
+	if text, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("main"))); err != nil || !strings.Contains(text, "Device connected") {
+		t.Errorf("after approving: %q (%v)", text, err)
+	}
+	select {
+	case r := <-polled:
+		if r.err != nil || r.tok.AccessToken == "" {
+			t.Fatalf("DeviceAccessToken: %v", r.err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the device got no token within 15s of the approval")
+	}
+}

@@ -119,6 +119,7 @@ var configGrantTypes = []string{
 	grants.GrantTypeJWTBearer,
 	grants.GrantTypeExternalToken,
 	grants.GrantTypeTokenExchange,
+	oauthkit.GrantTypeDeviceCode,
 }
 
 // defaultScopeDescriptions are the consent page's words for the scopes of

@@ -240,8 +240,12 @@ func issuerHost(addr *net.TCPAddr) string {
 func printBanner(w io.Writer, a *app, cfg config) {
 	fmt.Fprintln(w, "oauthkit example server")
 	fmt.Fprintln(w)
+	width := 10 // the names' column: "introspect", or a longer name
 	for _, e := range a.endpoints() {
-		fmt.Fprintf(w, "  %-10s %s\n", e[0], e[1])
+		width = max(width, len(e[0]))
+	}
+	for _, e := range a.endpoints() {
+		fmt.Fprintf(w, "  %-*s %s\n", width, e[0], e[1])
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Store: %s\n", a.store)

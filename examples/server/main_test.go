@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -19,6 +20,8 @@ func TestMain(m *testing.M) {
 	// oauthkit.VerifySecret. TestSecretsHashedWithArgon2id checks the real
 	// hash.
 	hashSecret = fastHash
+	// x/oauth2 waits the interval before each poll: one second, not five.
+	deviceInterval = time.Second
 	os.Exit(m.Run())
 }
 

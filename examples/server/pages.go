@@ -186,6 +186,9 @@ type pages struct {
 	// scopeDescriptions say what each scope allows, in plain words, on the
 	// consent page.
 	scopeDescriptions map[string]string
+	// server answers the device verification page's lookups and
+	// decisions; set once the server is made.
+	server *oauthkit.Server
 }
 
 // clientName is how the pages name a client to people: its Name, as the
@@ -286,19 +289,33 @@ const csrfSkew = time.Minute
 // nothing but the request it was shown for: not another client, not more
 // scopes, not another redirect URI (issue 7, item 14); and not after
 // csrfLifetime.
-func (p *pages) csrfToken(cookie, sessionID string, req *oauthkit.AuthorizeRequest, issued time.Time) string {
+func (p *pages) csrfToken(cookie, sessionID string, b csrfBinding, issued time.Time) string {
 	unix := strconv.FormatInt(issued.Unix(), 10)
-	return unix + "." + base64.RawURLEncoding.EncodeToString(p.csrfMAC(cookie, sessionID, req, unix))
+	return unix + "." + base64.RawURLEncoding.EncodeToString(p.csrfMAC(cookie, sessionID, b, unix))
+}
+
+// csrfBinding is the request a CSRF token was made for: its client, its
+// scope, and its target, the redirect URI of an authorization request or
+// "device " and the user code of a device request (a space never occurs in
+// a URI, so the two never meet).
+type csrfBinding struct {
+	clientID, target string
+	scope            []string
+}
+
+// authorizeBinding is the CSRF binding of an authorization request.
+func authorizeBinding(req *oauthkit.AuthorizeRequest) csrfBinding {
+	return csrfBinding{clientID: req.Client.ID, target: req.RedirectURI, scope: req.Scope}
 }
 
 // csrfMAC is the HMAC of a CSRF token. Each field is length-prefixed, so
 // that no two lists of fields are signed alike.
-func (p *pages) csrfMAC(cookie, sessionID string, req *oauthkit.AuthorizeRequest, unix string) []byte {
-	scope := slices.Clone(req.Scope)
+func (p *pages) csrfMAC(cookie, sessionID string, b csrfBinding, unix string) []byte {
+	scope := slices.Clone(b.scope)
 	slices.Sort(scope) // the set approved, whatever the order asked
 	scope = slices.Compact(scope)
 	mac := hmac.New(sha256.New, p.csrfKey)
-	for _, f := range []string{"oauthkit-example csrf v2", cookie, sessionID, req.Client.ID, req.RedirectURI, strings.Join(scope, " "), unix} {
+	for _, f := range []string{"oauthkit-example csrf v2", cookie, sessionID, b.clientID, b.target, strings.Join(scope, " "), unix} {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
 		mac.Write(n[:])
@@ -321,21 +338,21 @@ func (p *pages) csrfCookie(w http.ResponseWriter, r *http.Request) (string, erro
 	return v, nil
 }
 
-// checkCSRF reports whether a POST carries a token made for its CSRF
-// cookie, its session and the authorization request req, no older than
+// checkCSRF reports whether a POST with the parameters form carries a token
+// made for its CSRF cookie, its session and the request b, no older than
 // csrfLifetime, and each of the pages' own fields at most once (as the
 // pages' forms send them).
-func (p *pages) checkCSRF(r *http.Request, req *oauthkit.AuthorizeRequest, sessionID string) bool {
+func (p *pages) checkCSRF(r *http.Request, form url.Values, b csrfBinding, sessionID string) bool {
 	for _, f := range ownFields {
-		if len(req.Form[f]) > 1 {
+		if len(form[f]) > 1 {
 			return false
 		}
 	}
 	c, err := r.Cookie(p.csrfCookieName())
-	if err != nil || c.Value == "" || len(req.Form[fieldCSRF]) != 1 {
+	if err != nil || c.Value == "" || len(form[fieldCSRF]) != 1 {
 		return false
 	}
-	unix, sig, ok := strings.Cut(req.Form.Get(fieldCSRF), ".")
+	unix, sig, ok := strings.Cut(form.Get(fieldCSRF), ".")
 	if !ok {
 		return false
 	}
@@ -348,7 +365,7 @@ func (p *pages) checkCSRF(r *http.Request, req *oauthkit.AuthorizeRequest, sessi
 		return false
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	return err == nil && hmac.Equal(got, p.csrfMAC(c.Value, sessionID, req, unix))
+	return err == nil && hmac.Equal(got, p.csrfMAC(c.Value, sessionID, b, unix))
 }
 
 // Authorize is the oauthkit.Authorizer: it signs the user in with the login
@@ -370,8 +387,8 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 	sid, ss, signedIn := p.currentSession(r)
 	justSignedIn := false
 	if r.Method == http.MethodPost && req.Form.Has(fieldAction) {
-		if !p.checkCSRF(r, req, sid) {
-			p.forbidden(w, req)
+		if !p.checkCSRF(r, req.Form, authorizeBinding(req), sid) {
+			p.forbidden(w, req.Client)
 			return nil, oauthkit.ErrResponseWritten
 		}
 		switch req.Form.Get(fieldAction) {
@@ -379,34 +396,16 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 			return nil, oauthkit.ErrAccessDenied.WithDescription("the user denied the request")
 		case actionLogin:
 			username := req.Form.Get(fieldUsername)
-			subject, err := p.users.AuthenticateUser(r.Context(), username, req.Form.Get(fieldPassword))
+			var failed signInFailure
+			sid, ss, failed = p.signIn(w, r, sid, username, req.Form.Get(fieldPassword))
 			switch {
-			case errors.Is(err, oauthkit.ErrInvalidCredentials):
-				return p.login(w, r, req, sid, username, http.StatusOK, msgWrongPassword)
-			case err != nil && r.Context().Err() != nil:
-				// The browser has gone (or the request was cut short)
-				// before the password was checked: nobody is there to
-				// answer, and nothing is recorded. Not a fault worth a
-				// log line: a flood of abandoned sign-ins must not
-				// become a flood of errors in the log.
-				p.log.DebugContext(r.Context(), "sign-in abandoned before the password was checked", "error", err)
+			case failed.abandoned:
 				return nil, oauthkit.ErrResponseWritten
-			case errors.Is(err, oauthkit.ErrUnavailable):
-				// Too many password checks are waiting (see
-				// oauthkit.VerifySecret): the password was not checked,
-				// so the user is told to try again, with the form
-				// ready, rather than that it was wrong.
-				w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter/time.Second)))
-				return p.login(w, r, req, sid, username, http.StatusServiceUnavailable, msgBusy)
-			case err != nil:
-				return nil, err
+			case failed.err != nil:
+				return nil, failed.err
+			case failed.msg != "":
+				return p.login(w, r, req, sid, username, failed.status, failed.msg)
 			}
-			// A new ID at each sign-in: no session fixation.
-			if sid, err = p.sessions.renew(sid, subject, p.now()); err != nil {
-				return nil, err
-			}
-			p.setCookie(w, p.sessionCookieName(), sid)
-			ss, _ = p.sessions.get(sid, p.now())
 			signedIn, justSignedIn = true, true
 		case actionApprove:
 			if signedIn {
@@ -431,6 +430,49 @@ func (p *pages) Authorize(w http.ResponseWriter, r *http.Request, req *oauthkit.
 		return nil, oauthkit.ErrConsentRequired.WithDescription("the user has not approved this request")
 	}
 	return p.consent(w, r, req, sid, ss)
+}
+
+// signInFailure is why signIn did not sign the user in: a message for the
+// login page shown again with status, a browser gone before the password
+// was checked (nothing to answer), or a fault.
+type signInFailure struct {
+	msg       string
+	status    int
+	abandoned bool
+	err       error
+}
+
+// signIn checks a username and password from the login page and, if they
+// are right, starts a new session in place of the session sid (a new ID at
+// each sign-in: no session fixation) and sets its cookie. It returns the new
+// session, or why there is none.
+func (p *pages) signIn(w http.ResponseWriter, r *http.Request, sid, username, password string) (string, session, signInFailure) {
+	subject, err := p.users.AuthenticateUser(r.Context(), username, password)
+	switch {
+	case errors.Is(err, oauthkit.ErrInvalidCredentials):
+		return sid, session{}, signInFailure{msg: msgWrongPassword, status: http.StatusOK}
+	case err != nil && r.Context().Err() != nil:
+		// The browser has gone (or the request was cut short) before the
+		// password was checked: nobody is there to answer, and nothing is
+		// recorded. Not a fault worth a log line: a flood of abandoned
+		// sign-ins must not become a flood of errors in the log.
+		p.log.DebugContext(r.Context(), "sign-in abandoned before the password was checked", "error", err)
+		return sid, session{}, signInFailure{abandoned: true}
+	case errors.Is(err, oauthkit.ErrUnavailable):
+		// Too many password checks are waiting (see oauthkit.VerifySecret):
+		// the password was not checked, so the user is told to try again,
+		// with the form ready, rather than that it was wrong.
+		w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter/time.Second)))
+		return sid, session{}, signInFailure{msg: msgBusy, status: http.StatusServiceUnavailable}
+	case err != nil:
+		return sid, session{}, signInFailure{err: err}
+	}
+	if sid, err = p.sessions.renew(sid, subject, p.now()); err != nil {
+		return sid, session{}, signInFailure{err: err}
+	}
+	p.setCookie(w, p.sessionCookieName(), sid)
+	ss, _ := p.sessions.get(sid, p.now())
+	return sid, ss, signInFailure{}
 }
 
 // Messages of the login page.
@@ -480,11 +522,17 @@ type pageData struct {
 	ErrorDetail string
 	CSRF        string
 	Hidden      url.Values
-	Issuer      string
-	Endpoints   [][2]string
-	Clients     []clientView
-	TryURL      string
-	Callback    *callbackView // the callback page's
+	// Action is where the login and consent forms post: the authorization
+	// endpoint, or the device verification page.
+	Action string
+	// UserCode is the device request's user code, which the verification
+	// page shows and the consent page asks the user to compare.
+	UserCode  string
+	Issuer    string
+	Endpoints [][2]string
+	Clients   []clientView
+	TryURL    string
+	Callback  *callbackView // the callback page's
 }
 
 // clientView is what the index page shows of a client: never its secret.
@@ -495,48 +543,88 @@ type clientView struct {
 	GrantTypes []string
 }
 
+// formRequest is what the login and consent pages show and carry of the
+// request they are for: an authorization request, or a device request.
+type formRequest struct {
+	action     string // where the form posts
+	formTarget string // where the form's answer may redirect besides this origin (CSP form-action)
+	client     *oauthkit.Client
+	scope      []string
+	hidden     url.Values // the request's parameters, repeated in the form
+	userCode   string     // a device request's
+	binding    csrfBinding
+}
+
+// authorizeForm is the formRequest of an authorization request.
+func authorizeForm(req *oauthkit.AuthorizeRequest) formRequest {
+	return formRequest{
+		action: pathAuthorize, formTarget: req.RedirectURI, client: req.Client, scope: req.Scope,
+		hidden: hiddenFields(req.Form), binding: authorizeBinding(req),
+	}
+}
+
 // login renders the login page with the given status, the username filled
 // in and msg, an error message, if any.
 func (p *pages) login(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest, sid, username string, status int, msg string) (*oauthkit.Consent, error) {
-	cookie, err := p.csrfCookie(w, r)
-	if err != nil {
+	if err := p.loginPage(w, r, authorizeForm(req), sid, username, status, msg); err != nil {
 		return nil, err
 	}
-	p.render(w, req.RedirectURI, status, loginTemplate, pageData{
-		Title:      "Sign in",
-		ClientID:   req.Client.ID,
-		ClientName: p.clientName(req.Client),
-		Username:   username,
-		Error:      msg,
-		CSRF:       p.csrfToken(cookie, sid, req, p.now()),
-		Hidden:     hiddenFields(req.Form),
-	})
 	return nil, oauthkit.ErrResponseWritten
 }
 
 func (p *pages) consent(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest, sid string, ss session) (*oauthkit.Consent, error) {
-	cookie, err := p.csrfCookie(w, r)
-	if err != nil {
+	if err := p.consentPage(w, r, authorizeForm(req), sid, ss); err != nil {
 		return nil, err
 	}
-	p.render(w, req.RedirectURI, http.StatusOK, consentTemplate, pageData{
-		Title:      "Allow access?",
-		ClientID:   req.Client.ID,
-		ClientName: p.clientName(req.Client),
-		Scopes:     p.scopeViews(req.Scope),
-		User:       ss.subject,
-		CSRF:       p.csrfToken(cookie, sid, req, p.now()),
-		Hidden:     hiddenFields(req.Form),
-	})
 	return nil, oauthkit.ErrResponseWritten
 }
 
+// loginPage renders the login page for f.
+func (p *pages) loginPage(w http.ResponseWriter, r *http.Request, f formRequest, sid, username string, status int, msg string) error {
+	cookie, err := p.csrfCookie(w, r)
+	if err != nil {
+		return err
+	}
+	p.render(w, f.formTarget, status, loginTemplate, pageData{
+		Title:      "Sign in",
+		ClientID:   f.client.ID,
+		ClientName: p.clientName(f.client),
+		Username:   username,
+		Error:      msg,
+		CSRF:       p.csrfToken(cookie, sid, f.binding, p.now()),
+		Hidden:     f.hidden,
+		Action:     f.action,
+		UserCode:   f.userCode,
+	})
+	return nil
+}
+
+// consentPage renders the consent page for f.
+func (p *pages) consentPage(w http.ResponseWriter, r *http.Request, f formRequest, sid string, ss session) error {
+	cookie, err := p.csrfCookie(w, r)
+	if err != nil {
+		return err
+	}
+	p.render(w, f.formTarget, http.StatusOK, consentTemplate, pageData{
+		Title:      "Allow access?",
+		ClientID:   f.client.ID,
+		ClientName: p.clientName(f.client),
+		Scopes:     p.scopeViews(f.scope),
+		User:       ss.subject,
+		CSRF:       p.csrfToken(cookie, sid, f.binding, p.now()),
+		Hidden:     f.hidden,
+		Action:     f.action,
+		UserCode:   f.userCode,
+	})
+	return nil
+}
+
 // forbidden answers a POST whose CSRF token is missing or wrong.
-func (p *pages) forbidden(w http.ResponseWriter, req *oauthkit.AuthorizeRequest) {
+func (p *pages) forbidden(w http.ResponseWriter, client *oauthkit.Client) {
 	p.render(w, "", http.StatusForbidden, forbiddenTemplate, pageData{
 		Title:      "Request refused",
-		ClientID:   req.Client.ID,
-		ClientName: p.clientName(req.Client),
+		ClientID:   client.ID,
+		ClientName: p.clientName(client),
 	})
 }
 
@@ -698,6 +786,13 @@ const pageFoot = `</main>
 // name is the ID.
 const clientIDNote = `{{if ne .ClientName .ClientID}} <small>(client ID <code>{{.ClientID}}</code>)</small>{{end}}`
 
+// userCodeNote asks the user, on a device request's login and consent
+// pages, to check the code against the device's screen: a link to the
+// verification page with someone else's code in it is how a device flow is
+// phished (RFC 8628 §5.4).
+const userCodeNote = `{{if .UserCode}}<p>Continue only if your device shows the code <strong id="user-code">{{.UserCode}}</strong>. If you did not start this on a device of yours, choose {{if .User}}Deny{{else}}Cancel{{end}}.</p>
+{{end}}`
+
 const hiddenInputs = `{{range $name, $values := .Hidden}}{{range $values}}<input type="hidden" name="{{$name}}" value="{{.}}">
 {{end}}{{end}}<input type="hidden" name="` + fieldCSRF + `" value="{{.CSRF}}">
 `
@@ -705,7 +800,7 @@ const hiddenInputs = `{{range $name, $values := .Hidden}}{{range $values}}<input
 var (
 	loginTemplate = template.Must(template.New("login").Parse(pageHead + `<p>Sign in to continue to <strong>{{.ClientName}}</strong>.` + clientIDNote + `</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>
-{{end}}<form method="post" action="/authorize">
+{{end}}` + userCodeNote + `<form method="post" action="{{.Action}}">
 ` + hiddenInputs + `<label for="username">Username</label>
 <input type="text" id="username" name="username" value="{{.Username}}" autocomplete="username" autocapitalize="none" required autofocus>
 <label for="password">Password</label>
@@ -724,7 +819,7 @@ var (
 {{range .Scopes}}<li>{{if .Description}}{{.Description}} <small>(<code>{{.Name}}</code>)</small>{{else}}<code>{{.Name}}</code>{{end}}</li>
 {{end}}</ul>
 {{else}}access to your account, with no particular scope.</p>
-{{end}}<form method="post" action="/authorize">
+{{end}}` + userCodeNote + `<form method="post" action="{{.Action}}">
 ` + hiddenInputs + `<div class="buttons">
 <button type="submit" class="primary" name="action" value="approve">Allow</button>
 <button type="submit" name="action" value="deny">Deny</button>

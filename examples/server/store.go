@@ -36,6 +36,8 @@ type stores struct {
 	// pushed keeps pushed authorization requests (RFC 9126) until they are
 	// used, once, or expire.
 	pushed oauthkit.PushedRequestStore
+	// devices keeps device authorizations (RFC 8628).
+	devices oauthkit.DeviceStore
 	// putClient adds a client from the config, or replaces the stored
 	// client with its ID.
 	putClient func(ctx context.Context, c *oauthkit.Client) error
@@ -57,6 +59,7 @@ func memoryStores() *stores {
 		tokens:  store,
 		replay:  store,
 		pushed:  store,
+		devices: store,
 		putClient: func(_ context.Context, c *oauthkit.Client) error {
 			store.Put(c)
 			return nil
@@ -92,6 +95,7 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 	}
 	return &stores{
 		desc:          "PostgreSQL at " + where,
+		devices:       store,
 		clients:       store,
 		codes:         store,
 		tokens:        store,
