@@ -25,6 +25,17 @@ type Introspection struct {
 	Issuer    string   `json:"iss,omitempty"`
 	AuthTime  int64    `json:"auth_time,omitempty"`
 	ACR       string   `json:"acr,omitempty"`
+	// Confirmation is the key a sender-constrained token is bound to
+	// (RFC 7800 §3.1; cnf.jkt, RFC 9449 §6.2), or nil.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf member of an introspection response and of a JWT
+// access token: the key the token is bound to.
+type Confirmation struct {
+	// JKT is the RFC 7638 SHA-256 thumbprint of the DPoP key
+	// (RFC 9449 §6.1).
+	JKT string `json:"jkt"`
 }
 
 var inactive = &Introspection{Active: false}
@@ -41,7 +52,7 @@ func (i *Introspection) params() []Param {
 	p := []Param{{"active", i.Active}}
 	for _, f := range [...]Param{{"scope", i.Scope}, {"client_id", i.ClientID}, {"sub", i.Subject},
 		{"exp", i.ExpiresAt}, {"iat", i.IssuedAt}, {"token_type", i.TokenType}, {"aud", i.Audience},
-		{"iss", i.Issuer}, {"auth_time", i.AuthTime}, {"acr", i.ACR}} {
+		{"iss", i.Issuer}, {"auth_time", i.AuthTime}, {"acr", i.ACR}, {"cnf", i.Confirmation}} {
 		switch v := f.Value.(type) {
 		case string:
 			if v == "" {
@@ -53,6 +64,10 @@ func (i *Introspection) params() []Param {
 			}
 		case []string:
 			if len(v) == 0 {
+				continue
+			}
+		case *Confirmation:
+			if v == nil {
 				continue
 			}
 		}
@@ -156,12 +171,17 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (*I
 		Issuer:    s.cfg.Issuer,
 		ACR:       t.ACR,
 	}
-	// token_type says what the token is: "Bearer" for access tokens, and
-	// for refresh tokens the RFC 7009 type hint "refresh_token", so that a
-	// resource server never takes a refresh token for a bearer token.
-	resp.TokenType = "Bearer"
+	// token_type says what the token is: "Bearer" or "DPoP" (RFC 9449
+	// §6.2) for access tokens, as the token response said, and for refresh
+	// tokens the RFC 7009 type hint "refresh_token", so that a resource
+	// server never takes a refresh token for an access token. cnf.jkt
+	// names the key a token is bound to.
+	resp.TokenType = tokenType(t.JKT)
 	if t.Kind == RefreshToken {
 		resp.TokenType = t.Kind.String()
+	}
+	if t.JKT != "" {
+		resp.Confirmation = &Confirmation{JKT: t.JKT}
 	}
 	if !t.AuthTime.IsZero() {
 		resp.AuthTime = t.AuthTime.Unix()

@@ -30,6 +30,9 @@ type Metadata struct {
 	CodeChallengeMethodsSupported                      []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
 	ScopesSupported                                    []string `json:"scopes_supported,omitempty"`
+	// DPoPSigningAlgValuesSupported are the JWS algorithms of DPoP proofs
+	// (RFC 9449 §5.1), present when DPoP is on.
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 
 	// OpenID Connect Discovery 1.0 §3, present when ID tokens are issued.
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
@@ -100,6 +103,9 @@ func (s *Server) buildMetadata() ([]byte, error) {
 		}
 		m.PromptValuesSupported = promptValues
 		m.RequestURIParameterSupported = new(bool)
+	}
+	if s.dpop != nil { // the list that drives verification
+		m.DPoPSigningAlgValuesSupported = s.dpop.Algorithms()
 	}
 	if s.cfg.AllowPlainPKCE {
 		m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, pkce.Plain)

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oauthkit/oauthkit/dpop"
 )
 
 // Defaults for the zero values of Config.
@@ -88,9 +90,15 @@ type Config struct {
 	ClientAuthMethods []ClientAuthMethod
 
 	// ReplayCache remembers the single-use identifiers of client
-	// assertions (RFC 7523 §3), shared by every instance on one store.
-	// Required by client authentication methods that take assertions.
+	// assertions (RFC 7523 §3) and DPoP proofs (RFC 9449 §11.1), shared by
+	// every instance on one store. Required by client authentication
+	// methods that take assertions, and by DPoP.
 	ReplayCache ReplayCache
+
+	// DPoP turns on DPoP-bound tokens (RFC 9449): see DPoPConfig. Nil
+	// means off: a DPoP header is ignored and every token is a bearer
+	// token. It requires ReplayCache.
+	DPoP *DPoPConfig
 
 	// Codecs read the requests and write the answers of the token,
 	// introspection and revocation endpoints for APIs that are not RFC 6749
@@ -195,7 +203,8 @@ type Server struct {
 	repeatable   map[string]map[string]bool // grant type → parameters allowed to repeat
 	authOptional map[string]bool            // grant types whose client need not authenticate
 	metadataJSON []byte
-	openIDWarned sync.Map // client ID → true, once warnOpenIDOff has logged it
+	dpop         *dpop.Verifier // nil when Config.DPoP is
+	openIDWarned sync.Map       // client ID → true, once warnOpenIDOff has logged it
 }
 
 // New validates cfg and returns a Server.
@@ -257,6 +266,10 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	var err error
+	if s.dpop, err = newDPoPVerifier(&cfg, s.now); err != nil {
+		return nil, err
+	}
 	if s.cfg.AccessTokens == nil {
 		s.cfg.AccessTokens = OpaqueTokens{Rand: cfg.Rand}
 	}
@@ -314,7 +327,6 @@ func New(cfg Config) (*Server, error) {
 			s.repeatable[g.GrantType()] = set
 		}
 	}
-	var err error
 	if s.metadataJSON, err = s.buildMetadata(); err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ func (s *Server) TokenHandler() http.Handler {
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	s.setDPoPNonce(w.Header())
 	s.backChannel(w, r, "token", func(form url.Values) requestRules {
 		gt := form.Get("grant_type")
 		return requestRules{repeatable: s.repeatable[gt], clientAuthOptional: s.authOptional[gt]}
@@ -132,7 +133,13 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, cl
 	case !client.AllowsGrant(grantType):
 		return TokenResponse{}, ErrUnauthorizedClient.WithDescription("client is not allowed the %s grant", grantType)
 	}
-	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header, Time: s.now()}
+	// The proof is checked before the grant, so that a bad proof or a
+	// missing nonce never uses up a code.
+	proof, oerr := s.tokenProof(ctx, r.Header, client)
+	if oerr != nil {
+		return TokenResponse{}, oerr
+	}
+	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header, DPoP: proof, Time: s.now()}
 	grant, err := handler.HandleGrant(ctx, req)
 	if err != nil {
 		return TokenResponse{}, asError(err)
@@ -141,6 +148,9 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, cl
 		return TokenResponse{}, ErrServerError.Wrap(errors.New("oauthkit: GrantHandler returned neither grant nor error"))
 	}
 	grant.grantType, grant.form = grantType, form
+	if proof != nil {
+		grant.jkt = proof.Thumbprint
+	}
 	return s.issue(ctx, client, grant, req.Time)
 }
 

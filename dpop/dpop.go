@@ -230,7 +230,8 @@ type Proof struct {
 
 // FromHeader returns the DPoP proof of a request's headers: "" and nil if
 // it has none; an error matching ErrInvalidProof if it has more than one
-// DPoP header, or one with more than one value (RFC 9449 §4.3).
+// DPoP header, or one with more than one value, or an empty one
+// (RFC 9449 §4.3).
 func FromHeader(h http.Header) (string, error) {
 	values := h.Values("DPoP")
 	switch {
@@ -239,7 +240,11 @@ func FromHeader(h http.Header) (string, error) {
 	case len(values) > 1 || strings.Contains(values[0], ","):
 		return "", refuse("sent in more than one DPoP header")
 	}
-	return strings.TrimSpace(values[0]), nil
+	proof := strings.TrimSpace(values[0])
+	if proof == "" {
+		return "", refuse("missing: the DPoP header is empty")
+	}
+	return proof, nil
 }
 
 // Verify checks proof, which came with the request r, and remembers its

@@ -498,6 +498,7 @@ func TestFromHeader(t *testing.T) {
 		{"one", []string{"a.b.c"}, "a.b.c", false},
 		{"two headers", []string{"a.b.c", "d.e.f"}, "", true},
 		{"two values", []string{"a.b.c, d.e.f"}, "", true},
+		{"empty", []string{" "}, "", true},
 	} {
 		h := http.Header{}
 		for _, v := range tt.values {
