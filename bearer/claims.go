@@ -67,6 +67,15 @@ type Claims struct {
 	ACR string
 	// ID is the token's unique identifier ("jti"), or empty.
 	ID string
+	// JKT is the RFC 7638 thumbprint of the DPoP key the token is bound
+	// to ("cnf": {"jkt": …}, [RFC 9449 §6]), or empty for a bearer token.
+	// The middleware lets a token with JKT through only when it comes with
+	// the DPoP scheme and a proof made with that key (Config.DPoP), never
+	// as a bearer token. A host calling a Validator itself must check it
+	// the same way.
+	//
+	// [RFC 9449 §6]: https://www.rfc-editor.org/rfc/rfc9449#section-6
+	JKT string
 	// Extra holds every other claim or introspection member, such as "nbf",
 	// "username" or a host's own claims, as raw JSON to unmarshal into the
 	// type the host expects. Nil when there are none.
@@ -386,4 +395,28 @@ func (c *Claims) takeExtra(name string) (json.RawMessage, bool) {
 func (c *Claims) hasExtra(name string) bool {
 	raw, ok := c.Extra[name]
 	return ok && !isNull(raw)
+}
+
+// takeConfirmation moves the "cnf" member of c.Extra, if any, to c.JKT: a
+// JWK thumbprint (RFC 9449 §6). A token bound to a key by any other means
+// (an mTLS certificate, RFC 8705) is refused: no proof of it can be
+// checked here.
+func (c *Claims) takeConfirmation() error {
+	raw, ok := c.takeExtra("cnf")
+	if !ok || isNull(raw) {
+		return nil
+	}
+	var cnf struct {
+		JKT *string `json:"jkt"`
+	}
+	switch err := json.Unmarshal(raw, &cnf); {
+	case err != nil:
+		return invalid("malformed cnf")
+	case cnf.JKT == nil:
+		return invalid("bound to a key by a method other than DPoP (cnf without jkt)")
+	case *cnf.JKT == "":
+		return invalid("empty cnf.jkt")
+	}
+	c.JKT = *cnf.JKT
+	return nil
 }
