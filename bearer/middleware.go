@@ -83,12 +83,12 @@ type Middleware struct {
 	log           *slog.Logger
 	dpop          *dpopState // nil without Config.DPoP
 	noToken       *refusal   // for requests without a token
-	malformedAuth *refusal // for a malformed Authorization header
-	repeatedAuth  *refusal // for more than one Authorization header
-	invalidToken  *refusal // for an invalid token
-	boundAsBearer *refusal // for a DPoP-bound token presented as a bearer token
-	unbound       *refusal // for an unbound token presented with the DPoP scheme
-	keyMismatch   *refusal // for a proof made with another key than the token's
+	malformedAuth *refusal   // for a malformed Authorization header
+	repeatedAuth  *refusal   // for more than one Authorization header
+	invalidToken  *refusal   // for an invalid token
+	boundAsBearer *refusal   // for a DPoP-bound token presented as a bearer token
+	unbound       *refusal   // for an unbound token presented with the DPoP scheme
+	keyMismatch   *refusal   // for a proof made with another key than the token's
 }
 
 // New validates cfg and returns a Middleware.
