@@ -128,7 +128,7 @@ func dpopClients(t testing.TB) []*oauthkit.Client {
 	}
 	codeRefresh := []string{oauthkit.GrantTypeAuthorizationCode, oauthkit.GrantTypeRefreshToken}
 	return []*oauthkit.Client{
-		{ID: "spa", RedirectURIs: []string{dpopRedirect}, GrantTypes: codeRefresh, Scopes: []string{"read"}},
+		{ID: "spa", RedirectURIs: []string{dpopRedirect}, GrantTypes: codeRefresh, Scopes: []string{"read", "openid"}},
 		{ID: "web", SecretHash: hash, RedirectURIs: []string{dpopRedirect}, GrantTypes: append(codeRefresh, oauthkit.GrantTypeClientCredentials), Scopes: []string{"read"}},
 		{ID: "bound", SecretHash: hash, GrantTypes: []string{oauthkit.GrantTypeClientCredentials}, Scopes: []string{"read"}, DPoPBoundAccessTokens: true},
 	}
@@ -379,10 +379,15 @@ func TestDPoPBoundAccessTokensClient(t *testing.T) {
 // it.
 func (e *dpopEnv) dpopCode(t testing.TB, client, jkt string) string {
 	t.Helper()
+	return e.dpopCodeScope(t, client, jkt, "read")
+}
+
+func (e *dpopEnv) dpopCodeScope(t testing.TB, client, jkt string, scope ...string) string {
+	t.Helper()
 	raw := rand.Text() + rand.Text()
 	err := e.store.CreateCode(t.Context(), &oauthkit.AuthorizationCode{
 		ID: oauthkit.HashToken(raw), GrantID: rand.Text(), ClientID: client, RedirectURI: dpopRedirect,
-		Subject: "alice", Scope: []string{"read"}, CodeChallenge: dpopChal, CodeChallengeMethod: "S256",
+		Subject: "alice", Scope: scope, CodeChallenge: dpopChal, CodeChallengeMethod: "S256",
 		DPoPJKT: jkt, ExpiresAt: e.clock().Add(time.Minute),
 	})
 	if err != nil {
@@ -685,5 +690,59 @@ func TestDPoPIssuanceHookTokenType(t *testing.T) {
 	form := url.Values{"grant_type": {oauthkit.GrantTypeClientCredentials}, "downgrade": {"1"}}
 	if got, _ := readDPoPResult(t, e.post("web", form, key.proof(t, nil, nil))); got.Status != 500 {
 		t.Errorf("a hook that makes a bound token Bearer: %+v", got)
+	}
+}
+
+func TestDPoPUserInfo(t *testing.T) {
+	key, other := newDPoPKey(t), newDPoPKey(t)
+	const userinfo = dpopIssuer + "/userinfo"
+	e := newDPoPEnv(t, func(c *oauthkit.Config) { c.Endpoints.UserInfo = userinfo })
+	_, body := readDPoPResult(t, e.post("spa", codeForm(e.dpopCodeScope(t, "spa", "", "openid")), key.proof(t, nil, nil)))
+	bound := body["access_token"].(string)
+	_, body = readDPoPResult(t, e.post("spa", codeForm(e.dpopCodeScope(t, "spa", "", "openid"))))
+	unbound := body["access_token"].(string)
+	proof := func(k dpopKey, token string, over map[string]any) string {
+		c := map[string]any{"htm": "GET", "htu": userinfo, "ath": dpopATH(token)}
+		for n, v := range over {
+			c[n] = v
+		}
+		return k.proof(t, nil, c)
+	}
+	const algs = `algs="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"`
+	type result struct {
+		Status    int
+		Challenge string
+	}
+	tests := []struct {
+		name   string
+		auth   string
+		proofs []string
+		want   result
+	}{
+		{"DPoP with its proof", "DPoP " + bound, []string{proof(key, bound, nil)}, result{200, ""}},
+		{"Bearer, unbound", "Bearer " + unbound, nil, result{200, ""}},
+		{"no token", "", nil, result{401, `Bearer realm="` + dpopIssuer + `", DPoP realm="` + dpopIssuer + `", ` + algs}},
+		{"bound as Bearer", "Bearer " + bound, nil, result{401, `Bearer realm="` + dpopIssuer + `", error="invalid_token", error_description="a DPoP-bound access token must be presented with the DPoP scheme and a proof", DPoP realm="` + dpopIssuer + `", ` + algs}},
+		{"proof of another key", "DPoP " + bound, []string{proof(other, bound, nil)}, result{401, `Bearer realm="` + dpopIssuer + `", DPoP realm="` + dpopIssuer + `", error="invalid_token", error_description="invalid DPoP key binding", ` + algs}},
+		{"ath of another token", "DPoP " + bound, []string{proof(key, unbound, nil)}, result{401, `Bearer realm="` + dpopIssuer + `", DPoP realm="` + dpopIssuer + `", error="invalid_dpop_proof", error_description="DPoP proof ath does not match the access token", ` + algs}},
+		{"htu of the token endpoint", "DPoP " + bound, []string{proof(key, bound, map[string]any{"htu": dpopTokenURL})}, result{401, `Bearer realm="` + dpopIssuer + `", DPoP realm="` + dpopIssuer + `", error="invalid_dpop_proof", error_description="DPoP proof htu does not match the request URL", ` + algs}},
+		{"no proof", "DPoP " + bound, nil, result{401, `Bearer realm="` + dpopIssuer + `", DPoP realm="` + dpopIssuer + `", error="invalid_dpop_proof", error_description="DPoP proof missing", ` + algs}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, userinfo, nil)
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			for _, p := range tc.proofs {
+				r.Header.Add("DPoP", p)
+			}
+			w := httptest.NewRecorder()
+			e.srv.UserInfoHandler().ServeHTTP(w, r)
+			got := result{w.Code, w.Header().Get("WWW-Authenticate")}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
