@@ -14,6 +14,7 @@ import (
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/bearer"
+	"github.com/oauthkit/oauthkit/dpop"
 	"github.com/oauthkit/oauthkit/grants"
 	"github.com/oauthkit/oauthkit/jwt"
 	"github.com/oauthkit/oauthkit/pkce"
@@ -121,11 +122,12 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			names[c.ID] = c.Name
 		}
 		oc := &oauthkit.Client{
-			ID:           c.ID,
-			Name:         c.Name,
-			RedirectURIs: slices.Clone(c.RedirectURIs),
-			GrantTypes:   slices.Clone(c.GrantTypes),
-			Scopes:       slices.Clone(c.Scopes),
+			ID:                    c.ID,
+			Name:                  c.Name,
+			RedirectURIs:          slices.Clone(c.RedirectURIs),
+			GrantTypes:            slices.Clone(c.GrantTypes),
+			Scopes:                slices.Clone(c.Scopes),
+			DPoPBoundAccessTokens: c.DPoPBoundAccessTokens,
 		}
 		switch {
 		case c.Public:
@@ -217,6 +219,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		Clients:         st.clients,
 		Codes:           st.codes,
 		Tokens:          st.tokens,
+		ReplayCache:     st.replay,
 		Authorizer:      pg,
 		ErrorPage:       pg.errorPage,
 		Grants:          extra,
@@ -259,6 +262,21 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		oc.Grants = append(oc.Grants, bearerGrant)
 		oc.ReplayCache = st.replay
 	}
+	// DPoP (RFC 9449): a token request with a proof gets tokens bound to
+	// its key (a public client's refresh token too), with every algorithm
+	// the library accepts. Each proof's jti goes into the store's replay
+	// cache, so that a proof serves once.
+	oc.DPoP = &oauthkit.DPoPConfig{}
+	var nonces *dpop.Nonces
+	if cfg.DPoPNonce {
+		// A key new at each start, as the demo signing key: nonces issued
+		// before a restart are refused, and clients retry with a new one.
+		// Instances sharing a database would share the key instead.
+		if nonces, err = dpop.NewNonces([]byte(rand.Text()+rand.Text()), 0); err != nil {
+			return nil, err
+		}
+		oc.DPoP.Nonces = nonces
+	}
 	if n := cfg.TokenRequestsPerMinute; n > 0 {
 		oc.RateLimiter = tokenEndpointLimit(n)
 	}
@@ -291,12 +309,25 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	if a.try, err = newTryIt(cfg); err != nil {
 		return nil, err
 	}
+	issuerURL, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
 	api, err := bearer.New(bearer.Config{
 		// Tokens are for any resource server of this issuer: they carry
 		// no audience, so none is checked.
 		Validator: bearer.Local(a.server, ""),
 		Realm:     apiRealm,
-		Logger:    logger,
+		// A DPoP-bound token only as "Authorization: DPoP" with a proof
+		// of its key for this request (RFC 9449 §7); the API answers at
+		// the issuer's origin, and shares the replay cache and nonces of
+		// the authorization server.
+		DPoP: &bearer.DPoPConfig{
+			Origin: issuerURL.Scheme + "://" + issuerURL.Host,
+			Replay: st.replay,
+			Nonces: nonces,
+		},
+		Logger: logger,
 	})
 	if err != nil {
 		return nil, err

@@ -44,6 +44,9 @@ type config struct {
 	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
 	// (RFC 7523 §2.1) accepts as assertions, with their public keys.
 	TrustedIssuers []trustedIssuerConfig
+	// DPoPNonce makes the token endpoint, userinfo and the demo API ask
+	// for server nonces in DPoP proofs (dpop_nonce, RFC 9449 §8, §9).
+	DPoPNonce bool
 }
 
 // trustedIssuerConfig is one entry of trusted_issuers: an identity provider
@@ -82,6 +85,9 @@ type clientConfig struct {
 	// config file never have it: their redirect URIs are as configured.
 	// The callback page shows the credentials of these clients only.
 	DemoCallback bool
+	// DPoPBoundAccessTokens requires a DPoP proof with every token request
+	// of the client (dpop_bound_access_tokens, RFC 9449 §5.2).
+	DPoPBoundAccessTokens bool
 }
 
 // userConfig is one resource owner who can sign in. Email and Name are
@@ -216,6 +222,7 @@ type (
 		ScopeDescriptions *map[string]json.RawMessage `json:"scope_descriptions"`
 		RateLimit         *json.RawMessage            `json:"rate_limit"`
 		TrustedIssuers    *[]json.RawMessage          `json:"trusted_issuers"`
+		DPoPNonce         *bool                       `json:"dpop_nonce"`
 	}
 	fileTrustedIssuer struct {
 		Issuer string           `json:"issuer"`
@@ -234,6 +241,7 @@ type (
 		GrantTypes              *[]json.RawMessage `json:"grant_types"`
 		Scopes                  []json.RawMessage  `json:"scopes"`
 		JWKS                    *json.RawMessage   `json:"jwks"`
+		DPoPBoundAccessTokens   *bool              `json:"dpop_bound_access_tokens"`
 	}
 	fileUser struct {
 		Username string `json:"username"`
@@ -312,6 +320,9 @@ func parseConfig(name string, r io.Reader) (config, error) {
 			cfg.TrustedIssuers = append(cfg.TrustedIssuers, t)
 		}
 	}
+	if fc.DPoPNonce != nil {
+		cfg.DPoPNonce = *fc.DPoPNonce
+	}
 	if fc.RateLimit != nil && string(bytes.TrimSpace(*fc.RateLimit)) != "null" {
 		if cfg.TokenRequestsPerMinute, err = decodeRateLimit(*fc.RateLimit); err != nil {
 			return config{}, err
@@ -360,7 +371,8 @@ func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
 	if err := decodeStrict(raw, &fc, path); err != nil {
 		return clientConfig{}, err
 	}
-	c := clientConfig{ID: fc.ID, Name: fc.Name, Secret: fc.Secret, Public: fc.Public != nil && *fc.Public}
+	c := clientConfig{ID: fc.ID, Name: fc.Name, Secret: fc.Secret, Public: fc.Public != nil && *fc.Public,
+		DPoPBoundAccessTokens: fc.DPoPBoundAccessTokens != nil && *fc.DPoPBoundAccessTokens}
 	if m := fc.TokenEndpointAuthMethod; m != nil {
 		if *m == "" {
 			return clientConfig{}, fieldError(path+".token_endpoint_auth_method", "empty; name a method, or leave the field out")
