@@ -156,7 +156,9 @@ func parseClaims(data []byte) (*Claims, error) {
 }
 
 // registeredNames are the members that have a field in Claims.
-var registeredNames = [...]string{"iss", "sub", "client_id", "jti", "acr", "aud", "scope", "exp", "iat", "auth_time"}
+// "cnf" has no field, but a DPoP-bound token always carries it: it goes to
+// Extra on this path as on the general one, for takeConfirmation.
+var registeredNames = [...]string{"iss", "sub", "client_id", "jti", "acr", "aud", "scope", "exp", "iat", "auth_time", "cnf"}
 
 // onlyRegistered reports whether data is a JSON object whose members are
 // registered names, spelled exactly, without escapes, each at most once, so
@@ -217,16 +219,17 @@ func onlyRegistered(data []byte) bool {
 // registeredClaims is what parseRegistered decodes into. Times start as
 // NaN, which JSON cannot express, so that absent and null times stay NaN.
 type registeredClaims struct {
-	Issuer   string   `json:"iss"`
-	Subject  string   `json:"sub"`
-	ClientID string   `json:"client_id"`
-	ID       string   `json:"jti"`
-	ACR      string   `json:"acr"`
-	Audience audience `json:"aud"`
-	Scope    string   `json:"scope"`
-	Exp      float64  `json:"exp"`
-	Iat      float64  `json:"iat"`
-	AuthTime float64  `json:"auth_time"`
+	Issuer   string          `json:"iss"`
+	Subject  string          `json:"sub"`
+	ClientID string          `json:"client_id"`
+	ID       string          `json:"jti"`
+	ACR      string          `json:"acr"`
+	Audience audience        `json:"aud"`
+	Scope    string          `json:"scope"`
+	Exp      float64         `json:"exp"`
+	Iat      float64         `json:"iat"`
+	AuthTime float64         `json:"auth_time"`
+	Cnf      json.RawMessage `json:"cnf"`
 }
 
 // parseRegistered is parseClaims for an object of registered claims only.
@@ -243,6 +246,9 @@ func parseRegistered(data []byte) (*Claims, error) {
 		Issuer:   r.Issuer,
 		ACR:      r.ACR,
 		ID:       r.ID,
+	}
+	if r.Cnf != nil {
+		c.Extra = map[string]json.RawMessage{"cnf": r.Cnf}
 	}
 	var err1, err2, err3 error
 	c.ExpiresAt, err1 = optionalDate(r.Exp)
