@@ -14,6 +14,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -742,6 +744,47 @@ func TestDPoPUserInfo(t *testing.T) {
 			got := result{w.Code, w.Header().Get("WWW-Authenticate")}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// failingReplay is a ReplayCache that cannot be reached.
+type failingReplay struct{ err error }
+
+func (f failingReplay) Remember(context.Context, string, time.Time, time.Time) (bool, error) {
+	return false, f.err
+}
+
+// A replay cache that fails is the server's fault: 500, or 503 with
+// Retry-After when it is unavailable, never a refused proof; at the token
+// endpoint and at userinfo.
+func TestDPoPReplayCacheFault(t *testing.T) {
+	key := newDPoPKey(t)
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"fault", errors.New("replay cache exploded"), 500},
+		{"unavailable", fmt.Errorf("%w: dial tcp", oauthkit.ErrUnavailable), 503},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDPoPEnv(t, func(c *oauthkit.Config) {
+				c.ReplayCache = failingReplay{tc.err}
+				c.Endpoints.UserInfo = dpopIssuer + "/userinfo"
+			})
+			got, _ := readDPoPResult(t, e.post("web", clientCredentials, key.proof(t, nil, nil)))
+			if diff := cmp.Diff(dpopResult{Status: tc.status, Error: "server_error"}, got); diff != "" {
+				t.Errorf("token endpoint (-want +got):\n%s", diff)
+			}
+			r := httptest.NewRequest(http.MethodGet, dpopIssuer+"/userinfo", nil)
+			r.Header.Set("Authorization", "DPoP some-token")
+			r.Header.Set("DPoP", key.proof(t, nil, map[string]any{"htm": "GET", "htu": dpopIssuer + "/userinfo", "ath": dpopATH("some-token")}))
+			w := httptest.NewRecorder()
+			e.srv.UserInfoHandler().ServeHTTP(w, r)
+			if w.Code != http.StatusInternalServerError {
+				t.Errorf("userinfo: %d %s", w.Code, w.Header().Get("WWW-Authenticate"))
 			}
 		})
 	}

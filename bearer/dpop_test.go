@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -402,5 +403,29 @@ func TestDPoPEndToEnd(t *testing.T) {
 				t.Errorf("proof of another key: %+v", got)
 			}
 		})
+	}
+}
+
+type failingReplay struct{}
+
+func (failingReplay) Remember(context.Context, string, time.Time, time.Time) (bool, error) {
+	return false, errors.New("replay cache exploded")
+}
+
+// A replay cache that fails is the resource's fault: 500 without a
+// challenge, never a refused proof; a client that went away gets 503.
+func TestDPoPMiddlewareReplayFault(t *testing.T) {
+	clk := newClock()
+	key := newProofKey(t)
+	m := newDPoPMiddleware(t, boundValidator(t0, key.jkt), clk, func(d *bearer.DPoPConfig) { d.Replay = failingReplay{} })
+	got := serve(m, request("GET", rsURL, "", "Authorization: DPoP bound", "DPoP: "+key.proof(t, t0, "bound", nil)))
+	if diff := cmp.Diff(outcome{Status: 500}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := request("GET", rsURL, "", "Authorization: DPoP bound", "DPoP: "+key.proof(t, t0, "bound", nil)).WithContext(ctx)
+	if got := serve(m, req); got.Status != 503 {
+		t.Errorf("client gone: %+v", got)
 	}
 }
