@@ -3,6 +3,7 @@ package oauthkit
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -86,6 +87,17 @@ func TestAuthorizeResourcesAndDPoPJKT(t *testing.T) {
 			}
 			if code.DPoPJKT != tc.wantJKT || seen.DPoPJKT != tc.wantJKT {
 				t.Errorf("dpop_jkt: code %q, request %q; want %q", code.DPoPJKT, seen.DPoPJKT, tc.wantJKT)
+			}
+			if tc.wantJKT != "" {
+				// Bound to a key: without a proof made with it, the code is
+				// refused (RFC 9449 §10); dpop_test.go redeems such codes
+				// with one.
+				w := e.token(asClient("web", url.Values{"grant_type": {GrantTypeAuthorizationCode},
+					"code": {res.params.Get("code")}, "code_verifier": {testVerifier}}))
+				if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"invalid_grant"`) {
+					t.Errorf("a dpop_jkt code redeemed without a proof: %d %s", w.Code, w.Body)
+				}
+				return
 			}
 			// The code's token request may narrow the resources; here it
 			// names none and gets the code's.

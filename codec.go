@@ -57,7 +57,7 @@ func (c *Codecs) forEndpoint(endpoint string) Codec {
 
 // Param is one member of a response, under its RFC name. Value is a
 // string, an int64, a bool, a []string, or a map[string]any for a member
-// that is a JSON object (such as RFC 8693's act) whose values are of these
+// that is a JSON object (RFC 8693's act, RFC 7800's cnf) whose values are of these
 // types too.
 type Param struct {
 	Name  string

@@ -79,6 +79,11 @@
 // and introspection ([Server.IntrospectionHandler]) treat them alike.
 // Resource servers validate tokens with package bearer.
 //
+// With Config.DPoP ([DPoPConfig], RFC 9449), a token request carrying a
+// DPoP proof gets tokens bound to the proof's key (Token.JKT, cnf.jkt) and
+// token_type DPoP; a public client's refresh token is bound too. The proof
+// checks are package dpop's.
+//
 // # Errors
 //
 // Every protocol error is an [*Error] carrying the RFC error code, matched

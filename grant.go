@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/oauthkit/oauthkit/dpop"
 	"github.com/oauthkit/oauthkit/pkce"
 )
 
@@ -59,8 +60,14 @@ type TokenRequest struct {
 	// grant declared repeatable.
 	Form url.Values
 	// Header holds the request's HTTP header fields, for grants that read
-	// one (a DPoP proof, an assertion); the body is in Form only.
+	// one (an assertion); the body is in Form only.
 	Header http.Header
+	// DPoP is the request's DPoP proof, checked already (RFC 9449 §5), or
+	// nil when there is none or Config.DPoP is nil. The tokens issued for
+	// the grant are bound to its key whatever the grant handler does; a
+	// grant bound to a key itself (a refresh token) compares
+	// DPoP.Thumbprint with that key.
+	DPoP *dpop.Proof
 	// Time is when the request arrived, by the server's clock.
 	Time time.Time
 	// Resources are the request's resource parameters (RFC 8707 §2), which
@@ -161,6 +168,7 @@ type Grant struct {
 	form          url.Values     // the request's parameters (nil for the implicit grant)
 	idTokenClaims map[string]any // set by the issuance hook
 	imported      bool           // a token value was imported (Import… or the hook)
+	jkt           string         // thumbprint of the request's DPoP key: the tokens are bound to it
 }
 
 // authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).
@@ -186,6 +194,9 @@ func (g *Grant) fromCode(s *Server, code *AuthorizationCode) *Error {
 	if code.RedirectURIParam && redirectURI != code.RedirectURI ||
 		!code.RedirectURIParam && redirectURI != "" && redirectURI != code.RedirectURI {
 		return ErrInvalidGrant.WithDescription("redirect_uri does not match the authorization request")
+	}
+	if oerr := checkBinding(code.DPoPJKT, g.jkt, "authorization code"); oerr != nil {
+		return oerr // RFC 9449 §10: the authorization request named the key (dpop_jkt)
 	}
 	verifier := g.form.Get("code_verifier")
 	switch {
@@ -234,6 +245,24 @@ func (g refreshTokenGrant) HandleGrant(ctx context.Context, req *TokenRequest) (
 		return nil, ErrServerError.Wrap(err)
 	case old.Kind != RefreshToken || old.ClientID != req.Client.ID:
 		return nil, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+	}
+	var jkt string
+	if req.DPoP != nil {
+		jkt = req.DPoP.Thumbprint
+	}
+	if oerr := checkBinding(old.JKT, jkt, "refresh token"); oerr != nil {
+		// RFC 9449 §5: a public client's refresh token is used only with
+		// its key. A rotated one is still reuse, whoever presents it: its
+		// family is revoked as RotateRefreshToken would (RFC 9700
+		// §4.14.2), and never exchanged, not even as a retry within the
+		// grace period, which only the key's holder may make.
+		if !old.RotatedAt.IsZero() {
+			if err := g.s.cfg.Tokens.RevokeGrant(ctx, old.GrantID); err != nil {
+				return nil, ErrServerError.Wrap(err)
+			}
+			return nil, ErrInvalidGrant.WithDescription("invalid or expired refresh token")
+		}
+		return nil, oerr
 	}
 	scope := old.Scope
 	if param := req.Form.Get("scope"); param != "" {

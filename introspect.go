@@ -28,6 +28,25 @@ type Introspection struct {
 	// Act is the actor of a delegated token (RFC 8693 §4.1, whose act
 	// claim serves introspection responses too).
 	Act *Actor `json:"act,omitempty"`
+	// Confirmation is the key a sender-constrained token is bound to
+	// (RFC 7800 §3.1; cnf.jkt, RFC 9449 §6.2), or nil.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf member of an introspection response and of a JWT
+// access token: the key the token is bound to.
+type Confirmation struct {
+	// JKT is the RFC 7638 SHA-256 thumbprint of the DPoP key
+	// (RFC 9449 §6.1).
+	JKT string `json:"jkt"`
+}
+
+// object returns the cnf member as a JSON object of Param values, or nil.
+func (c *Confirmation) object() map[string]any {
+	if c == nil {
+		return nil
+	}
+	return map[string]any{"jkt": c.JKT}
 }
 
 var inactive = &Introspection{Active: false}
@@ -44,7 +63,7 @@ func (i *Introspection) params() []Param {
 	p := []Param{{"active", i.Active}}
 	for _, f := range [...]Param{{"scope", i.Scope}, {"client_id", i.ClientID}, {"sub", i.Subject},
 		{"exp", i.ExpiresAt}, {"iat", i.IssuedAt}, {"token_type", i.TokenType}, {"aud", i.Audience},
-		{"iss", i.Issuer}, {"auth_time", i.AuthTime}, {"acr", i.ACR}, {"act", i.Act.object()}} {
+		{"iss", i.Issuer}, {"auth_time", i.AuthTime}, {"acr", i.ACR}, {"act", i.Act.object()}, {"cnf", i.Confirmation.object()}} {
 		switch v := f.Value.(type) {
 		case string:
 			if v == "" {
@@ -164,12 +183,17 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (*I
 		ACR:       t.ACR,
 		Act:       t.Actor,
 	}
-	// token_type says what the token is: "Bearer" for access tokens, and
-	// for refresh tokens the RFC 7009 type hint "refresh_token", so that a
-	// resource server never takes a refresh token for a bearer token.
-	resp.TokenType = "Bearer"
+	// token_type says what the token is: "Bearer" or "DPoP" (RFC 9449
+	// §6.2) for access tokens, as the token response said, and for refresh
+	// tokens the RFC 7009 type hint "refresh_token", so that a resource
+	// server never takes a refresh token for an access token. cnf.jkt
+	// names the key a token is bound to.
+	resp.TokenType = tokenType(t.JKT)
 	if t.Kind == RefreshToken {
 		resp.TokenType = t.Kind.String()
+	}
+	if t.JKT != "" {
+		resp.Confirmation = &Confirmation{JKT: t.JKT}
 	}
 	if !t.AuthTime.IsZero() {
 		resp.AuthTime = t.AuthTime.Unix()

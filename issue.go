@@ -52,6 +52,9 @@ type Issuance struct {
 	// Form holds the request's parameters (nil for the implicit grant), for
 	// grants that pass the hook their own (an external_token's values).
 	Form map[string][]string
+	// JKT is the thumbprint of the DPoP key the access token is bound to
+	// (RFC 9449 §6), or empty for a bearer token.
+	JKT string
 
 	// The fields below may be changed.
 
@@ -59,9 +62,9 @@ type Issuance struct {
 	// each must stay positive.
 	AccessTokenLifetime  time.Duration
 	RefreshTokenLifetime time.Duration
-	// TokenType is the response's token_type, "Bearer" at first: a type
-	// name of RFC 6749 §11.1 (such as "DPoP" or RFC 8693's "N_A") or an
-	// absolute URI.
+	// TokenType is the response's token_type, "Bearer" at first, or "DPoP"
+	// for a DPoP-bound token (JKT set), which must stay so: a type name of
+	// RFC 6749 §11.1 (such as RFC 8693's "N_A") or an absolute URI.
 	TokenType string
 	// AccessTokenClaims are claims added to a JWT access token (the
 	// client's TokenIssuer must implement ClaimsIssuer). They never replace
@@ -111,9 +114,9 @@ func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Gra
 	}
 	iss := &Issuance{
 		GrantType: grant.grantType, Client: client, Subject: subject, SubjectIsClient: subjectIsClient,
-		Scope: grant.Scope, Audience: audience, Form: grant.form,
+		Scope: grant.Scope, Audience: audience, Form: grant.form, JKT: grant.jkt,
 		AccessTokenLifetime: s.cfg.AccessTokenLifetime, RefreshTokenLifetime: s.cfg.RefreshTokenLifetime,
-		TokenType:   "Bearer",
+		TokenType:   tokenType(grant.jkt),
 		AccessToken: grant.ImportAccessToken, RefreshToken: grant.ImportRefreshToken,
 		Response: slices.Clone(grant.Response),
 	}
@@ -128,6 +131,8 @@ func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Gra
 		problem = "set a lifetime that is not positive"
 	case !validTokenType(iss.TokenType):
 		problem = fmt.Sprintf("set the token type %q", iss.TokenType)
+	case grant.jkt != "" && iss.TokenType != TokenTypeDPoP:
+		problem = fmt.Sprintf("set the token type %q for a DPoP-bound token", iss.TokenType)
 	case namesAny(iss.AccessTokenClaims, reservedAccessClaims) != "":
 		problem = "named the access token claim " + namesAny(iss.AccessTokenClaims, reservedAccessClaims)
 	case namesAny(iss.IDTokenClaims, reservedIDClaims) != "":
@@ -150,6 +155,15 @@ func (s *Server) prepareIssuance(ctx context.Context, client *Client, grant *Gra
 		return nil, ErrInvalidRequest.WithDescription("the imported access and refresh tokens are the same value")
 	}
 	return iss, nil
+}
+
+// tokenType is the token_type of an access token bound to the DPoP key
+// of thumbprint jkt, or of a bearer token if jkt is empty.
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return TokenTypeDPoP
+	}
+	return "Bearer"
 }
 
 // namesAny returns a key of claims that is in names, or "".
@@ -315,9 +329,9 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 	if oerr != nil {
 		return TokenResponse{}, nil, oerr
 	}
-	accessLife, refreshLife, tokenType := s.cfg.AccessTokenLifetime, s.cfg.RefreshTokenLifetime, "Bearer"
+	accessLife, refreshLife, typ := s.cfg.AccessTokenLifetime, s.cfg.RefreshTokenLifetime, tokenType(grant.jkt)
 	if iss != nil {
-		accessLife, refreshLife, tokenType = iss.AccessTokenLifetime, iss.RefreshTokenLifetime, iss.TokenType
+		accessLife, refreshLife, typ = iss.AccessTokenLifetime, iss.RefreshTokenLifetime, iss.TokenType
 		grant.idTokenClaims = iss.IDTokenClaims
 		grant.imported = iss.AccessToken != "" || iss.RefreshToken != ""
 	}
@@ -338,6 +352,7 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 		AuthTime:        grant.AuthTime,
 		ACR:             grant.ACR,
 		Actor:           grant.Actor,
+		JKT:             grant.jkt,
 	}
 	accessToken, oerr := s.issueAccessToken(ctx, client, access, iss)
 	if oerr != nil {
@@ -350,7 +365,7 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 	}
 	resp := TokenResponse{ // returned by value: one allocation less per request
 		AccessToken: accessToken,
-		TokenType:   tokenType,
+		TokenType:   typ,
 		ExpiresIn:   int64(accessLife / time.Second),
 		Scope:       strings.Join(grant.Scope, " "),
 	}
@@ -374,6 +389,11 @@ func (s *Server) mint(ctx context.Context, client *Client, grant *Grant, now tim
 		refresh.Kind = RefreshToken
 		refresh.ExpiresAt = now.Add(refreshLife)
 		refresh.Audience = family
+		if !client.Public() {
+			// RFC 9449 §5: a confidential client's refresh token is bound
+			// to its credentials already, not to the DPoP key.
+			refresh.JKT = ""
+		}
 		if grant.refreshScope != nil {
 			refresh.Scope = grant.refreshScope
 		}

@@ -33,6 +33,9 @@ type Metadata struct {
 	// DeviceAuthorizationEndpoint is RFC 8628 §4's, present with
 	// Config.Device.
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint,omitempty"`
+	// DPoPSigningAlgValuesSupported are the JWS algorithms of DPoP proofs
+	// (RFC 9449 §5.1), present when DPoP is on.
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 
 	// OpenID Connect Discovery 1.0 §3, present when ID tokens are issued.
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
@@ -115,6 +118,9 @@ func (s *Server) buildMetadata() ([]byte, error) {
 	if s.cfg.PAR != nil {
 		m.PushedAuthorizationRequestEndpoint = e.PushedAuthorization
 		m.RequirePushedAuthorizationRequests = s.cfg.PAR.RequireForAllClients
+	}
+	if s.dpop != nil { // the list that drives verification
+		m.DPoPSigningAlgValuesSupported = s.dpop.Algorithms()
 	}
 	if s.cfg.AllowPlainPKCE {
 		m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, pkce.Plain)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/dpop"
 	"github.com/oauthkit/oauthkit/internal/authheader"
 )
 
@@ -139,6 +140,16 @@ func halfHash(alg string, value string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }
 
+// userInfoProof checks the DPoP proof of a userinfo request presenting
+// token with the DPoP scheme, returning dpop.Verify's error if it fails.
+func (s *Server) userInfoProof(ctx context.Context, r *http.Request, token string) (*dpop.Proof, error) {
+	raw, err := dpop.FromHeader(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	return s.dpop.Verify(ctx, raw, dpop.Request{Method: r.Method, URL: s.cfg.Endpoints.UserInfo, AccessToken: token})
+}
+
 // Prompt values of OIDC Core §3.1.2.1.
 var promptValues = []string{"none", "login", "consent", "select_account"}
 
@@ -191,6 +202,13 @@ func parseNonNegative(s string) (int64, error) {
 // unknown, expired or revoked or that has no end-user (Token.SubjectIsClient:
 // Config.Claims is never called for it), 403 insufficient_scope for a token
 // without the openid scope.
+//
+// With Config.DPoP and Endpoints.UserInfo set, a DPoP-bound token is
+// accepted as "Authorization: DPoP <token>" with a proof whose htu is
+// Endpoints.UserInfo and whose ath is the token's hash (RFC 9449 §7), and
+// refused as a bearer token; an unbound token is refused with the DPoP
+// scheme. A refused proof is 401 invalid_dpop_proof or use_dpop_nonce, and
+// the challenges name both schemes.
 func (s *Server) UserInfoHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -200,23 +218,45 @@ func (s *Server) UserInfoHandler() http.Handler {
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
 		}
+		dpopOn := s.dpop != nil && s.cfg.Endpoints.UserInfo != ""
+		creds, err := authheader.FromHeader(r.Header)
+		if creds.Scheme == authheader.SchemeDPoP && !dpopOn {
+			creds = authheader.Credentials{} // a scheme not accepted here: no token
+		}
 		refuse := func(code, description string) {
 			c := authheader.Challenge{Realm: s.cfg.Issuer, Error: code, Description: description}
 			if code == authheader.InsufficientScope {
 				c.Scope = ScopeOpenID
 			}
-			c.Write(w)
+			if !dpopOn {
+				c.Write(w)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", authheader.WithDPoP(c, creds.Scheme, strings.Join(s.dpop.Algorithms(), " ")))
+			w.WriteHeader(c.Status())
 		}
-		raw, err := authheader.Token(r.Header)
 		switch {
 		case err != nil:
 			refuse(authheader.InvalidRequest, err.Error())
 			return
-		case raw == "":
+		case creds.Token == "":
 			refuse("", "")
 			return
 		}
-		t, err := s.ValidateAccessToken(ctx, raw)
+		var proof *dpop.Proof
+		if creds.Scheme == authheader.SchemeDPoP {
+			s.setDPoPNonce(w.Header())
+			if proof, err = s.userInfoProof(ctx, r, creds.Token); err != nil {
+				if oerr := dpopError(err); oerr.Code != ErrServerError.Code {
+					refuse(oerr.Code, oerr.Description) // invalid_dpop_proof or use_dpop_nonce, 401 (RFC 9449 §7.1, §9)
+				} else {
+					s.logFault(ctx, "userinfo", oerr)
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+				return
+			}
+		}
+		t, err := s.ValidateAccessToken(ctx, creds.Token)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			refuse(authheader.InvalidToken, "invalid or expired access token")
@@ -224,6 +264,12 @@ func (s *Server) UserInfoHandler() http.Handler {
 		case err != nil:
 			s.logFault(ctx, "userinfo", ErrServerError.Wrap(err))
 			w.WriteHeader(http.StatusInternalServerError)
+			return
+		case proof == nil && t.JKT != "":
+			refuse(authheader.InvalidToken, "a DPoP-bound access token must be presented with the DPoP scheme and a proof")
+			return
+		case proof != nil && t.JKT != proof.Thumbprint:
+			refuse(authheader.InvalidToken, "invalid DPoP key binding")
 			return
 		case t.SubjectIsClient:
 			// The client's own token (client_credentials): its subject is

@@ -268,7 +268,12 @@ func TestPushedAuthorizationFlow(t *testing.T) {
 	if store.len() != 0 {
 		t.Error("the pushed request is still stored after its code was issued")
 	}
-	e.redeem(t, "web", res.params.Get("code"))
+	// The code is bound to the pushed dpop_jkt: without a proof of that
+	// key it is refused (RFC 9449 §10).
+	if w := e.token(asClient("web", url.Values{"grant_type": {GrantTypeAuthorizationCode},
+		"code": {res.params.Get("code")}, "code_verifier": {testVerifier}})); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"invalid_grant"`) {
+		t.Errorf("the pushed dpop_jkt's code redeemed without a proof: %d %s", w.Code, w.Body)
+	}
 
 	// Used once: the same request_uri again, reloaded or replayed, is
 	// refused on the error page, never redirected.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oauthkit/oauthkit/dpop"
 )
 
 // Defaults for the zero values of Config.
@@ -90,9 +92,15 @@ type Config struct {
 	ClientAuthMethods []ClientAuthMethod
 
 	// ReplayCache remembers the single-use identifiers of client
-	// assertions (RFC 7523 §3), shared by every instance on one store.
-	// Required by client authentication methods that take assertions.
+	// assertions (RFC 7523 §3) and DPoP proofs (RFC 9449 §11.1), shared by
+	// every instance on one store. Required by client authentication
+	// methods that take assertions, and by DPoP.
 	ReplayCache ReplayCache
+
+	// DPoP turns on DPoP-bound tokens (RFC 9449): see DPoPConfig. Nil
+	// means off: a DPoP header is ignored and every token is a bearer
+	// token. It requires ReplayCache.
+	DPoP *DPoPConfig
 
 	// Codecs read the requests and write the answers of the token,
 	// introspection and revocation endpoints for APIs that are not RFC 6749
@@ -213,7 +221,8 @@ type Server struct {
 	authOptional map[string]bool            // grant types whose client need not authenticate
 	device       *deviceState               // Config.Device, validated; nil when off
 	metadataJSON []byte
-	openIDWarned sync.Map // client ID → true, once warnOpenIDOff has logged it
+	dpop         *dpop.Verifier // nil when Config.DPoP is
+	openIDWarned sync.Map       // client ID → true, once warnOpenIDOff has logged it
 }
 
 // New validates cfg and returns a Server.
@@ -300,6 +309,10 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	var err error
+	if s.dpop, err = newDPoPVerifier(&cfg, s.now); err != nil {
+		return nil, err
+	}
 	if s.cfg.AccessTokens == nil {
 		s.cfg.AccessTokens = OpaqueTokens{Rand: cfg.Rand}
 	}
@@ -360,7 +373,6 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.repeatable[g.GrantType()] = set
 	}
-	var err error
 	if s.metadataJSON, err = s.buildMetadata(); err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ func (s *Server) TokenHandler() http.Handler {
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	s.setDPoPNonce(w.Header())
 	s.backChannel(w, r, "token", func(form url.Values) requestRules {
 		gt := form.Get("grant_type")
 		return requestRules{repeatable: s.repeatable[gt], clientAuthOptional: s.authOptional[gt]}
@@ -132,12 +133,17 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, cl
 	case !client.AllowsGrant(grantType):
 		return TokenResponse{}, ErrUnauthorizedClient.WithDescription("client is not allowed the %s grant", grantType)
 	}
-	// Checked before the grant, so that a bad resource spends no code.
+	// Checked before the grant, so that a bad resource, a bad proof or a
+	// missing nonce never uses up a code.
 	resources, oerr := s.resolveResources(client, form["resource"], nil)
 	if oerr != nil {
 		return TokenResponse{}, oerr
 	}
-	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header, Time: s.now(), Resources: resources, s: s}
+	proof, oerr := s.tokenProof(ctx, r.Header, client)
+	if oerr != nil {
+		return TokenResponse{}, oerr
+	}
+	req := &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header, DPoP: proof, Time: s.now(), Resources: resources, s: s}
 	grant, err := handler.HandleGrant(ctx, req)
 	if err != nil {
 		return TokenResponse{}, asError(err)
@@ -146,6 +152,9 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, cl
 		return TokenResponse{}, ErrServerError.Wrap(errors.New("oauthkit: GrantHandler returned neither grant nor error"))
 	}
 	grant.grantType, grant.form, grant.resources = grantType, form, resources
+	if proof != nil {
+		grant.jkt = proof.Thumbprint
+	}
 	return s.issue(ctx, client, grant, req.Time)
 }
 

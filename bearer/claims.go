@@ -67,6 +67,15 @@ type Claims struct {
 	ACR string
 	// ID is the token's unique identifier ("jti"), or empty.
 	ID string
+	// JKT is the RFC 7638 thumbprint of the DPoP key the token is bound
+	// to ("cnf": {"jkt": …}, [RFC 9449 §6]), or empty for a bearer token.
+	// The middleware lets a token with JKT through only when it comes with
+	// the DPoP scheme and a proof made with that key (Config.DPoP), never
+	// as a bearer token. A host calling a Validator itself must check it
+	// the same way.
+	//
+	// [RFC 9449 §6]: https://www.rfc-editor.org/rfc/rfc9449#section-6
+	JKT string
 	// Extra holds every other claim or introspection member, such as "nbf",
 	// "username" or a host's own claims, as raw JSON to unmarshal into the
 	// type the host expects. Nil when there are none.
@@ -147,7 +156,9 @@ func parseClaims(data []byte) (*Claims, error) {
 }
 
 // registeredNames are the members that have a field in Claims.
-var registeredNames = [...]string{"iss", "sub", "client_id", "jti", "acr", "aud", "scope", "exp", "iat", "auth_time"}
+// "cnf" has no field, but a DPoP-bound token always carries it: it goes to
+// Extra on this path as on the general one, for takeConfirmation.
+var registeredNames = [...]string{"iss", "sub", "client_id", "jti", "acr", "aud", "scope", "exp", "iat", "auth_time", "cnf"}
 
 // onlyRegistered reports whether data is a JSON object whose members are
 // registered names, spelled exactly, without escapes, each at most once, so
@@ -208,16 +219,17 @@ func onlyRegistered(data []byte) bool {
 // registeredClaims is what parseRegistered decodes into. Times start as
 // NaN, which JSON cannot express, so that absent and null times stay NaN.
 type registeredClaims struct {
-	Issuer   string   `json:"iss"`
-	Subject  string   `json:"sub"`
-	ClientID string   `json:"client_id"`
-	ID       string   `json:"jti"`
-	ACR      string   `json:"acr"`
-	Audience audience `json:"aud"`
-	Scope    string   `json:"scope"`
-	Exp      float64  `json:"exp"`
-	Iat      float64  `json:"iat"`
-	AuthTime float64  `json:"auth_time"`
+	Issuer   string          `json:"iss"`
+	Subject  string          `json:"sub"`
+	ClientID string          `json:"client_id"`
+	ID       string          `json:"jti"`
+	ACR      string          `json:"acr"`
+	Audience audience        `json:"aud"`
+	Scope    string          `json:"scope"`
+	Exp      float64         `json:"exp"`
+	Iat      float64         `json:"iat"`
+	AuthTime float64         `json:"auth_time"`
+	Cnf      json.RawMessage `json:"cnf"`
 }
 
 // parseRegistered is parseClaims for an object of registered claims only.
@@ -234,6 +246,9 @@ func parseRegistered(data []byte) (*Claims, error) {
 		Issuer:   r.Issuer,
 		ACR:      r.ACR,
 		ID:       r.ID,
+	}
+	if r.Cnf != nil {
+		c.Extra = map[string]json.RawMessage{"cnf": r.Cnf}
 	}
 	var err1, err2, err3 error
 	c.ExpiresAt, err1 = optionalDate(r.Exp)
@@ -386,4 +401,28 @@ func (c *Claims) takeExtra(name string) (json.RawMessage, bool) {
 func (c *Claims) hasExtra(name string) bool {
 	raw, ok := c.Extra[name]
 	return ok && !isNull(raw)
+}
+
+// takeConfirmation moves the "cnf" member of c.Extra, if any, to c.JKT: a
+// JWK thumbprint (RFC 9449 §6). A token bound to a key by any other means
+// (an mTLS certificate, RFC 8705) is refused: no proof of it can be
+// checked here.
+func (c *Claims) takeConfirmation() error {
+	raw, ok := c.takeExtra("cnf")
+	if !ok || isNull(raw) {
+		return nil
+	}
+	var cnf struct {
+		JKT *string `json:"jkt"`
+	}
+	switch err := json.Unmarshal(raw, &cnf); {
+	case err != nil:
+		return invalid("malformed cnf")
+	case cnf.JKT == nil:
+		return invalid("bound to a key by a method other than DPoP (cnf without jkt)")
+	case *cnf.JKT == "":
+		return invalid("empty cnf.jkt")
+	}
+	c.JKT = *cnf.JKT
+	return nil
 }

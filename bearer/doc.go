@@ -46,6 +46,12 @@
 // [RFC 9700 §4.3.2] says access tokens must not be sent in the query. A
 // request whose only token is in the query is treated as carrying none.
 //
+// With Config.DPoP ([DPoPConfig]), a token bound to a key (RFC 9449) is
+// accepted as "Authorization: DPoP <token>" with a proof in the DPoP header
+// whose htm, htu and ath match the request and whose key is the token's
+// (Claims.JKT); it is refused as a bearer token. Without Config.DPoP, every
+// bound token is refused.
+//
 // # Validators
 //
 // A [Validator] turns a token into [Claims]. [JWKS] validates JWT access
@@ -66,6 +72,13 @@
 // validator cannot decide (the authorization server is out of reach), the
 // answer is 503, or 500 for an internal fault, without detail; the cause is
 // logged. Tokens are never logged.
+//
+// With Config.DPoP a DPoP challenge listing the accepted algorithms follows
+// the Bearer one (RFC 9449 §7.1), the error in the challenge of the
+// request's scheme: a missing or bad proof is 401 invalid_dpop_proof, a
+// proof without a current nonce 401 use_dpop_nonce with a DPoP-Nonce
+// header, and a bound token as Bearer, an unbound one as DPoP, or a proof
+// of another key, 401 invalid_token.
 //
 // The middleware guards every method, OPTIONS included: a host that serves
 // CORS preflight requests answers them before the middleware.

@@ -15,7 +15,9 @@ var ErrMalformedRequest = authheader.ErrMalformed
 // spaces, and a b64token (token68 syntax), with nothing before or after.
 //
 // For a value of another scheme, such as Basic, it returns "" and nil: the
-// request carries no bearer token. It returns ErrMalformedRequest for a value
+// request carries no bearer token. A DPoP value (RFC 9449 §7.1) is no
+// bearer token either, but it is checked: a malformed one is
+// ErrMalformedRequest. It returns ErrMalformedRequest for a value
 // that is not "scheme [ SP credentials ]" with a valid scheme, and for a
 // Bearer value whose token is missing or not a b64token, such as two tokens
 // or auth-params.
@@ -26,7 +28,11 @@ var ErrMalformedRequest = authheader.ErrMalformed
 // [RFC 9110 §11.6.2]: https://www.rfc-editor.org/rfc/rfc9110#section-11.6.2
 // [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
 func ParseAuthorization(value string) (token string, err error) {
-	return authheader.ParseBearer(value)
+	c, err := authheader.Parse(value)
+	if c.Scheme != authheader.SchemeBearer {
+		return "", err
+	}
+	return c.Token, nil
 }
 
 // isScopeToken reports whether s is an RFC 6749 §3.3 scope-token:

@@ -84,10 +84,12 @@ type IntrospectionConfig struct {
 // concurrent use.
 //
 // A token is accepted if the response says "active": true; its "exp", if
-// any, is in the future; its token_type, if any, is Bearer; it carries no
-// "cnf" (a token bound to a key, RFC 9449, RFC 8705, needs proof of
-// possession); and "iss" and "aud" match Issuer and Audience when those are
-// set. A response whose "sub" equals its "client_id" is the client's own
+// any, is in the future; its token_type, if any, is Bearer or DPoP; and
+// "iss" and "aud" match Issuer and Audience when those are set. A token
+// bound to a DPoP key ("cnf": {"jkt": …}, RFC 9449 §6.2) has its thumbprint
+// in Claims.JKT, and the middleware asks for its proof; token_type DPoP
+// without one, or a token bound to a key by other means (RFC 8705), is
+// refused. A response whose "sub" equals its "client_id" is the client's own
 // token: its claims have SubjectIsClient set (see [Claims]).
 //
 // Concurrent requests with the same token share one introspection call,
@@ -337,17 +339,23 @@ func (v *Introspection) check(c *Claims) error {
 	if string(raw) != "true" {
 		return invalid("inactive")
 	}
+	if err := c.takeConfirmation(); err != nil {
+		return err
+	}
 	if raw, ok := c.Extra["token_type"]; ok && !isNull(raw) {
 		var typ string
-		if json.Unmarshal(raw, &typ) != nil || !strings.EqualFold(typ, "bearer") {
-			return invalid("token_type is not Bearer")
+		switch {
+		case json.Unmarshal(raw, &typ) != nil:
+			return invalid("malformed token_type")
+		case strings.EqualFold(typ, "dpop") && c.JKT == "":
+			return invalid("token_type DPoP without cnf.jkt")
+		case !strings.EqualFold(typ, "bearer") && !strings.EqualFold(typ, "dpop"):
+			return invalid("token_type is neither Bearer nor DPoP")
 		}
 	}
 	switch {
 	case !c.ExpiresAt.IsZero() && !v.now().Before(c.ExpiresAt):
 		return invalid("expired")
-	case c.hasExtra("cnf"):
-		return invalid("sender-constrained token (cnf) presented as a bearer token")
 	case v.issuer != "" && c.Issuer != v.issuer:
 		return invalid("wrong issuer")
 	case v.audience != "" && !slices.Contains(c.Audience, v.audience):

@@ -171,6 +171,7 @@ func TestIntrospection(t *testing.T) {
 		"expired":       activeResponse(func(m map[string]any) { m["exp"] = t0.Unix() }),
 		"dpop":          activeResponse(func(m map[string]any) { m["token_type"] = "DPoP" }),
 		"refresh":       activeResponse(func(m map[string]any) { m["token_type"] = "refresh_token" }),
+		"dpop-bound":    `{"active":true,"aud":"` + testAudience + `","iss":"` + testIssuer + `","token_type":"DPoP","cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}`,
 		"cnf": activeResponse(func(m map[string]any) {
 			m["cnf"] = map[string]string{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}
 		}),
@@ -220,7 +221,11 @@ func TestIntrospection(t *testing.T) {
 		{token: "active-string", wantErr: bearer.ErrInvalidToken, wantCalls: 1},
 		{token: "active-1", wantErr: bearer.ErrInvalidToken, wantCalls: 1},
 		{token: "expired", wantErr: bearer.ErrInvalidToken, wantCalls: 1},
-		{token: "dpop", wantErr: bearer.ErrInvalidToken, wantCalls: 1},
+		{token: "dpop", wantErr: bearer.ErrInvalidToken, wantCalls: 1}, // token_type DPoP without cnf.jkt
+		{token: "dpop-bound", want: &bearer.Claims{
+			Audience: []string{testAudience}, Issuer: testIssuer, JKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+			Extra: map[string]json.RawMessage{"token_type": json.RawMessage(`"DPoP"`)},
+		}, wantCalls: 1},
 		{token: "refresh", wantErr: bearer.ErrInvalidToken, wantCalls: 1},
 		{token: "cnf", wantErr: bearer.ErrInvalidToken, wantCalls: 1},
 		{token: "wrong-aud", wantErr: bearer.ErrInvalidToken, wantCalls: 1},

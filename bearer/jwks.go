@@ -84,8 +84,9 @@ type JWKSConfig struct {
 // least 2048 bits), and whose claims have "iss" equal to the Issuer, "aud"
 // containing the Audience, an "exp" in the future, "iat" and "nbf" (if any)
 // not in the future beyond the leeway, and "sub", "client_id" and "jti".
-// Tokens bound to a key ("cnf", RFC 9449, RFC 8705) are refused, since a
-// bearer token is used without proof of possession. A token whose "sub"
+// A token bound to a DPoP key ("cnf": {"jkt": …}, RFC 9449 §6.1) has its
+// thumbprint in Claims.JKT, and the middleware asks for its proof; a token
+// bound to a key by other means (RFC 8705) is refused. A token whose "sub"
 // equals its "client_id" is the client's own: its claims have
 // SubjectIsClient set (see [Claims]).
 //
@@ -240,8 +241,9 @@ func (v *JWKS) checkClaims(c *Claims) error {
 		return invalid("iat in the future")
 	case c.Subject == "" || c.ClientID == "" || c.ID == "":
 		return invalid("sub, client_id or jti missing")
-	case c.hasExtra("cnf"):
-		return invalid("sender-constrained token (cnf) presented as a bearer token")
+	}
+	if err := c.takeConfirmation(); err != nil {
+		return err
 	}
 	if raw, ok := c.Extra["nbf"]; ok && !isNull(raw) {
 		nbf, err := parseNumericDate(raw)

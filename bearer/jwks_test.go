@@ -149,6 +149,9 @@ func TestJWKSValidate(t *testing.T) {
 			want: validWith(func(c *bearer.Claims) {
 				c.Extra = map[string]json.RawMessage{"nbf": json.RawMessage(fmt.Sprint(t0.Add(20 * time.Second).Unix()))}
 			})},
+		{name: "DPoP-bound (cnf.jkt): the middleware asks for the proof", token: sign(t, ec, "at+jwt", with(func(c map[string]any) {
+			c["cnf"] = map[string]string{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+		})), want: validWith(func(c *bearer.Claims) { c.JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" })},
 		{name: "iat within leeway", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["iat"] = t0.Add(20 * time.Second).Unix() })),
 			want: validWith(func(c *bearer.Claims) { c.IssuedAt = t0.Add(20 * time.Second) })},
 
@@ -206,9 +209,13 @@ func TestJWKSValidate(t *testing.T) {
 		{name: "aud a number", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["aud"] = 7 })), wantErr: bearer.ErrInvalidToken},
 		{name: "scope an array", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["scope"] = []string{"read"} })), wantErr: bearer.ErrInvalidToken},
 		{name: "sub a number", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["sub"] = 42 })), wantErr: bearer.ErrInvalidToken},
-		{name: "sender-constrained (cnf)", token: sign(t, ec, "at+jwt", with(func(c map[string]any) {
-			c["cnf"] = map[string]string{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+		{name: "bound to an mTLS certificate (cnf without jkt)", token: sign(t, ec, "at+jwt", with(func(c map[string]any) {
+			c["cnf"] = map[string]string{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}
 		})), wantErr: bearer.ErrInvalidToken},
+		{name: "cnf.jkt empty", token: sign(t, ec, "at+jwt", with(func(c map[string]any) {
+			c["cnf"] = map[string]string{"jkt": ""}
+		})), wantErr: bearer.ErrInvalidToken},
+		{name: "cnf a string", token: sign(t, ec, "at+jwt", with(func(c map[string]any) { c["cnf"] = "jkt" })), wantErr: bearer.ErrInvalidToken},
 		{name: "claims not an object", token: sign(t, ec, "at+jwt", []string{"iss"}), wantErr: bearer.ErrInvalidToken},
 		{name: "claims null", token: sign(t, ec, "at+jwt", nil), wantErr: bearer.ErrInvalidToken},
 	}

@@ -15,7 +15,8 @@ import (
 // refuses tokens issued for other resource servers: a token with an
 // audience must name it; a token without one is accepted. The claims'
 // SubjectIsClient comes from the token's record (oauthkit.Token), so a
-// client's own token is never taken for a user's.
+// client's own token is never taken for a user's; so does JKT, the DPoP
+// key a token is bound to.
 func Local(srv *oauthkit.Server, audience string) Validator {
 	return ValidatorFunc(func(ctx context.Context, token string) (*Claims, error) {
 		t, err := srv.ValidateAccessToken(ctx, token)
@@ -40,6 +41,7 @@ func Local(srv *oauthkit.Server, audience string) Validator {
 			IssuedAt:        t.IssuedAt,
 			AuthTime:        t.AuthTime,
 			ACR:             t.ACR,
+			JKT:             t.JKT,
 		}, nil
 	})
 }

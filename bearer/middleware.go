@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/dpop"
 	"github.com/oauthkit/oauthkit/internal/authheader"
 	"github.com/oauthkit/oauthkit/internal/formdata"
 )
@@ -56,6 +57,11 @@ type Config struct {
 	// without space, '"' or '\'.
 	ResourceMetadata string
 
+	// DPoP, if set, also accepts DPoP-bound access tokens with their
+	// proofs (RFC 9449 §7); see DPoPConfig. Nil means bearer tokens only:
+	// a DPoP-bound token is refused, and the DPoP scheme is not read.
+	DPoP *DPoPConfig
+
 	// Now returns the current time, against which the claims' ExpiresAt
 	// and, for [Requirements.MaxAge], AuthTime are checked. Nil means
 	// time.Now.
@@ -75,10 +81,14 @@ type Middleware struct {
 	maxBodyBytes  int64
 	now           func() time.Time
 	log           *slog.Logger
-	noToken       *refusal // for requests without a token
-	malformedAuth *refusal // for a malformed Authorization header
-	repeatedAuth  *refusal // for more than one Authorization header
-	invalidToken  *refusal // for an invalid token
+	dpop          *dpopState // nil without Config.DPoP
+	noToken       *refusal   // for requests without a token
+	malformedAuth *refusal   // for a malformed Authorization header
+	repeatedAuth  *refusal   // for more than one Authorization header
+	invalidToken  *refusal   // for an invalid token
+	boundAsBearer *refusal   // for a DPoP-bound token presented as a bearer token
+	unbound       *refusal   // for an unbound token presented with the DPoP scheme
+	keyMismatch   *refusal   // for a proof made with another key than the token's
 }
 
 // New validates cfg and returns a Middleware.
@@ -117,10 +127,28 @@ func New(cfg Config) (*Middleware, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
+	if cfg.DPoP != nil {
+		var err error
+		if m.dpop, err = newDPoPState(cfg.DPoP, m.now); err != nil {
+			return nil, err
+		}
+	}
 	m.noToken = m.refusal(authheader.Challenge{})
 	m.invalidToken = m.refusal(authheader.Challenge{
 		Error:       authheader.InvalidToken,
 		Description: "the access token is invalid, expired or revoked",
+	})
+	m.boundAsBearer = m.refusal(authheader.Challenge{
+		Error:       authheader.InvalidToken,
+		Description: "a DPoP-bound access token must be presented with the DPoP scheme and a proof",
+	})
+	m.unbound = m.refusal(authheader.Challenge{
+		Error:       authheader.InvalidToken,
+		Description: "the access token is not DPoP-bound: present it with the Bearer scheme",
+	})
+	m.keyMismatch = m.refusal(authheader.Challenge{
+		Error:       authheader.InvalidToken,
+		Description: "invalid DPoP key binding: the proof is not made with the token's key",
 	})
 	m.malformedAuth = m.invalidRequest(authheader.ErrMalformed.Error())
 	m.repeatedAuth = m.invalidRequest(authheader.ErrRepeated.Error())
@@ -173,7 +201,14 @@ func (m *Middleware) Wrap(next http.Handler, scopes ...string) http.Handler {
 //   - a validator that cannot decide: 503, or 500 for an internal fault,
 //     with no detail; the cause is logged.
 //
-// The challenges carry Config.ResourceMetadata when it is set.
+// The challenges carry Config.ResourceMetadata when it is set. With
+// Config.DPoP, a DPoP challenge with the accepted algorithms follows the
+// Bearer one (RFC 9449 §7.1), and the error goes in the challenge of the
+// scheme the request used; a proof that is missing or invalid is 401
+// invalid_dpop_proof, one without a current nonce 401 use_dpop_nonce with a
+// DPoP-Nonce header, and a bound token presented as a bearer token, an
+// unbound one presented with the DPoP scheme, or a proof of another key
+// than the token's, 401 invalid_token.
 //
 // WrapWith panics if req is invalid (see [Requirements]), as that is a
 // programming error.
@@ -221,18 +256,18 @@ func (m *Middleware) WrapWith(next http.Handler, req Requirements) http.Handler 
 		stepUp = m.refusal(c)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, r, ok := m.authenticate(w, r)
+		claims, scheme, r, ok := m.authenticate(w, r)
 		if !ok {
 			return
 		}
 		if stepUp != nil && !m.userAuthenticationMeets(claims, acrValues, maxAge) {
 			m.log.DebugContext(r.Context(), "bearer: user authentication insufficient",
 				"acr", claims.ACR, "auth_time", claims.AuthTime)
-			stepUp.write(w)
+			stepUp.write(w, scheme)
 			return
 		}
 		if !claims.HasScope(scopes...) {
-			insufficient.write(w)
+			insufficient.write(w, scheme)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -255,35 +290,64 @@ func (m *Middleware) userAuthenticationMeets(claims *Claims, acrValues []string,
 	return true
 }
 
-// refusal is a challenge response, formatted once.
+// refusal is a challenge response, formatted once for each scheme a
+// request may use.
 type refusal struct {
-	status    int
-	challenge string
+	status int
+	bearer string // the challenges for a request with a bearer token, or none
+	dpop   string // for a request with the DPoP scheme
 }
 
 // refusal formats c, with the middleware's realm and resource metadata URL.
+// With DPoP on, a DPoP challenge follows the Bearer one, and c's error goes
+// in the challenge of the request's scheme.
 func (m *Middleware) refusal(c authheader.Challenge) *refusal {
 	c.Realm, c.ResourceMetadata = m.realm, m.resourceMeta
-	return &refusal{status: c.Status(), challenge: c.String()}
+	if m.dpop == nil {
+		s := c.String()
+		return &refusal{status: c.Status(), bearer: s, dpop: s}
+	}
+	return &refusal{
+		status: c.Status(),
+		bearer: authheader.WithDPoP(c, authheader.SchemeBearer, m.dpop.algs),
+		dpop:   authheader.WithDPoP(c, authheader.SchemeDPoP, m.dpop.algs),
+	}
 }
 
-// write answers the request with r.
-func (r *refusal) write(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", r.challenge)
+// write answers the request, which used scheme (empty for none), with r.
+func (r *refusal) write(w http.ResponseWriter, scheme string) {
+	if scheme == authheader.SchemeDPoP {
+		w.Header().Set("WWW-Authenticate", r.dpop)
+	} else {
+		w.Header().Set("WWW-Authenticate", r.bearer)
+	}
 	w.WriteHeader(r.status)
 }
 
-// authenticate finds and validates the request's token. On success it
-// returns the claims and the request with them in its context; otherwise it
-// writes the response and returns false.
-func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *http.Request, bool) {
-	token, r, refused := m.token(w, r)
+// authenticate finds and validates the request's token and, for the DPoP
+// scheme, its proof. On success it returns the claims, the scheme, and the
+// request with the claims in its context; otherwise it writes the response
+// and returns false.
+func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, string, *http.Request, bool) {
+	if m.dpop != nil && m.dpop.nonces != nil {
+		// RFC 9449 §9: the nonce to use next, on every answer.
+		w.Header().Set("DPoP-Nonce", m.dpop.nonces.Nonce(m.now()))
+	}
+	creds, r, refused := m.token(w, r)
 	if refused != nil {
-		refused.write(w)
-		return nil, nil, false
+		refused.write(w, creds.Scheme)
+		return nil, "", nil, false
 	}
 	ctx := r.Context()
-	claims, err := m.validator.Validate(ctx, token)
+	var proof *dpop.Proof
+	if creds.Scheme == authheader.SchemeDPoP {
+		var err error
+		if proof, err = m.dpop.verify(ctx, r, creds.Token); err != nil {
+			m.refuseProof(w, r, err)
+			return nil, "", nil, false
+		}
+	}
+	claims, err := m.validator.Validate(ctx, creds.Token)
 	switch {
 	case err == nil && claims == nil:
 		err = errors.New("bearer: Validator returned neither claims nor error")
@@ -291,11 +355,21 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*Clai
 		err = invalid("expired")
 	}
 	switch {
+	case err == nil && proof == nil && claims.JKT != "":
+		// RFC 9449 §7.2: never downgraded to a bearer token.
+		m.log.DebugContext(ctx, "bearer: token refused", "reason", "DPoP-bound token presented as a bearer token")
+		m.boundAsBearer.write(w, creds.Scheme)
+	case err == nil && proof != nil && claims.JKT == "":
+		m.log.DebugContext(ctx, "bearer: token refused", "reason", "unbound token presented with the DPoP scheme")
+		m.unbound.write(w, creds.Scheme)
+	case err == nil && proof != nil && claims.JKT != proof.Thumbprint:
+		m.log.DebugContext(ctx, "bearer: token refused", "reason", "DPoP proof made with another key than the token's")
+		m.keyMismatch.write(w, creds.Scheme)
 	case err == nil:
-		return claims, r.WithContext(NewContext(ctx, claims)), true
+		return claims, creds.Scheme, r.WithContext(NewContext(ctx, claims)), true
 	case errors.Is(err, ErrInvalidToken):
 		m.log.DebugContext(ctx, "bearer: token refused", "reason", err)
-		m.invalidToken.write(w)
+		m.invalidToken.write(w, creds.Scheme)
 	case ctx.Err() != nil: // the client went away
 		m.log.DebugContext(ctx, "bearer: token validation abandoned", "error", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -306,30 +380,55 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (*Clai
 		m.log.ErrorContext(ctx, "bearer: token validation fault", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
 	}
-	return nil, nil, false
+	return nil, "", nil, false
+}
+
+// refuseProof answers a request whose DPoP proof was refused, or whose
+// check failed, with err (RFC 9449 §7.1, §9).
+func (m *Middleware) refuseProof(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	code := authheader.InvalidDPoPProof
+	switch {
+	case errors.Is(err, dpop.ErrUseNonce):
+		code = authheader.UseDPoPNonce
+	case errors.Is(err, dpop.ErrInvalidProof):
+	case ctx.Err() != nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	default: // the replay cache's fault
+		m.log.ErrorContext(ctx, "bearer: DPoP proof check fault", "error", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	m.log.DebugContext(ctx, "bearer: DPoP proof refused", "reason", err)
+	// err's message says which rule the proof broke, never a token.
+	m.refusal(authheader.Challenge{Error: code, Description: err.Error()}).write(w, authheader.SchemeDPoP)
 }
 
 // token extracts the access token from the Authorization header or, if
 // allowed, the form body (RFC 6750 §2.1, §2.2), or says how to refuse the
 // request. The request returned carries the parsed form body, if one was
 // read.
-func (m *Middleware) token(w http.ResponseWriter, r *http.Request) (string, *http.Request, *refusal) {
-	headerToken, err := authheader.Token(r.Header)
+func (m *Middleware) token(w http.ResponseWriter, r *http.Request) (authheader.Credentials, *http.Request, *refusal) {
+	var none authheader.Credentials
+	header, err := authheader.FromHeader(r.Header)
 	switch {
 	case errors.Is(err, authheader.ErrRepeated):
-		return "", r, m.repeatedAuth
+		return none, r, m.repeatedAuth
 	case err != nil:
-		return "", r, m.malformedAuth
+		return none, r, m.malformedAuth
+	case header.Scheme == authheader.SchemeDPoP && m.dpop == nil:
+		header = none // a scheme this resource does not accept: no token
 	}
 	if !m.allowForm || !isFormRequest(r) {
-		if headerToken == "" {
-			return "", r, m.noToken
+		if header.Token == "" {
+			return none, r, m.noToken
 		}
-		return headerToken, r, nil
+		return header, r, nil
 	}
 	form, reason := m.readForm(w, r)
 	if reason != "" {
-		return "", r, m.invalidRequest(reason)
+		return header, r, m.invalidRequest(reason)
 	}
 	r2 := new(http.Request)
 	*r2 = *r
@@ -337,18 +436,18 @@ func (m *Middleware) token(w http.ResponseWriter, r *http.Request) (string, *htt
 	bodyTokens := form["access_token"]
 	switch {
 	case len(bodyTokens) > 1:
-		return "", r2, m.invalidRequest("more than one access_token parameter")
-	case len(bodyTokens) == 1 && headerToken != "":
-		return "", r2, m.invalidRequest("access token in both the Authorization header and the body")
+		return header, r2, m.invalidRequest("more than one access_token parameter")
+	case len(bodyTokens) == 1 && header.Token != "":
+		return header, r2, m.invalidRequest("access token in both the Authorization header and the body")
 	case len(bodyTokens) == 1:
 		if !authheader.IsB64Token(bodyTokens[0]) {
-			return "", r2, m.invalidRequest("malformed access_token parameter")
+			return none, r2, m.invalidRequest("malformed access_token parameter")
 		}
-		return bodyTokens[0], r2, nil
-	case headerToken != "":
-		return headerToken, r2, nil
+		return authheader.Credentials{Scheme: authheader.SchemeBearer, Token: bodyTokens[0]}, r2, nil
+	case header.Token != "":
+		return header, r2, nil
 	default:
-		return "", r2, m.noToken
+		return none, r2, m.noToken
 	}
 }
 

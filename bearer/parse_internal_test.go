@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ func FuzzParseClaims(f *testing.F) {
 	for _, seed := range []string{
 		`{"iss":"https://as.example.com","sub":"alice","aud":["a","b"],"client_id":"web","scope":"read  write","exp":1767322945,"iat":1767319345.5,"jti":"x","acr":"1","auth_time":1767319000}`,
 		`{"aud":"one","active":true,"username":"bob","cnf":{"jkt":"abc"}}`,
+		`{"cnf":{"x5t#S256":"abc"}}`, `{"cnf":{"jkt":""}}`, `{"cnf":{"jkt":7}}`, `{"cnf":null}`, `{"cnf":"jkt"}`, `{"cnf":{"jkt":"a","jkt":"b"}}`,
 		`{"exp":null,"scope":null,"aud":null}`,
 		`{"exp":"soon"}`, `{"exp":-1}`, `{"exp":1e300}`, `{"aud":[1]}`, `{"scope":["read"]}`,
 		`[]`, `null`, `{`, `{"a":1,"a":2}`, `{"iss":"\u0000"}`,
@@ -70,6 +72,18 @@ func FuzzParseClaims(f *testing.F) {
 		d := c.clone()
 		if d == c || (len(c.Scope) > 0 && &d.Scope[0] == &c.Scope[0]) {
 			t.Errorf("clone shares memory with the original")
+		}
+		// cnf (RFC 9449 §6): taken out of Extra, its jkt a non-empty
+		// string in JKT, or refused.
+		hadCnf := c.hasExtra("cnf")
+		if err := c.takeConfirmation(); err != nil {
+			if !hadCnf || !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("takeConfirmation: %v, with cnf %v", err, hadCnf)
+			}
+			return
+		}
+		if _, ok := c.Extra["cnf"]; ok || (c.JKT != "") != hadCnf {
+			t.Fatalf("after takeConfirmation: JKT %q, Extra %v, had cnf %v", c.JKT, c.Extra, hadCnf)
 		}
 	})
 }

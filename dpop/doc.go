@@ -25,6 +25,11 @@
 //   - jti not seen before for this key, through Config.Replay
 //     ([RFC 9449 §11.1]), which instances share.
 //
+// A Verifier remembers the headers it has checked, by their bytes and a
+// bounded number of them: a client's proofs share one header, which is then
+// decoded and checked once, and whose key is one value that the crypto
+// packages keep in their precomputed form.
+//
 // The accepted proof's [Proof.Thumbprint] is the key's RFC 7638 thumbprint:
 // the value of cnf.jkt in a bound token and of dpop_jkt in an authorization
 // request ([Thumbprint]).

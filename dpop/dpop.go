@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -143,6 +144,7 @@ type Config struct {
 type Verifier struct {
 	algs     []string
 	joseAlgs []jose.SignatureAlgorithm
+	headers  headerCache
 	maxAge   time.Duration
 	leeway   time.Duration
 	replay   ReplayCache
@@ -216,7 +218,8 @@ type Proof struct {
 	// base64url-encoded: the value of cnf.jkt and of dpop_jkt.
 	Thumbprint string
 	// Key is the proof's public key: *ecdsa.PublicKey, *rsa.PublicKey or
-	// ed25519.PublicKey.
+	// ed25519.PublicKey. Proofs with the same header share it: it must not
+	// be modified.
 	Key any
 	// Algorithm is the JWS algorithm the proof was signed with.
 	Algorithm string
@@ -230,7 +233,8 @@ type Proof struct {
 
 // FromHeader returns the DPoP proof of a request's headers: "" and nil if
 // it has none; an error matching ErrInvalidProof if it has more than one
-// DPoP header, or one with more than one value (RFC 9449 §4.3).
+// DPoP header, or one with more than one value, or an empty one
+// (RFC 9449 §4.3).
 func FromHeader(h http.Header) (string, error) {
 	values := h.Values("DPoP")
 	switch {
@@ -239,7 +243,11 @@ func FromHeader(h http.Header) (string, error) {
 	case len(values) > 1 || strings.Contains(values[0], ","):
 		return "", refuse("sent in more than one DPoP header")
 	}
-	return strings.TrimSpace(values[0]), nil
+	proof := strings.TrimSpace(values[0])
+	if proof == "" {
+		return "", refuse("missing: the DPoP header is empty")
+	}
+	return proof, nil
 }
 
 // Verify checks proof, which came with the request r, and remembers its
@@ -276,10 +284,6 @@ func (v *Verifier) Verify(ctx context.Context, proof string, r Request) (*Proof,
 		case !ok:
 			return nil, &refusal{kind: ErrUseNonce, reason: "nonce invalid or expired"}
 		}
-	}
-	p.Thumbprint, err = Thumbprint(p.Key)
-	if err != nil { // parse only keeps keys Thumbprint knows
-		return nil, fmt.Errorf("dpop: %w", err)
 	}
 	ok, err := v.replay.Remember(ctx, replayKey(p.Thumbprint, p.ID), now, p.IssuedAt.Add(v.maxAge+time.Second))
 	switch {
@@ -328,47 +332,19 @@ func (v *Verifier) parse(raw string) (*Proof, *jose.JSONWebSignature, *claims, *
 		return nil, nil, nil, refuse("is not a JWT in compact serialization")
 	}
 	b64, _, _ := strings.Cut(raw, ".")
-	var h header
-	if hb, err := base64.RawURLEncoding.DecodeString(b64); err != nil || json.Unmarshal(hb, &h) != nil {
-		return nil, nil, nil, refuse("header is not a base64url-encoded JSON object")
-	}
-	switch {
-	case h.Typ == nil || !strings.EqualFold(*h.Typ, Type):
-		return nil, nil, nil, refuse(`typ is not "dpop+jwt"`)
-	case !slices.Contains(v.algs, h.Alg):
-		return nil, nil, nil, refuse("alg not allowed")
-	case len(h.JWK) == 0 || string(h.JWK) == "null":
-		return nil, nil, nil, refuse("jwk missing")
-	case h.Crit != nil: // RFC 7515 §4.1.11: no extension is understood here
-		return nil, nil, nil, refuse("crit header not understood")
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(h.JWK, &members); err != nil {
-		return nil, nil, nil, refuse("jwk is not a JSON object")
-	}
-	for _, m := range privateMembers {
-		if _, ok := members[m]; ok {
-			return nil, nil, nil, refuse("jwk is not a public key")
-		}
+	key, rf := v.headers.get(b64, v.checkHeader)
+	if rf != nil {
+		return nil, nil, nil, rf
 	}
 	jws, err := jose.ParseSignedCompact(raw, v.joseAlgs)
 	if err != nil {
 		return nil, nil, nil, &refusal{kind: ErrInvalidProof, reason: "is not a well-formed JWS with a public jwk", cause: err}
 	}
-	jwk := jws.Signatures[0].Header.JSONWebKey
-	switch {
-	case jwk == nil || !jwk.Valid():
-		return nil, nil, nil, refuse("jwk missing or not a usable key")
-	case !jwk.IsPublic():
-		return nil, nil, nil, refuse("jwk is not a public key")
-	case !jwks.KeyFits(jwk.Key, h.Alg):
-		return nil, nil, nil, refuse("jwk does not fit alg")
-	}
 	var c claims
 	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
 		return nil, nil, nil, refuse("claims are not a JSON object of the right types")
 	}
-	p := &Proof{Key: jwk.Key, Algorithm: h.Alg, ID: c.JTI, Nonce: c.Nonce}
+	p := &Proof{Key: key.key, Algorithm: key.alg, Thumbprint: key.thumbprint, ID: c.JTI, Nonce: c.Nonce}
 	if c.IAT != nil {
 		iat := *c.IAT
 		if !(iat > 0 && iat < 1e11) { // 1e11 s is in the year 5138
@@ -378,6 +354,99 @@ func (v *Verifier) parse(raw string) (*Proof, *jose.JSONWebSignature, *claims, *
 		p.IssuedAt = time.Unix(int64(sec), int64(frac*1e9))
 	}
 	return p, jws, &c, nil
+}
+
+// checkHeader checks a proof's protected header, base64url-encoded as b64
+// (the proof's first segment): typ, an allowed alg, no crit, and a public
+// jwk fit for alg. It returns the header's key, or why it is refused.
+func (v *Verifier) checkHeader(b64 string) (*headerKey, *refusal) {
+	var h header
+	hb, err := base64.RawURLEncoding.DecodeString(b64)
+	if err != nil || json.Unmarshal(hb, &h) != nil {
+		return nil, refuse("header is not a base64url-encoded JSON object")
+	}
+	switch {
+	case h.Typ == nil || !strings.EqualFold(*h.Typ, Type):
+		return nil, refuse(`typ is not "dpop+jwt"`)
+	case !slices.Contains(v.algs, h.Alg):
+		return nil, refuse("alg not allowed")
+	case len(h.JWK) == 0 || string(h.JWK) == "null":
+		return nil, refuse("jwk missing")
+	case h.Crit != nil: // RFC 7515 §4.1.11: no extension is understood here
+		return nil, refuse("crit header not understood")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(h.JWK, &members); err != nil {
+		return nil, refuse("jwk is not a JSON object")
+	}
+	for _, m := range privateMembers {
+		if _, ok := members[m]; ok {
+			return nil, refuse("jwk is not a public key")
+		}
+	}
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(h.JWK); err != nil {
+		return nil, &refusal{kind: ErrInvalidProof, reason: "is not a well-formed JWS with a public jwk", cause: err}
+	}
+	switch {
+	case !jwk.Valid():
+		return nil, refuse("jwk missing or not a usable key")
+	case !jwk.IsPublic():
+		return nil, refuse("jwk is not a public key")
+	case !jwks.KeyFits(jwk.Key, h.Alg):
+		return nil, refuse("jwk does not fit alg")
+	}
+	jkt, err := Thumbprint(jwk.Key)
+	if err != nil { // KeyFits only lets through keys Thumbprint knows
+		return nil, refuse("jwk missing or not a usable key")
+	}
+	return &headerKey{key: jwk.Key, alg: h.Alg, thumbprint: jkt}, nil
+}
+
+// headerKey is what a proof's protected header yields once checked: its
+// key, the key's thumbprint and the alg.
+type headerKey struct {
+	key        any
+	alg        string
+	thumbprint string
+}
+
+// headerCacheSize bounds headerCache: a client signs its proofs with one
+// key, so their headers repeat, and a few hundred clients at a time keep
+// their entries.
+const headerCacheSize = 1024
+
+// headerCache remembers checked proof headers by their base64url form: a
+// client's proofs share one header, which is then decoded, checked and
+// hashed into a thumbprint once, and its key is one value, which crypto/
+// ecdsa and crypto/rsa keep in their precomputed form across
+// verifications. A header is the same bytes or not looked up at all, so a
+// hit means exactly what checking it again would. Refused headers are not
+// kept. When full, the cache starts over. It is safe for concurrent use.
+type headerCache struct {
+	mu sync.Mutex
+	m  map[string]*headerKey
+}
+
+// get returns the key of the header b64, from the cache or by check.
+func (c *headerCache) get(b64 string, check func(string) (*headerKey, *refusal)) (*headerKey, *refusal) {
+	c.mu.Lock()
+	k, ok := c.m[b64]
+	c.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	k, rf := check(b64)
+	if rf != nil {
+		return nil, rf
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= headerCacheSize {
+		c.m = make(map[string]*headerKey)
+	}
+	c.m[b64] = k
+	c.mu.Unlock()
+	return k, nil
 }
 
 // check applies the claim rules of RFC 9449 §4.3 at now but the nonce's

@@ -2,6 +2,9 @@ package dpop_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"sync"
@@ -498,6 +501,7 @@ func TestFromHeader(t *testing.T) {
 		{"one", []string{"a.b.c"}, "a.b.c", false},
 		{"two headers", []string{"a.b.c", "d.e.f"}, "", true},
 		{"two values", []string{"a.b.c, d.e.f"}, "", true},
+		{"empty", []string{" "}, "", true},
 	} {
 		h := http.Header{}
 		for _, v := range tt.values {
@@ -507,5 +511,66 @@ func TestFromHeader(t *testing.T) {
 		if got != tt.want || (err != nil) != tt.wantErr || err != nil && !errors.Is(err, dpop.ErrInvalidProof) {
 			t.Errorf("%s: FromHeader = %q, %v", tt.name, got, err)
 		}
+	}
+}
+
+// Checked headers are kept by their bytes: a client's proofs share one
+// header and key, the thumbprint stays right, a refused header stays
+// refused, and past the cache's size every key still verifies.
+func TestHeaderCache(t *testing.T) {
+	es := testKeys(t)["ES256"]
+	v := newVerifier(t, dpop.Config{Replay: newMemReplay()})
+	want, err := dpop.Thumbprint(es.priv.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first *dpop.Proof
+	for i := range 3 {
+		p, err := v.Verify(context.Background(), sign(t, es, nil, claimsAt(now, nil)), tokenReq)
+		if err != nil {
+			t.Fatalf("proof %d: %v", i, err)
+		}
+		if p.Thumbprint != want {
+			t.Errorf("proof %d: thumbprint %s, want %s", i, p.Thumbprint, want)
+		}
+		if first == nil {
+			first = p
+		} else if p.Key != first.Key {
+			t.Errorf("proof %d: key not shared with the first proof of the same header", i)
+		}
+	}
+	bad := sign(t, es, map[string]any{"typ": "JWT"}, claimsAt(now, nil))
+	for i := range 2 {
+		if _, err := v.Verify(context.Background(), bad, tokenReq); !errors.Is(err, dpop.ErrInvalidProof) {
+			t.Fatalf("refused header, try %d: %v", i, err)
+		}
+	}
+	// Another key with the same alg: its own thumbprint.
+	other := testKeys(t)["ES256-b"]
+	p, err := v.Verify(context.Background(), sign(t, other, nil, claimsAt(now, nil)), tokenReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Thumbprint == want {
+		t.Error("another key got the first key's thumbprint")
+	}
+	// A signature by another key under a cached header is refused.
+	forged := sign(t, testKey{alg: jose.ES256, priv: other.priv}, map[string]any{"jwk": es.public()}, claimsAt(now, nil))
+	if _, err := v.Verify(context.Background(), forged, tokenReq); !errors.Is(err, dpop.ErrInvalidProof) {
+		t.Errorf("signature by another key under a cached header: %v", err)
+	}
+	// More headers than the cache holds: each still verifies.
+	for i := range 1100 {
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := testKey{alg: jose.ES256, priv: priv}
+		if _, err := v.Verify(context.Background(), sign(t, k, nil, claimsAt(now, nil)), tokenReq); err != nil {
+			t.Fatalf("key %d: %v", i, err)
+		}
+	}
+	if _, err := v.Verify(context.Background(), sign(t, es, nil, claimsAt(now, nil)), tokenReq); err != nil {
+		t.Errorf("the first key after the cache started over: %v", err)
 	}
 }

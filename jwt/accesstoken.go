@@ -63,6 +63,8 @@ type accessTokenClaims struct {
 	ACR      string `json:"acr,omitempty"`
 	// Act is the actor of a delegated token (RFC 8693 §4.1).
 	Act *oauthkit.Actor `json:"act,omitempty"`
+	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.1).
+	Cnf *oauthkit.Confirmation `json:"cnf,omitempty"`
 }
 
 var errNoKeys = errors.New("jwt: AccessTokens.Keys is nil")
@@ -71,7 +73,8 @@ var errNoIssuer = errors.New("jwt: AccessTokens.Issuer is empty")
 // IssueAccessToken returns a JWT access token for t, with the "typ" header
 // "at+jwt" (RFC 9068 §2.1) and the claims of RFC 9068 §2.2: iss, exp, aud,
 // sub, client_id, iat, jti, and scope, auth_time and acr when t has them,
-// and the act claim of RFC 8693 §4.1 for a token with an Actor.
+// the act claim of RFC 8693 §4.1 for a token with an Actor, and cnf.jkt for
+// a token bound to a DPoP key (t.JKT, RFC 9449 §6.1).
 // It sets t.ID to [oauthkit.SelfContainedTokenID] of the jti. t must have Subject, ClientID,
 // IssuedAt and ExpiresAt set.
 func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (string, error) {
@@ -122,6 +125,9 @@ func (a *AccessTokens) issue(t *oauthkit.Token, extra map[string]any) (string, e
 	}
 	if !t.AuthTime.IsZero() {
 		c.AuthTime = t.AuthTime.Unix()
+	}
+	if t.JKT != "" {
+		c.Cnf = &oauthkit.Confirmation{JKT: t.JKT}
 	}
 	payload, err := json.Marshal(&c)
 	if err != nil {

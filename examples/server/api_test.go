@@ -77,9 +77,12 @@ func passwordToken(t *testing.T, ts *testServer) *oauth2.Token {
 }
 
 const (
-	challengeNoToken      = `Bearer realm="oauthkit-example"`
-	challengeInvalidToken = `Bearer realm="oauthkit-example", error="invalid_token", error_description="the access token is invalid, expired or revoked"`
-	challengeNoRead       = `Bearer realm="oauthkit-example", error="insufficient_scope", error_description="the access token lacks a required scope", scope="read"`
+	// The DPoP challenge of RFC 9449 §7.1 follows the Bearer one, with the
+	// algorithms the API accepts in proofs.
+	challengeDPoP         = `DPoP realm="oauthkit-example", algs="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"`
+	challengeNoToken      = `Bearer realm="oauthkit-example", ` + challengeDPoP
+	challengeInvalidToken = `Bearer realm="oauthkit-example", error="invalid_token", error_description="the access token is invalid, expired or revoked", ` + challengeDPoP
+	challengeNoRead       = `Bearer realm="oauthkit-example", error="insufficient_scope", error_description="the access token lacks a required scope", scope="read", ` + challengeDPoP
 )
 
 // GET /api/me answers RFC 6750 challenges, and who a valid token speaks
@@ -122,7 +125,7 @@ func TestAPIMe(t *testing.T) {
 				{name: "tampered token", auth: "Bearer " + tamper(readWrite.AccessToken), want: apiResponse{status: 401, challenge: challengeInvalidToken}},
 				{name: "basic credentials", auth: "Basic c3ZjOnN2Yy1zZWNyZXQ=", want: apiResponse{status: 401, challenge: challengeNoToken}},
 				{name: "malformed header", auth: "Bearer two words", want: apiResponse{status: 400,
-					challenge: `Bearer realm="oauthkit-example", error="invalid_request", error_description="malformed Authorization header"`}},
+					challenge: `Bearer realm="oauthkit-example", error="invalid_request", error_description="malformed Authorization header", ` + challengeDPoP}},
 				// RFC 9700 §4.3.2: tokens in the query are never read.
 				{name: "token in the query", path: pathAPIMe + "?access_token=" + readWrite.AccessToken, want: apiResponse{status: 401, challenge: challengeNoToken}},
 				{name: "POST", method: http.MethodPost, auth: "Bearer " + readWrite.AccessToken, want: apiResponse{status: 405, body: "Method Not Allowed\n"}},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/bearer"
+	"github.com/oauthkit/oauthkit/dpop"
 	"github.com/oauthkit/oauthkit/grants"
 	"github.com/oauthkit/oauthkit/jwt"
 	"github.com/oauthkit/oauthkit/pkce"
@@ -138,6 +139,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			Scopes:                             slices.Clone(c.Scopes),
 			Resources:                          slices.Clone(c.Resources),
 			RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
+			DPoPBoundAccessTokens:              c.DPoPBoundAccessTokens,
 		}
 		switch {
 		case c.Public:
@@ -236,12 +238,13 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			Store:                st.pushed,
 			RequireForAllClients: cfg.RequirePushedAuthorizationRequests,
 		},
-		Clients:    st.clients,
-		Codes:      st.codes,
-		Tokens:     st.tokens,
-		Authorizer: pg,
-		ErrorPage:  pg.errorPage,
-		Grants:     extra,
+		Clients:     st.clients,
+		Codes:       st.codes,
+		Tokens:      st.tokens,
+		ReplayCache: st.replay,
+		Authorizer:  pg,
+		ErrorPage:   pg.errorPage,
+		Grants:      extra,
 		// RFC 8707: every client may ask for the demo API by its resource
 		// indicator; clients[].resources add more per client.
 		Resources:       []string{cfg.Issuer + pathAPI},
@@ -307,6 +310,21 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		oc.Device = &oauthkit.DeviceConfig{Store: st.devices, VerificationURI: cfg.Issuer + pathDevice, Interval: deviceInterval}
 		oc.Endpoints.DeviceAuthorization = cfg.Issuer + pathDeviceAuthorization
 	}
+	// DPoP (RFC 9449): a token request with a proof gets tokens bound to
+	// its key (a public client's refresh token too), with every algorithm
+	// the library accepts. Each proof's jti goes into the store's replay
+	// cache, so that a proof serves once.
+	oc.DPoP = &oauthkit.DPoPConfig{}
+	var nonces *dpop.Nonces
+	if cfg.DPoPNonce {
+		// A key new at each start, as the demo signing key: nonces issued
+		// before a restart are refused, and clients retry with a new one.
+		// Instances sharing a database would share the key instead.
+		if nonces, err = dpop.NewNonces([]byte(rand.Text()+rand.Text()), 0); err != nil {
+			return nil, err
+		}
+		oc.DPoP.Nonces = nonces
+	}
 	if n := cfg.TokenRequestsPerMinute; n > 0 {
 		oc.RateLimiter = tokenEndpointLimit(n)
 	}
@@ -350,7 +368,13 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		Resource:             cfg.Issuer + pathAPI,
 		AuthorizationServers: []string{cfg.Issuer},
 		ScopesSupported:      []string{scopeAPIRead},
+		// The algorithms the token endpoint accepts are those the API does.
+		DPoPSigningAlgValuesSupported: a.server.Metadata().DPoPSigningAlgValuesSupported,
 	})
+	if err != nil {
+		return nil, err
+	}
+	issuerURL, err := url.Parse(cfg.Issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +385,16 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		// this issuer.
 		Validator: bearer.Local(a.server, cfg.Issuer+pathAPI),
 		Realm:     apiRealm,
-		Logger:    logger,
+		// A DPoP-bound token only as "Authorization: DPoP" with a proof
+		// of its key for this request (RFC 9449 §7); the API answers at
+		// the issuer's origin, and shares the replay cache and nonces of
+		// the authorization server.
+		DPoP: &bearer.DPoPConfig{
+			Origin: issuerURL.Scheme + "://" + issuerURL.Host,
+			Replay: st.replay,
+			Nonces: nonces,
+		},
+		Logger: logger,
 	})
 	if err != nil {
 		return nil, err

@@ -47,6 +47,9 @@ type config struct {
 	// RequirePushedAuthorizationRequests makes every client push its
 	// authorization requests (RFC 9126 §5).
 	RequirePushedAuthorizationRequests bool
+	// DPoPNonce makes the token endpoint, userinfo and the demo API ask
+	// for server nonces in DPoP proofs (dpop_nonce, RFC 9449 §8, §9).
+	DPoPNonce bool
 }
 
 // trustedIssuerConfig is one entry of trusted_issuers: an identity provider
@@ -91,6 +94,9 @@ type clientConfig struct {
 	// config file never have it: their redirect URIs are as configured.
 	// The callback page shows the credentials of these clients only.
 	DemoCallback bool
+	// DPoPBoundAccessTokens requires a DPoP proof with every token request
+	// of the client (dpop_bound_access_tokens, RFC 9449 §5.2).
+	DPoPBoundAccessTokens bool
 }
 
 // userConfig is one resource owner who can sign in. Email and Name are
@@ -228,6 +234,7 @@ type (
 		RateLimit         *json.RawMessage            `json:"rate_limit"`
 		TrustedIssuers    *[]json.RawMessage          `json:"trusted_issuers"`
 		RequirePAR        *bool                       `json:"require_pushed_authorization_requests"`
+		DPoPNonce         *bool                       `json:"dpop_nonce"`
 	}
 	fileTrustedIssuer struct {
 		Issuer string           `json:"issuer"`
@@ -248,6 +255,7 @@ type (
 		JWKS                    *json.RawMessage   `json:"jwks"`
 		Resources               []json.RawMessage  `json:"resources"`
 		RequirePAR              *bool              `json:"require_pushed_authorization_requests"`
+		DPoPBoundAccessTokens   *bool              `json:"dpop_bound_access_tokens"`
 	}
 	fileUser struct {
 		Username string `json:"username"`
@@ -329,6 +337,9 @@ func parseConfig(name string, r io.Reader) (config, error) {
 			cfg.TrustedIssuers = append(cfg.TrustedIssuers, t)
 		}
 	}
+	if fc.DPoPNonce != nil {
+		cfg.DPoPNonce = *fc.DPoPNonce
+	}
 	if fc.RateLimit != nil && string(bytes.TrimSpace(*fc.RateLimit)) != "null" {
 		if cfg.TokenRequestsPerMinute, err = decodeRateLimit(*fc.RateLimit); err != nil {
 			return config{}, err
@@ -378,7 +389,9 @@ func decodeClient(raw json.RawMessage, path string) (clientConfig, error) {
 		return clientConfig{}, err
 	}
 	c := clientConfig{ID: fc.ID, Name: fc.Name, Secret: fc.Secret, Public: fc.Public != nil && *fc.Public,
-		RequirePushedAuthorizationRequests: fc.RequirePAR != nil && *fc.RequirePAR}
+		RequirePushedAuthorizationRequests: fc.RequirePAR != nil && *fc.RequirePAR,
+		DPoPBoundAccessTokens:              fc.DPoPBoundAccessTokens != nil && *fc.DPoPBoundAccessTokens}
+
 	if m := fc.TokenEndpointAuthMethod; m != nil {
 		if *m == "" {
 			return clientConfig{}, fieldError(path+".token_endpoint_auth_method", "empty; name a method, or leave the field out")

@@ -126,6 +126,8 @@ func TestProtectedResourceMetadata(t *testing.T) {
 		"authorization_servers":    []any{ts.issuer},
 		"scopes_supported":         []any{scopeAPIRead},
 		"bearer_methods_supported": []any{"header"},
+		// DPoP is on in the example: the algorithms of the token endpoint.
+		"dpop_signing_alg_values_supported": []any{"ES256", "ES384", "ES512", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"},
 	}
 	if diff := cmp.Diff(want, md); diff != "" {
 		t.Errorf("metadata (-want +got):\n%s", diff)

@@ -48,7 +48,10 @@
 // refresh_token it sends, minted by another server, as this server's
 // tokens for the user whose username and password it sends. A client ID
 // must differ from every username. rate_limit {"token_requests_per_minute": N} limits
-// each client's token requests.
+// each client's token requests. DPoP (RFC 9449) is on: a token request
+// with a proof gets tokens bound to its key (a public client's refresh
+// token too); a client with "dpop_bound_access_tokens": true must send
+// one, and "dpop_nonce": true makes the server ask for nonces.
 // access_token_format "jwt" issues RFC 9068 JWT access tokens; a user's
 // optional email and name are the OpenID Connect claims of the email and
 // profile scopes.
@@ -59,7 +62,7 @@
 // require_pushed_authorization_requests, server-wide or per client, makes
 // clients use it), the RFC 8414 metadata at
 // /.well-known/oauth-authorization-server, the demo API GET /api/me (a
-// bearer token with scope read), the callback page /callback/{client_id},
+// bearer token with scope read, or a DPoP-bound one with its proof), the callback page /callback/{client_id},
 // and an index page at /. When a client may
 // ask for the openid scope, OpenID Connect is on: ID tokens, /userinfo, and
 // the metadata also at /.well-known/openid-configuration. The signing keys,

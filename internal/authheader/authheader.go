@@ -1,12 +1,14 @@
-// Package authheader reads bearer tokens from the Authorization request
-// header ([RFC 6750 §2.1]) and writes the Bearer challenges of the
-// WWW-Authenticate response header ([RFC 6750 §3]). It is the one
-// implementation of both, shared by the userinfo endpoint of package
-// oauthkit and the middleware of package bearer, so that the two cannot
-// drift apart.
+// Package authheader reads access tokens from the Authorization request
+// header, presented with the Bearer ([RFC 6750 §2.1]) or the DPoP
+// ([RFC 9449 §7.1]) scheme, and writes the Bearer and DPoP challenges of
+// the WWW-Authenticate response header ([RFC 6750 §3], [RFC 9449 §7.1]).
+// It is the one implementation of both, shared by the userinfo endpoint of
+// package oauthkit and the middleware of package bearer, so that the two
+// cannot drift apart.
 //
 // [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
 // [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
+// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
 package authheader
 
 import (
@@ -15,7 +17,7 @@ import (
 	"strings"
 )
 
-// Errors of Token and ParseBearer. Both mean a malformed request: 400
+// Errors of FromHeader and Parse. Both mean a malformed request: 400
 // invalid_request ([RFC 6750 §3.1]). Their messages are fit for an
 // error_description.
 //
@@ -29,46 +31,68 @@ var (
 	ErrRepeated = errors.New("more than one Authorization header")
 )
 
-// Token returns the bearer token of a request's Authorization header: ""
-// and nil if there is no such header or if it names another scheme (such as
-// Basic: the request carries no bearer token), ErrRepeated if there are
-// several, and ParseBearer's error if the one value is malformed.
-func Token(h http.Header) (string, error) {
+// The schemes of Credentials.
+const (
+	SchemeBearer = "Bearer" // RFC 6750 §2.1
+	SchemeDPoP   = "DPoP"   // RFC 9449 §7.1
+)
+
+// Credentials are an access token and the scheme it was presented with.
+// The zero value means that the request carries no access token.
+type Credentials struct {
+	// Scheme is SchemeBearer or SchemeDPoP, spelled so whatever the case
+	// the client used.
+	Scheme string
+	// Token is the access token, a b64token.
+	Token string
+}
+
+// FromHeader returns the access token of a request's Authorization
+// header: the zero Credentials and nil if there is no such header or if it
+// names another scheme (such as Basic), ErrRepeated if there are several,
+// and Parse's error if the one value is malformed.
+func FromHeader(h http.Header) (Credentials, error) {
 	switch values := h["Authorization"]; len(values) {
 	case 0:
-		return "", nil
+		return Credentials{}, nil
 	case 1:
-		return ParseBearer(values[0])
+		return Parse(values[0])
 	default:
-		return "", ErrRepeated
+		return Credentials{}, ErrRepeated
 	}
 }
 
-// ParseBearer parses the value of an Authorization header field
+// Parse parses the value of an Authorization header field
 // ([RFC 9110 §11.6.2]) and returns the token if the scheme is Bearer
-// ([RFC 6750 §2.1]): the scheme matched case-insensitively, one or more
-// spaces, and a b64token (token68 syntax), with nothing before or after.
+// ([RFC 6750 §2.1]) or DPoP ([RFC 9449 §7.1]): the scheme matched
+// case-insensitively, one or more spaces, and a b64token (token68 syntax),
+// with nothing before or after.
 //
-// For a value of another scheme it returns "" and nil. It returns
-// ErrMalformed for a value that is not "scheme [ SP credentials ]" with a
-// valid scheme, and for a Bearer value whose token is missing or not a
-// b64token, such as two tokens or auth-params.
+// For a value of another scheme it returns the zero Credentials and nil.
+// It returns ErrMalformed for a value that is not "scheme [ SP credentials ]"
+// with a valid scheme, and for a Bearer or DPoP value whose token is
+// missing or not a b64token, such as two tokens or auth-params.
 //
 // [RFC 9110 §11.6.2]: https://www.rfc-editor.org/rfc/rfc9110#section-11.6.2
 // [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
-func ParseBearer(value string) (token string, err error) {
+// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+func Parse(value string) (Credentials, error) {
 	scheme, rest, _ := strings.Cut(value, " ")
-	if !isToken(scheme) {
-		return "", ErrMalformed
+	switch {
+	case !isToken(scheme):
+		return Credentials{}, ErrMalformed
+	case strings.EqualFold(scheme, SchemeBearer):
+		scheme = SchemeBearer
+	case strings.EqualFold(scheme, SchemeDPoP):
+		scheme = SchemeDPoP
+	default:
+		return Credentials{}, nil
 	}
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", nil
-	}
-	token = strings.TrimLeft(rest, " ")
+	token := strings.TrimLeft(rest, " ")
 	if !IsB64Token(token) {
-		return "", ErrMalformed
+		return Credentials{}, ErrMalformed
 	}
-	return token, nil
+	return Credentials{Scheme: scheme, Token: token}, nil
 }
 
 // IsB64Token reports whether s is a b64token, the syntax of a bearer token

@@ -64,6 +64,20 @@ func TestChallenge(t *testing.T) {
 		{name: "insufficient scope, resource metadata",
 			c:    authheader.Challenge{Error: authheader.InsufficientScope, Scope: "a", ResourceMetadata: "https://rs.example.com/m"},
 			want: `Bearer error="insufficient_scope", scope="a", resource_metadata="https://rs.example.com/m"`, wantStatus: 403},
+		// RFC 9449 §7.1, §9.
+		{name: "dpop, no token", c: authheader.Challenge{Scheme: authheader.SchemeDPoP, Algs: "ES256 PS256"},
+			want: `DPoP algs="ES256 PS256"`, wantStatus: 401},
+		{name: "dpop, key binding",
+			c:    authheader.Challenge{Scheme: authheader.SchemeDPoP, Error: authheader.InvalidToken, Description: "Invalid DPoP key binding", Algs: "ES256"},
+			want: `DPoP error="invalid_token", error_description="Invalid DPoP key binding", algs="ES256"`, wantStatus: 401},
+		{name: "dpop, invalid proof",
+			c:    authheader.Challenge{Scheme: authheader.SchemeDPoP, Realm: "api", Error: authheader.InvalidDPoPProof, Algs: "ES256", ResourceMetadata: "https://rs.example.com/m"},
+			want: `DPoP realm="api", error="invalid_dpop_proof", algs="ES256", resource_metadata="https://rs.example.com/m"`, wantStatus: 401},
+		{name: "dpop, nonce",
+			c:    authheader.Challenge{Scheme: authheader.SchemeDPoP, Error: authheader.UseDPoPNonce, Description: "Resource server requires nonce in DPoP proof"},
+			want: `DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`, wantStatus: 401},
+		{name: "unknown scheme is Bearer", c: authheader.Challenge{Scheme: "Basic"},
+			want: `Bearer`, wantStatus: 401},
 		{name: "description outside the RFC 6750 set",
 			c:    authheader.Challenge{Error: authheader.InvalidToken, Description: "say \"hi\" \\ \x00\nnow é"},
 			want: `Bearer error="invalid_token", error_description="say hi  now "`, wantStatus: 401},
@@ -86,6 +100,32 @@ func TestChallenge(t *testing.T) {
 				t.Errorf("Write (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestJoin(t *testing.T) {
+	got := authheader.Join(
+		authheader.Challenge{Realm: "api", Error: authheader.InvalidToken},
+		authheader.Challenge{Scheme: authheader.SchemeDPoP, Realm: "api", Algs: "ES256"},
+	)
+	want := `Bearer realm="api", error="invalid_token", DPoP realm="api", algs="ES256"`
+	if got != want {
+		t.Errorf("Join = %s\nwant   %s", got, want)
+	}
+}
+
+func TestWithDPoP(t *testing.T) {
+	c := authheader.Challenge{Realm: "api", Error: authheader.InsufficientScope, Scope: "a", ResourceMetadata: "https://rs/m"}
+	for scheme, want := range map[string]string{
+		"":     `Bearer realm="api", error="insufficient_scope", scope="a", resource_metadata="https://rs/m", DPoP realm="api", algs="ES256", resource_metadata="https://rs/m"`,
+		"DPoP": `Bearer realm="api", resource_metadata="https://rs/m", DPoP realm="api", error="insufficient_scope", scope="a", algs="ES256", resource_metadata="https://rs/m"`,
+	} {
+		if got := authheader.WithDPoP(c, scheme, "ES256"); got != want {
+			t.Errorf("WithDPoP(%q) = %s\nwant %s", scheme, got, want)
+		}
+	}
+	if got, want := authheader.WithDPoP(authheader.Challenge{}, "DPoP", "ES256 PS256"), `Bearer, DPoP algs="ES256 PS256"`; got != want {
+		t.Errorf("no token: %s, want %s", got, want)
 	}
 }
 
