@@ -30,6 +30,7 @@ type Metadata struct {
 	CodeChallengeMethodsSupported                      []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
 	ScopesSupported                                    []string `json:"scopes_supported,omitempty"`
+	RegistrationEndpoint                               string   `json:"registration_endpoint,omitempty"` // RFC 7591 §3
 
 	// OpenID Connect Discovery 1.0 §3, present when ID tokens are issued.
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
@@ -86,6 +87,9 @@ func (s *Server) buildMetadata() ([]byte, error) {
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantTypeImplicit)
 	}
 	m.ScopesSupported = s.cfg.ScopesSupported
+	if s.cfg.Registration != nil {
+		m.RegistrationEndpoint = e.Registration
+	}
 	if oidc {
 		if !slices.Contains(m.ScopesSupported, ScopeOpenID) {
 			m.ScopesSupported = append([]string{ScopeOpenID}, m.ScopesSupported...)

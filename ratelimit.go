@@ -27,10 +27,12 @@ type RateLimiter interface {
 type RateLimitKey struct {
 	// Endpoint is "token", "introspection" or "revocation".
 	Endpoint string
-	// ClientID is the authenticated client.
+	// ClientID is the authenticated client, or empty where no client is,
+	// at the "registration" endpoint (RFC 7591).
 	ClientID string
 	// RemoteAddr is the request's network address, as in
-	// http.Request.RemoteAddr, for limits by network.
+	// http.Request.RemoteAddr, for limits by network. Behind a proxy, the
+	// host sets it to the client's.
 	RemoteAddr string
 }
 
@@ -51,7 +53,7 @@ func (s *Server) rateLimit(ctx context.Context, w http.ResponseWriter, key RateL
 }
 
 // TokenBucket is an in-memory RateLimiter: for each client at each
-// endpoint, a bucket of Burst requests that refills at Rate requests per
+// endpoint (for each source host, where there is no client), a bucket of Burst requests that refills at Rate requests per
 // second. Buckets that have refilled are forgotten as it goes, so memory
 // follows the clients active in the last Burst/Rate seconds. Each process
 // has its own buckets: with several instances, each allows the rate.
@@ -71,7 +73,7 @@ type TokenBucket struct {
 	inserts int // since the last sweep
 }
 
-type tokenBucketKey struct{ endpoint, clientID string }
+type tokenBucketKey struct{ endpoint, clientID, source string }
 
 // bucketState is a bucket's level at a time.
 type bucketState struct {
@@ -89,7 +91,10 @@ func (b *TokenBucket) Allow(_ context.Context, key RateLimitKey) (bool, time.Dur
 	if b.Now != nil {
 		now = b.Now()
 	}
-	k := tokenBucketKey{key.Endpoint, key.ClientID}
+	k := tokenBucketKey{key.Endpoint, key.ClientID, ""}
+	if key.ClientID == "" {
+		k.source = remoteHost(key.RemoteAddr)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.buckets == nil {

@@ -102,6 +102,10 @@ type Config struct {
 	// no limit.
 	RateLimiter RateLimiter
 
+	// Registration turns on dynamic client registration (RFC 7591) and its
+	// management (RFC 7592) at Endpoints.Registration. Nil means off.
+	Registration *RegistrationConfig
+
 	// Resources are resource indicators (RFC 8707) every client may ask
 	// for with the resource parameter, at the authorization and token
 	// endpoints: absolute URIs without a fragment, such as an API's URL.
@@ -180,6 +184,10 @@ type Endpoints struct {
 	Introspection string
 	JWKS          string
 	UserInfo      string
+	// Registration is the client registration endpoint (RFC 7591 §3),
+	// published when Config.Registration is set; empty means
+	// Issuer + "/register".
+	Registration string
 }
 
 // Server is an OAuth 2.0 authorization server. Its handlers are safe for
@@ -313,6 +321,9 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 		s.repeatable[g.GrantType()] = set
+	}
+	if err := s.setUpRegistration(); err != nil {
+		return nil, err
 	}
 	var err error
 	if s.metadataJSON, err = s.buildMetadata(); err != nil {
