@@ -53,7 +53,7 @@ func TestEmbeddedMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"0001_init.sql", "0002_revoked_grants.sql", "0003_client_subjects_retries_deadlines.sql", "0004_replay_cache.sql"}, names); d != "" {
+	if d := cmp.Diff([]string{"0001_init.sql", "0002_revoked_grants.sql", "0003_client_subjects_retries_deadlines.sql", "0004_replay_cache.sql", "0007_client_registration.sql"}, names); d != "" {
 		t.Errorf("Migrations() files (-want +got):\n%s", d)
 	}
 	if _, err := loadMigrations(Migrations()); err != nil {
@@ -62,7 +62,7 @@ func TestEmbeddedMigrations(t *testing.T) {
 }
 
 // allMigrations are the records of every embedded migration, applied.
-var allMigrations = []string{"1 0001_init", "2 0002_revoked_grants", "3 0003_client_subjects_retries_deadlines", "4 0004_replay_cache"}
+var allMigrations = []string{"1 0001_init", "2 0002_revoked_grants", "3 0003_client_subjects_retries_deadlines", "4 0004_replay_cache", "7 0007_client_registration"}
 
 // applied returns the versions and names recorded in the schema.
 func applied(t *testing.T, db *testDB) []string {

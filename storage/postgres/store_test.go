@@ -32,6 +32,15 @@ func TestClientStore(t *testing.T) {
 	})
 }
 
+func TestClientRegistry(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	storetest.TestClientRegistry(t, func(t *testing.T) oauthkit.ClientRegistry {
+		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_clients")
+		return s
+	})
+}
+
 func TestCodeStore(t *testing.T) {
 	db := newTestDB(t)
 	s := db.store(t)
@@ -68,7 +77,7 @@ func TestEveryFieldStored(t *testing.T) {
 		stored []string
 	}{
 		{oauthkit.Client{}, []string{"ID", "Name", "SecretHash", "AuthMethod", "RedirectURIs", "GrantTypes",
-			"Scopes", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS", "JWKSURI", "SealedSecret"}},
+			"Scopes", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS", "JWKSURI", "SealedSecret", "Registration"}},
 		{oauthkit.AuthorizationCode{}, []string{"ID", "GrantID", "ClientID", "RedirectURI",
 			"RedirectURIParam", "Subject", "Scope", "AuthTime", "ACR", "CodeChallenge",
 			"CodeChallengeMethod", "Nonce", "ExpiresAt"}},

@@ -239,6 +239,12 @@ func diff(got, want any) []string {
 
 func equal(got, want any) bool {
 	switch w := want.(type) {
+	case *oauthkit.ClientRegistration:
+		g := got.(*oauthkit.ClientRegistration)
+		if g == nil || w == nil {
+			return g == nil && w == nil
+		}
+		return len(diff(g, w)) == 0
 	case time.Time:
 		return got.(time.Time).Equal(w)
 	case []string:
