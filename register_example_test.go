@@ -1,0 +1,58 @@
+package oauthkit_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/storage/memory"
+)
+
+// Dynamic client registration (RFC 7591): registration guarded by an initial
+// access token, clients registered into the same store every endpoint reads,
+// and each client's registration managed at its registration_client_uri
+// (RFC 7592).
+func ExampleServer_RegistrationHandler() {
+	store := memory.NewStore()
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer:  "https://as.example",
+		Clients: store, Codes: store, Tokens: store,
+		ScopesSupported: []string{"read", "write"},
+		Registration: &oauthkit.RegistrationConfig{
+			Store:              store,
+			InitialAccessToken: oauthkit.InitialAccessTokens("host-issued-initial-token"),
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/register", srv.RegistrationHandler())
+	mux.Handle("/register/", srv.RegistrationHandler())
+	fmt.Println("registration_endpoint:", srv.Metadata().RegistrationEndpoint)
+
+	// A native app registers itself.
+	r := httptest.NewRequest(http.MethodPost, "https://as.example/register", strings.NewReader(
+		`{"redirect_uris": ["http://127.0.0.1/callback"], "token_endpoint_auth_method": "none", "client_name": "CLI"}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer host-issued-initial-token")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	var info oauthkit.ClientInformation
+	json.Unmarshal(w.Body.Bytes(), &info)
+	fmt.Println(w.Code, info.GrantTypes, info.ResponseTypes, info.Scope)
+
+	// It reads its registration back with its registration access token.
+	r = httptest.NewRequest(http.MethodGet, info.RegistrationClientURI, nil)
+	r.Header.Set("Authorization", "Bearer "+info.RegistrationAccessToken)
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	fmt.Println(w.Code)
+	// Output:
+	// registration_endpoint: https://as.example/register
+	// 201 [authorization_code] [code] read write
+	// 200
+}
