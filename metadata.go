@@ -31,6 +31,9 @@ type Metadata struct {
 	AuthorizationResponseIssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
 	ScopesSupported                                    []string `json:"scopes_supported,omitempty"`
 	RegistrationEndpoint                               string   `json:"registration_endpoint,omitempty"` // RFC 7591 §3
+	// ClientIDMetadataDocumentSupported: Config.Clients is a
+	// ClientIDMetadataDocumentClients.
+	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
 
 	// OpenID Connect Discovery 1.0 §3, present when ID tokens are issued.
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
@@ -90,6 +93,7 @@ func (s *Server) buildMetadata() ([]byte, error) {
 	if s.cfg.Registration != nil {
 		m.RegistrationEndpoint = e.Registration
 	}
+	_, m.ClientIDMetadataDocumentSupported = s.cfg.Clients.(interface{ clientIDMetadataDocuments() })
 	if oidc {
 		if !slices.Contains(m.ScopesSupported, ScopeOpenID) {
 			m.ScopesSupported = append([]string{ScopeOpenID}, m.ScopesSupported...)

@@ -362,7 +362,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		if oerr != nil {
 			return nil, oerr
 		}
-		client, oerr := s.clientFromMetadata(md)
+		client, oerr := clientFromMetadata(md, s.cfg.Registration.policy())
 		if oerr != nil {
 			return nil, oerr
 		}
@@ -481,7 +481,7 @@ func (s *Server) updateClient(w http.ResponseWriter, r *http.Request, old *Clien
 			return nil, ErrInvalidClientMetadata.WithDescription("client_secret: does not match the client's; a client cannot choose its secret (RFC 7592 §2.2)")
 		}
 	}
-	client, oerr := s.clientFromMetadata(md)
+	client, oerr := clientFromMetadata(md, s.cfg.Registration.policy())
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -649,11 +649,25 @@ func jsonTypeName(kind string) string {
 	}
 }
 
-// clientFromMetadata validates md field by field (RFC 7591 §2) against the
-// server's configuration, fills in its defaults in place, and returns the
+// registrationPolicy is what a client may register: by the registration
+// endpoint, or by a client ID metadata document.
+type registrationPolicy struct {
+	grantTypes, authMethods, scopes []string
+	// defaultAuthMethod is the token_endpoint_auth_method of metadata
+	// without one.
+	defaultAuthMethod string
+}
+
+// policy returns the policy of the registration endpoint.
+func (rc *RegistrationConfig) policy() registrationPolicy {
+	return registrationPolicy{grantTypes: rc.GrantTypes, authMethods: rc.AuthMethods, scopes: rc.Scopes,
+		defaultAuthMethod: AuthMethodSecretBasic} // RFC 7591 §2's default
+}
+
+// clientFromMetadata validates md field by field (RFC 7591 §2) against
+// what rc may register, fills in its defaults in place, and returns the
 // client it describes, without ID, secret or registration access token.
-func (s *Server) clientFromMetadata(md *ClientMetadata) (*Client, *Error) {
-	rc := s.cfg.Registration
+func clientFromMetadata(md *ClientMetadata, rc registrationPolicy) (*Client, *Error) {
 	invalid := ErrInvalidClientMetadata.WithDescription
 
 	// grant_types and response_types, consistent (RFC 7591 §2.1): an
@@ -685,14 +699,14 @@ func (s *Server) clientFromMetadata(md *ClientMetadata) (*Client, *Error) {
 	for _, rt := range md.ResponseTypes {
 		gt := grantOfResponseType(rt)
 		switch {
-		case gt == "" || !slices.Contains(rc.GrantTypes, gt):
+		case gt == "" || !slices.Contains(rc.grantTypes, gt):
 			return nil, invalid("response_types: %s is not a response type clients may register here", rt)
 		case !slices.Contains(md.GrantTypes, gt):
 			return nil, invalid("response_types: %s needs the grant type %s (RFC 7591 §2.1)", rt, gt)
 		}
 	}
 	for _, gt := range md.GrantTypes {
-		if !slices.Contains(rc.GrantTypes, gt) {
+		if !slices.Contains(rc.grantTypes, gt) {
 			return nil, invalid("grant_types: %s is not a grant type clients may register here", gt)
 		}
 	}
@@ -704,12 +718,12 @@ func (s *Server) clientFromMetadata(md *ClientMetadata) (*Client, *Error) {
 
 	// token_endpoint_auth_method, from the server's table.
 	if md.TokenEndpointAuthMethod == "" {
-		md.TokenEndpointAuthMethod = AuthMethodSecretBasic // RFC 7591 §2's default
+		md.TokenEndpointAuthMethod = rc.defaultAuthMethod
 	}
 	method := md.TokenEndpointAuthMethod
 	switch {
-	case !slices.Contains(rc.AuthMethods, method):
-		return nil, invalid("token_endpoint_auth_method: %s is not supported; use one of %s", printable(method), strings.Join(rc.AuthMethods, ", "))
+	case !slices.Contains(rc.authMethods, method):
+		return nil, invalid("token_endpoint_auth_method: %s is not supported; use one of %s", printable(method), strings.Join(rc.authMethods, ", "))
 	case method == AuthMethodNone && slices.Contains(md.GrantTypes, GrantTypeClientCredentials):
 		return nil, invalid("grant_types: client_credentials needs client authentication, and token_endpoint_auth_method is none")
 	}
@@ -753,12 +767,12 @@ func (s *Server) clientFromMetadata(md *ClientMetadata) (*Client, *Error) {
 		return nil, invalid("scope: malformed (RFC 6749 §3.3)")
 	}
 	for _, sc := range scopes {
-		if !slices.Contains(rc.Scopes, sc) {
+		if !slices.Contains(rc.scopes, sc) {
 			return nil, invalid("scope: %s is not a scope clients may register here", printable(sc))
 		}
 	}
 	if md.Scope == "" {
-		scopes = slices.Clone(rc.Scopes)
+		scopes = slices.Clone(rc.scopes)
 	}
 	md.Scope = strings.Join(scopes, " ")
 
