@@ -194,7 +194,10 @@ func TestClientIDMetadataDocumentRefused(t *testing.T) {
 		}), want: "redirect_uris[0]"},
 		{name: "not found", path: "/missing", want: "404"},
 		{name: "wrong content type", path: "/a", handler: func(string) http.HandlerFunc {
-			return func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Content-Type", "text/html"); w.Write([]byte("{}")) }
+			return func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.Write([]byte("{}"))
+			}
 		}, want: "application/json"},
 		{name: "not JSON", path: "/a", handler: func(string) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
