@@ -44,6 +44,9 @@ type config struct {
 	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
 	// (RFC 7523 §2.1) accepts as assertions, with their public keys.
 	TrustedIssuers []trustedIssuerConfig
+	// Registration turns on dynamic client registration (RFC 7591/7592)
+	// at {issuer}/register; nil means off.
+	Registration *registrationConfig
 }
 
 // trustedIssuerConfig is one entry of trusted_issuers: an identity provider
@@ -220,6 +223,7 @@ type (
 		ScopeDescriptions *map[string]json.RawMessage `json:"scope_descriptions"`
 		RateLimit         *json.RawMessage            `json:"rate_limit"`
 		TrustedIssuers    *[]json.RawMessage          `json:"trusted_issuers"`
+		Registration      *json.RawMessage            `json:"registration"`
 	}
 	fileTrustedIssuer struct {
 		Issuer string           `json:"issuer"`
@@ -319,6 +323,11 @@ func parseConfig(name string, r io.Reader) (config, error) {
 	}
 	if fc.RateLimit != nil && string(bytes.TrimSpace(*fc.RateLimit)) != "null" {
 		if cfg.TokenRequestsPerMinute, err = decodeRateLimit(*fc.RateLimit); err != nil {
+			return config{}, err
+		}
+	}
+	if fc.Registration != nil && string(bytes.TrimSpace(*fc.Registration)) != "null" {
+		if cfg.Registration, err = decodeRegistration(*fc.Registration); err != nil {
 			return config{}, err
 		}
 	}

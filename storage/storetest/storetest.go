@@ -8,8 +8,8 @@
 //		})
 //	}
 //
-// [TestClientStore], [TestCodeStore], [TestTokenStore], [TestCodeRedeemer]
-// and [TestReplayCache] each run one subtest per rule of the contract, such
+// [TestClientStore], [TestClientRegistry], [TestCodeStore], [TestTokenStore],
+// [TestCodeRedeemer] and [TestReplayCache] each run one subtest per rule of the contract, such
 // as TestTokenStore/Reuse/AfterGrace or TestReplayCache/ConcurrentExpired,
 // so that a failure names the rule broken. Each subtest calls newStore for a
 // store of its own. Subtests run one after another, never in parallel.
