@@ -185,7 +185,7 @@ func (s *ClientIDMetadataDocumentClients) Client(ctx context.Context, id string)
 		return s.next.Client(ctx, id)
 	}
 	if err := checkClientIDURL(id); err != nil {
-		return nil, fmt.Errorf("oauthkit: client ID metadata document %q: %w: %w", id, ErrNotFound, err)
+		return nil, fmt.Errorf("oauthkit: client ID metadata document %q: %w: %v", id, ErrNotFound, err)
 	}
 	s.mu.Lock()
 	if e, ok := s.cache[id]; ok && s.cfg.Now().Before(e.expires) {
@@ -213,7 +213,7 @@ func (s *ClientIDMetadataDocumentClients) fetch(c *flight.Call[*documentEntry], 
 	client, age, err := s.download(c.Ctx, id)
 	e := &documentEntry{client: client}
 	if err != nil {
-		e.err = fmt.Errorf("oauthkit: client ID metadata document %q: %w: %w", id, ErrNotFound, err)
+		e.err = fmt.Errorf("oauthkit: client ID metadata document %q: %w: %v", id, ErrNotFound, err)
 		age = s.cfg.MinCacheAge
 	}
 	s.mu.Lock()
@@ -293,7 +293,7 @@ func (s *ClientIDMetadataDocumentClients) parse(id string, body []byte) (*Client
 		ClientSecret          json.RawMessage `json:"client_secret"`
 		ClientSecretExpiresAt json.RawMessage `json:"client_secret_expires_at"`
 	}
-	md, err := ParseClientMetadata(body)
+	md, err := parseClientMetadata(body)
 	if err == nil {
 		err = json.Unmarshal(body, &ids)
 	}

@@ -436,3 +436,18 @@ func TestClientIDMetadataDocumentConfigErrors(t *testing.T) {
 		t.Error("nil store: no error")
 	}
 }
+
+// A refused document is an unknown client, never its metadata's error code:
+// the caller answers invalid_client (or, at the authorization endpoint,
+// an error page).
+func TestClientIDMetadataDocumentErrorIsNotFoundOnly(t *testing.T) {
+	d := newDocServer(t)
+	id := d.url("/bad")
+	m := publicDoc(id)
+	m["redirect_uris"] = []string{"http://evil.example/cb"}
+	d.serve("/bad", m, "")
+	_, err := docStore(t, d, nil).Client(t.Context(), id)
+	if !errors.Is(err, oauthkit.ErrNotFound) || errors.Is(err, oauthkit.ErrInvalidRedirectURI) {
+		t.Errorf("Client: %v, want ErrNotFound and no protocol error", err)
+	}
+}

@@ -598,7 +598,7 @@ func (s *Server) readClientMetadata(w http.ResponseWriter, r *http.Request, also
 	if oerr != nil {
 		return nil, oerr
 	}
-	md, err := ParseClientMetadata(body)
+	md, err := parseClientMetadata(body)
 	if err != nil {
 		return nil, asError(err)
 	}
@@ -610,12 +610,12 @@ func (s *Server) readClientMetadata(w http.ResponseWriter, r *http.Request, also
 	return md, nil
 }
 
-// ParseClientMetadata parses a client metadata document (RFC 7591 §2): a
+// parseClientMetadata parses a client metadata document (RFC 7591 §2): a
 // JSON object whose fields of ClientMetadata have their types. Other fields
 // are ignored. It returns an *Error, invalid_client_metadata naming the
 // field at fault. It only parses: the registration endpoint validates the
 // values against the server's configuration.
-func ParseClientMetadata(data []byte) (*ClientMetadata, error) {
+func parseClientMetadata(data []byte) (*ClientMetadata, error) {
 	var md ClientMetadata
 	if err := json.Unmarshal(data, &md); err != nil {
 		return nil, metadataDecodeError(err)
