@@ -29,6 +29,10 @@ const (
 	DefaultMetadataDocumentCacheEntries = 1024
 )
 
+// maxMetadataDocumentFetches bounds the fetches running at once: each
+// holds a connection for up to FetchTimeout, and anyone can name a new URL.
+const maxMetadataDocumentFetches = 16
+
 // ClientIDMetadataDocumentConfig configures [ClientIDMetadataDocuments]. The
 // zero value of every field is its default.
 type ClientIDMetadataDocumentConfig struct {
@@ -88,6 +92,7 @@ type ClientIDMetadataDocumentClients struct {
 	mu       sync.Mutex
 	cache    map[string]*documentEntry
 	fetching map[string]*flight.Call[*documentEntry]
+	slots    chan struct{} // one per fetch running
 }
 
 // documentEntry is a fetched document's client, or the failure to get one,
@@ -110,7 +115,8 @@ type documentEntry struct {
 // Fetches are safe against server-side request forgery: they reach only
 // public addresses (checked after DNS resolution, at each dial, so DNS
 // rebinding is caught too), follow no redirects and no proxy, and are
-// bounded in size and time. Concurrent lookups of one URL share one fetch;
+// bounded in size and time; at most 16 run at once, and a lookup that
+// would start one more fails with an error wrapping ErrUnavailable. Concurrent lookups of one URL share one fetch;
 // documents are cached for their Cache-Control max-age within cfg's bounds,
 // and failures for MinCacheAge. A URL that is not a valid client identifier
 // (https, a path without dot segments, no fragment or user information), a
@@ -172,6 +178,7 @@ func ClientIDMetadataDocuments(next ClientStore, cfg ClientIDMetadataDocumentCon
 			InsecureAllowPrivateAddresses: cfg.InsecureAllowPrivateAddresses}),
 		cache:    make(map[string]*documentEntry),
 		fetching: make(map[string]*flight.Call[*documentEntry]),
+		slots:    make(chan struct{}, maxMetadataDocumentFetches),
 	}, nil
 }
 
@@ -194,6 +201,12 @@ func (s *ClientIDMetadataDocumentClients) Client(ctx context.Context, id string)
 	}
 	c, ok := s.fetching[id]
 	if !ok || !c.Join() {
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			s.mu.Unlock()
+			return nil, fmt.Errorf("oauthkit: client ID metadata document %q: %d fetches running: %w", id, maxMetadataDocumentFetches, ErrUnavailable)
+		}
 		c = flight.New[*documentEntry](ctx)
 		c.Join()
 		s.fetching[id] = c
@@ -211,6 +224,7 @@ func (s *ClientIDMetadataDocumentClients) Client(ctx context.Context, id string)
 // unless the call was abandoned (every caller gone).
 func (s *ClientIDMetadataDocumentClients) fetch(c *flight.Call[*documentEntry], id string) {
 	client, age, err := s.download(c.Ctx, id)
+	<-s.slots
 	e := &documentEntry{client: client}
 	if err != nil {
 		e.err = fmt.Errorf("oauthkit: client ID metadata document %q: %w: %v", id, ErrNotFound, err)

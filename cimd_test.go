@@ -30,7 +30,9 @@ type docServer struct {
 	count map[string]int
 }
 
-func newDocServer(t *testing.T) *docServer {
+func newDocServer(t *testing.T) *docServer { return newDocServerB(t) }
+
+func newDocServerB(t testing.TB) *docServer {
 	d := &docServer{docs: map[string]http.HandlerFunc{}, count: map[string]int{}}
 	d.ts = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d.mu.Lock()
@@ -449,5 +451,39 @@ func TestClientIDMetadataDocumentErrorIsNotFoundOnly(t *testing.T) {
 	_, err := docStore(t, d, nil).Client(t.Context(), id)
 	if !errors.Is(err, oauthkit.ErrNotFound) || errors.Is(err, oauthkit.ErrInvalidRedirectURI) {
 		t.Errorf("Client: %v, want ErrNotFound and no protocol error", err)
+	}
+}
+
+// Fetches running at once are bounded: beyond the bound a lookup of a new
+// URL fails at once with ErrUnavailable, and nothing is cached for it.
+func TestClientIDMetadataDocumentFetchesBounded(t *testing.T) {
+	d := newDocServer(t)
+	release := make(chan struct{})
+	var arrived sync.WaitGroup
+	const running = 16
+	arrived.Add(running)
+	for i := range running + 1 {
+		path := "/slow" + string(rune('a'+i))
+		d.handle(path, func(w http.ResponseWriter, r *http.Request) {
+			arrived.Done()
+			<-release
+			docHandler(publicDoc)(d.url(path))(w, r)
+		})
+	}
+	s := docStore(t, d, nil)
+	var wg sync.WaitGroup
+	for i := range running {
+		wg.Go(func() { s.Client(t.Context(), d.url("/slow"+string(rune('a'+i)))) })
+	}
+	arrived.Wait()
+	last := d.url("/slow" + string(rune('a'+running)))
+	if _, err := s.Client(t.Context(), last); !errors.Is(err, oauthkit.ErrUnavailable) {
+		t.Errorf("a fetch beyond the bound: %v, want ErrUnavailable", err)
+	}
+	close(release)
+	wg.Wait()
+	arrived.Add(1)
+	if _, err := s.Client(t.Context(), last); err != nil {
+		t.Errorf("after the others finished: %v", err)
 	}
 }
