@@ -191,14 +191,17 @@ func (s *ClientIDMetadataDocumentClients) Client(ctx context.Context, id string)
 	if !strings.HasPrefix(id, "https://") {
 		return s.next.Client(ctx, id)
 	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	if e, ok := s.cache[id]; ok && now.Before(e.expires) { // only valid IDs are cached
+		s.mu.Unlock()
+		return e.client, e.err
+	}
+	s.mu.Unlock()
 	if err := checkClientIDURL(id); err != nil {
 		return nil, fmt.Errorf("oauthkit: client ID metadata document %q: %w: %v", id, ErrNotFound, err)
 	}
 	s.mu.Lock()
-	if e, ok := s.cache[id]; ok && s.cfg.Now().Before(e.expires) {
-		s.mu.Unlock()
-		return e.client, e.err
-	}
 	c, ok := s.fetching[id]
 	if !ok || !c.Join() {
 		select {
