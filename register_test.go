@@ -787,6 +787,73 @@ func TestRegistrationStoreFaults(t *testing.T) {
 	}
 }
 
+// Faults of the store and of randomness at each step of management: a
+// deleted client during an update is 401, like an unknown one; other
+// faults are server_error, logged.
+func TestRegistrationManagementFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		method     string
+		fail       string // the registry method that fails
+		err        error
+		wantStatus int
+	}{
+		{"update of a client deleted meanwhile", http.MethodPut, "UpdateClient", oauthkit.ErrNotFound, http.StatusUnauthorized},
+		{"update fault", http.MethodPut, "UpdateClient", errors.New("disk on fire"), http.StatusInternalServerError},
+		{"delete fault", http.MethodDelete, "DeleteClient", oauthkit.ErrUnavailable, http.StatusServiceUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := &switchRegistry{}
+			e := regStart(t, func(cfg *oauthkit.Config) {
+				reg.ClientRegistry = cfg.Registration.Store
+				cfg.Registration.Store = reg
+			})
+			e.faultsExpected = tc.wantStatus != http.StatusUnauthorized
+			info := e.register(t, map[string]any{"redirect_uris": []string{e2eRedirectURI}})
+			reg.fail, reg.err = tc.fail, tc.err
+			r := e.do(t, tc.method, str(info, "registration_client_uri"), str(info, "registration_access_token"),
+				map[string]any{"client_id": info["client_id"], "redirect_uris": []string{e2eRedirectURI}})
+			if r.status != tc.wantStatus {
+				t.Errorf("%s: %d %v, want %d", tc.method, r.status, r.body, tc.wantStatus)
+			}
+		})
+	}
+	t.Run("randomness fails", func(t *testing.T) {
+		e := regStart(t, func(cfg *oauthkit.Config) { cfg.Rand = failingRand{} })
+		e.faultsExpected = true
+		r := e.do(t, http.MethodPost, e.registration, "", map[string]any{"redirect_uris": []string{e2eRedirectURI}})
+		if r.status != http.StatusInternalServerError || str(r.body, "error") != "server_error" {
+			t.Errorf("%d %v, want 500 server_error", r.status, r.body)
+		}
+	})
+}
+
+// failingRand is a Config.Rand that always fails.
+type failingRand struct{}
+
+func (failingRand) Read([]byte) (int, error) { return 0, errors.New("no entropy") }
+
+// switchRegistry fails the method named fail with err, once set.
+type switchRegistry struct {
+	oauthkit.ClientRegistry
+	fail string
+	err  error
+}
+
+func (s *switchRegistry) UpdateClient(ctx context.Context, c *oauthkit.Client) error {
+	if s.fail == "UpdateClient" {
+		return s.err
+	}
+	return s.ClientRegistry.UpdateClient(ctx, c)
+}
+
+func (s *switchRegistry) DeleteClient(ctx context.Context, id string) error {
+	if s.fail == "DeleteClient" {
+		return s.err
+	}
+	return s.ClientRegistry.DeleteClient(ctx, id)
+}
+
 // faultyRegistry fails every call with ErrUnavailable.
 type faultyRegistry struct{ oauthkit.ClientRegistry }
 
