@@ -64,6 +64,18 @@
 // and introspection ([Server.IntrospectionHandler]) treat them alike.
 // Resource servers validate tokens with package bearer.
 //
+// # Client registration
+//
+// Config.Registration turns on dynamic client registration (RFC 7591) and
+// its management (RFC 7592) at [Server.RegistrationHandler]: clients
+// register their metadata, checked by the rules a host's own clients
+// follow, into a [ClientRegistry]. [ClientIDMetadataDocuments] wraps
+// Config.Clients so that a client may instead name itself by the https URL
+// of its metadata document, which the server fetches safely. Together with
+// resource indicators (Config.Resources) and package bearer's RFC 9728
+// metadata, they are what an MCP server's authorization server needs; see
+// examples/mcp.
+//
 // # Errors
 //
 // Every protocol error is an [*Error] carrying the RFC error code, matched

@@ -56,3 +56,25 @@ func ExampleServer_RegistrationHandler() {
 	// 201 [authorization_code] [code] read write
 	// 200
 }
+
+// A client may name itself by the https URL of its client ID metadata
+// document: wrap the store, and every endpoint knows such clients. The
+// server publishes client_id_metadata_document_supported.
+func ExampleClientIDMetadataDocuments() {
+	store := memory.NewStore()
+	clients, err := oauthkit.ClientIDMetadataDocuments(store, oauthkit.ClientIDMetadataDocumentConfig{
+		Scopes: []string{"mcp:tools"}, // what such clients may ask for
+	})
+	if err != nil {
+		panic(err)
+	}
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer:  "https://as.example",
+		Clients: clients, Codes: store, Tokens: store,
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(srv.Metadata().ClientIDMetadataDocumentSupported)
+	// Output: true
+}
