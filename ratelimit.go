@@ -25,10 +25,12 @@ type RateLimiter interface {
 
 // RateLimitKey says whose request a RateLimiter is asked about.
 type RateLimitKey struct {
-	// Endpoint is "token", "introspection" or "revocation".
+	// Endpoint is "token", "introspection", "revocation", "registration"
+	// or "client_configuration".
 	Endpoint string
-	// ClientID is the authenticated client, or empty where no client is,
-	// at the "registration" endpoint (RFC 7591).
+	// ClientID is the authenticated client, or empty where no client is
+	// authenticated: at the "registration" and "client_configuration"
+	// endpoints (RFC 7591, RFC 7592).
 	ClientID string
 	// RemoteAddr is the request's network address, as in
 	// http.Request.RemoteAddr, for limits by network. Behind a proxy, the

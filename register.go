@@ -252,7 +252,10 @@ func (s *Server) setUpRegistration() error {
 // DELETE on a client's configuration endpoint, with its registration access
 // token as a Bearer token, read (200), replace (200) and delete (204) its
 // registration. Config.RateLimiter, if set, is asked about every request,
-// with Endpoint "registration" and the request's RemoteAddr (no ClientID).
+// before anything else, with the request's RemoteAddr and no ClientID, and
+// Endpoint "registration" (POST) or "client_configuration" (the others). A
+// TokenBucket there limits each source host: with Rate N/period and Burst
+// N, it caps the clients one host registers per period.
 // With Config.Registration nil, the handler answers every request with 404.
 func (s *Server) RegistrationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -274,7 +277,11 @@ func (s *Server) RegistrationHandler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		if oerr := s.rateLimit(ctx, w, RateLimitKey{Endpoint: "registration", RemoteAddr: r.RemoteAddr}); oerr != nil {
+		endpoint := "registration"
+		if id != "" {
+			endpoint = "client_configuration"
+		}
+		if oerr := s.rateLimit(ctx, w, RateLimitKey{Endpoint: endpoint, RemoteAddr: r.RemoteAddr}); oerr != nil {
 			s.writeRegistrationError(ctx, w, oerr)
 			return
 		}

@@ -675,6 +675,13 @@ func TestRegistrationRateLimited(t *testing.T) {
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || str(r.body, "error") != "temporarily_unavailable" {
 		t.Errorf("third registration: %d %v Retry-After %q; want 429", r.status, r.body, r.header.Get("Retry-After"))
 	}
+	// Management has a bucket of its own: registrations do not use it up.
+	for i := range 3 {
+		r := e.do(t, http.MethodGet, e.registration+"/unknown", "token", nil)
+		if want := []int{401, 401, 429}[i]; r.status != want {
+			t.Errorf("management request %d: %d, want %d", i, r.status, want)
+		}
+	}
 }
 
 func TestRegistrationConcurrent(t *testing.T) {

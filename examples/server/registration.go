@@ -59,7 +59,8 @@ func validInitialAccessToken(t string) error {
 	return nil
 }
 
-// registrationsPerMinute bounds the registrations from one address: open
+// registrationsPerMinute bounds the registrations from one address, and
+// apart from them its requests at the configuration endpoints: open
 // registration must not let one sender fill the store.
 const registrationsPerMinute = 20
 
@@ -88,7 +89,10 @@ func setUpRegistration(oc *oauthkit.Config, cfg config, st *stores) error {
 		oc.Registration.InitialAccessToken = oauthkit.InitialAccessTokens(t)
 	}
 	oc.Endpoints.Registration = cfg.Issuer + pathRegister
-	limits := byEndpoint{"registration": &oauthkit.TokenBucket{Rate: registrationsPerMinute / 60.0, Burst: registrationsPerMinute}}
+	limits := byEndpoint{
+		"registration":         &oauthkit.TokenBucket{Rate: registrationsPerMinute / 60.0, Burst: registrationsPerMinute},
+		"client_configuration": &oauthkit.TokenBucket{Rate: registrationsPerMinute / 60.0, Burst: registrationsPerMinute},
+	}
 	if oc.RateLimiter != nil {
 		limits[endpointToken] = oc.RateLimiter
 	}
