@@ -30,7 +30,7 @@ const (
 	pathJWKS       = "/.well-known/jwks.json"
 	pathUserInfo   = "/userinfo"
 	pathAPIMe      = "/api/me"
-	pathAPI        = "/api" // the demo API's resource indicator, {issuer}/api (RFC 8707)
+	pathAPI        = "/api"      // the demo API's resource indicator, {issuer}/api (RFC 8707)
 	pathCallback   = "/callback" // the demo clients' callback page, /callback/{client_id}
 )
 
@@ -109,8 +109,8 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	// sealKey seals the secrets of client_secret_jwt clients; nil until one
 	// needs it.
 	var sealKey []byte
-	jwtBearer := false    // some client may use the JWT bearer grant
-	clientSigned := false // and one of those signs its own assertions (jwks)
+	jwtBearer := false     // some client may use the JWT bearer grant
+	clientSigned := false  // and one of those signs its own assertions (jwks)
 	tokenExchange := false // some client may use token exchange (RFC 8693)
 	for _, c := range cfg.Clients {
 		for _, sc := range c.Scopes {
@@ -218,12 +218,12 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 			Revocation:    cfg.Issuer + pathRevoke,
 			Introspection: cfg.Issuer + pathIntrospect,
 		},
-		Clients:         st.clients,
-		Codes:           st.codes,
-		Tokens:          st.tokens,
-		Authorizer:      pg,
-		ErrorPage:       pg.errorPage,
-		Grants:          extra,
+		Clients:    st.clients,
+		Codes:      st.codes,
+		Tokens:     st.tokens,
+		Authorizer: pg,
+		ErrorPage:  pg.errorPage,
+		Grants:     extra,
 		// RFC 8707: every client may ask for the demo API by its resource
 		// indicator; clients[].resources add more per client.
 		Resources:       []string{cfg.Issuer + pathAPI},
