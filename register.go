@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -637,24 +638,33 @@ func parseClientMetadata(data []byte) (*ClientMetadata, error) {
 func metadataDecodeError(err error) *Error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return ErrInvalidClientMetadata.WithDescription("%s: must be a JSON %s", te.Field, jsonTypeName(te.Type.Kind().String()))
+		field, _, _ := strings.Cut(te.Field, ".")
+		return ErrInvalidClientMetadata.WithDescription("%s: must be %s", field, metadataFieldTypes[field])
 	}
 	return ErrInvalidClientMetadata.WithDescription("the client metadata is not a JSON object")
 }
 
-// jsonTypeName names a Go kind by its JSON type.
-func jsonTypeName(kind string) string {
-	switch kind {
-	case "slice":
-		return "array"
-	case "bool":
-		return "boolean"
-	case "struct", "map":
-		return "object"
-	default:
-		return kind
+// metadataFieldTypes names the JSON type of each field of ClientMetadata,
+// and of the fields an update adds.
+var metadataFieldTypes = func() map[string]string {
+	m := map[string]string{"client_id": "a JSON string", "client_secret": "a JSON string"}
+	t := reflect.TypeFor[ClientMetadata]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Type == reflect.TypeFor[json.RawMessage]():
+			m[name] = "a JSON object"
+		case f.Type.Kind() == reflect.Slice:
+			m[name] = "a JSON array of strings"
+		case f.Type.Kind() == reflect.Bool:
+			m[name] = "a JSON boolean"
+		default:
+			m[name] = "a JSON string"
+		}
 	}
-}
+	return m
+}()
 
 // registrationPolicy is what a client may register: by the registration
 // endpoint, or by a client ID metadata document.

@@ -315,7 +315,9 @@ func TestRegistrationInvalidMetadata(t *testing.T) {
 	}{
 		{"not JSON", []byte(`{"redirect_uris":`), "invalid_client_metadata", "not a JSON object"},
 		{"JSON array", []byte(`[]`), "invalid_client_metadata", "not a JSON object"},
-		{"redirect_uris not an array", map[string]any{"redirect_uris": e2eRedirectURI}, "invalid_client_metadata", "redirect_uris: must be a JSON array"},
+		{"redirect_uris not an array", map[string]any{"redirect_uris": e2eRedirectURI}, "invalid_client_metadata", "redirect_uris: must be a JSON array of strings"},
+		{"redirect URI not a string", map[string]any{"redirect_uris": []any{1}}, "invalid_client_metadata", "redirect_uris: must be a JSON array of strings"},
+		{"dpop flag not a boolean", map[string]any{"redirect_uris": code, "dpop_bound_access_tokens": "yes"}, "invalid_client_metadata", "dpop_bound_access_tokens: must be a JSON boolean"},
 		{"client_name not a string", map[string]any{"client_name": 7, "redirect_uris": code}, "invalid_client_metadata", "client_name: must be a JSON string"},
 		{"redirect URI relative", map[string]any{"redirect_uris": []string{"/cb"}}, "invalid_redirect_uri", "redirect_uris[0]"},
 		{"redirect URI with fragment", map[string]any{"redirect_uris": []string{e2eRedirectURI, "https://client.example/cb#x"}}, "invalid_redirect_uri", "redirect_uris[1]: has a fragment"},
