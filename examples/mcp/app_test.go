@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,14 +17,18 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/bearer"
 )
 
 // startApp runs the example on an httptest server whose URL is the issuer.
-func startApp(t *testing.T) *httptest.Server {
+func startApp(t *testing.T) *httptest.Server { return startAppWith(t, nil) }
+
+// startAppWith is startApp with md as the metadata documents' configuration.
+func startAppWith(t *testing.T, md *oauthkit.ClientIDMetadataDocumentConfig) *httptest.Server {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
-	h, err := newApp(config{Issuer: "http://" + ts.Listener.Addr().String(), Logger: slog.New(slog.DiscardHandler)})
+	h, err := newApp(config{Issuer: "http://" + ts.Listener.Addr().String(), Logger: slog.New(slog.DiscardHandler), MetadataDocuments: md})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +96,51 @@ func TestMCPClientEndToEnd(t *testing.T) {
 	if err != nil || len(tools.Tools) != 1 || tools.Tools[0].Name != "whoami" {
 		t.Fatalf("ListTools: %v, %v", tools, err)
 	}
+	res, err := session.CallTool(t.Context(), &mcp.CallToolParams{Name: "whoami"})
+	if err != nil {
+		t.Fatalf("CallTool: %v", err)
+	}
+	if text := res.Content[0].(*mcp.TextContent).Text; text != "you are "+demoUserSubject {
+		t.Errorf("whoami = %q", text)
+	}
+}
+
+// The same, with the client named by the https URL of its client ID
+// metadata document instead of registering: the SDK uses it because the
+// server's metadata says client_id_metadata_document_supported.
+func TestMCPClientWithMetadataDocument(t *testing.T) {
+	var clientID string
+	docs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"client_id":                  clientID,
+			"client_name":                "MCP SDK test client",
+			"redirect_uris":              []string{"http://127.0.0.1:49152/callback"},
+			"grant_types":                []string{"authorization_code", "refresh_token"},
+			"token_endpoint_auth_method": "none",
+		})
+	}))
+	t.Cleanup(docs.Close)
+	clientID = docs.URL + "/client.json"
+	roots := x509.NewCertPool()
+	roots.AddCert(docs.Certificate())
+	// The documents are on a loopback address here: only a test may allow it.
+	ts := startAppWith(t, &oauthkit.ClientIDMetadataDocumentConfig{TLS: &tls.Config{RootCAs: roots}, InsecureAllowPrivateAddresses: true})
+	handler, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		ClientIDMetadataDocumentConfig: &auth.ClientIDMetadataDocumentConfig{URL: clientID},
+		RedirectURL:                    "http://127.0.0.1:49152/callback",
+		AuthorizationCodeFetcher:       browser(ts),
+		Client:                         ts.Client(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1.0.0"}, nil)
+	session, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: ts.URL + pathMCP, OAuthHandler: handler, HTTPClient: ts.Client()}, nil)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	defer session.Close()
 	res, err := session.CallTool(t.Context(), &mcp.CallToolParams{Name: "whoami"})
 	if err != nil {
 		t.Fatalf("CallTool: %v", err)
