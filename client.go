@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Grant types of RFC 6749 and its extensions.
@@ -83,6 +84,46 @@ type Client struct {
 	// verifies an HMAC keyed with it: only for a client with that
 	// AuthMethod, and nil for every other.
 	SealedSecret []byte
+	// Registration is what dynamic client registration (RFC 7591, RFC 7592)
+	// records of a client that registered itself, or that a client ID
+	// metadata document describes: nil for a client the host registered.
+	Registration *ClientRegistration
+}
+
+// ClientRegistration is what a dynamically registered client has beside
+// the fields of Client: the hash of its registration access token, the
+// times of RFC 7591 §3.2.1, and the metadata of RFC 7591 §2 that the server
+// only keeps and echoes back (a consent page may show ClientURI, LogoURI,
+// TOSURI and PolicyURI; the library never does).
+type ClientRegistration struct {
+	// AccessTokenHash is [HashToken] of the registration access token that
+	// authorizes reading, updating and deleting the registration
+	// (RFC 7592 §3), or empty if there is none.
+	AccessTokenHash string
+	// IssuedAt is when the client ID was issued (client_id_issued_at), in
+	// whole seconds, or zero.
+	IssuedAt time.Time
+	// SecretExpiresAt is when the client secret stops being accepted
+	// (client_secret_expires_at), in whole seconds; zero means never.
+	SecretExpiresAt time.Time
+	// ResponseTypes are the registered response_types.
+	ResponseTypes []string
+	// ClientURI, LogoURI, TOSURI and PolicyURI are the client's client_uri,
+	// logo_uri, tos_uri and policy_uri; Contacts its contacts; SoftwareID
+	// and SoftwareVersion its software_id and software_version.
+	ClientURI       string
+	LogoURI         string
+	TOSURI          string
+	PolicyURI       string
+	Contacts        []string
+	SoftwareID      string
+	SoftwareVersion string
+}
+
+// secretExpired reports whether the client's secret has expired at now
+// (RFC 7591 §3.2.1, client_secret_expires_at).
+func (c *Client) secretExpired(now time.Time) bool {
+	return c.Registration != nil && !c.Registration.SecretExpiresAt.IsZero() && !now.Before(c.Registration.SecretExpiresAt)
 }
 
 // Public reports whether the client has no credentials (AuthMethodNone).

@@ -210,6 +210,8 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 		err = errClientAuthFailed()
 	case err == nil && !client.allowsAuthMethod(name) && !(optional && name == AuthMethodNone):
 		err = errClientAuthFailed()
+	case err == nil && (name == AuthMethodSecretBasic || name == AuthMethodSecretPost || name == AuthMethodClientSecretJWT) && client.secretExpired(s.now()):
+		err = errClientAuthFailed() // its client_secret_expires_at has passed (RFC 7591 §3.2.1)
 	}
 	if err != nil {
 		oerr := asError(err)

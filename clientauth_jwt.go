@@ -14,6 +14,7 @@ import (
 
 	"github.com/oauthkit/oauthkit/internal/assertion"
 	"github.com/oauthkit/oauthkit/internal/jwks"
+	"github.com/oauthkit/oauthkit/internal/publicnet"
 )
 
 // Names of the JWT assertion client authentication methods, [PrivateKeyJWT]
@@ -83,7 +84,11 @@ type PrivateKeyJWT struct {
 	// DefaultAssertionMaxLifetime.
 	MaxLifetime time.Duration
 	// HTTPClient fetches clients' jwks_uri documents. Nil means a client
-	// with a FetchTimeout timeout.
+	// with a FetchTimeout timeout, and, for clients that registered
+	// themselves (Client.Registration set: RFC 7591, client ID metadata
+	// documents), which chose their jwks_uri, one that reaches only public
+	// addresses, against server-side request forgery. A host that sets
+	// HTTPClient takes that on for every client.
 	HTTPClient *http.Client
 	// FetchTimeout bounds each fetch of a jwks_uri, whatever HTTPClient's
 	// own timeout. Zero means DefaultJWKSFetchTimeout.
@@ -142,9 +147,17 @@ func (m PrivateKeyJWT) bind(s *Server) (ClientAuthMethod, error) {
 		m.FetchTimeout = DefaultJWKSFetchTimeout
 	}
 	keys := assertion.NewClientKeys(algs, m.HTTPClient, m.FetchTimeout, s.now)
+	selfRegistered := keys
+	if m.HTTPClient == nil {
+		selfRegistered = assertion.NewClientKeys(algs, publicnet.NewClient(publicnet.Config{Timeout: m.FetchTimeout}), m.FetchTimeout, s.now)
+	}
 	return s.bindAssertionAuth("PrivateKeyJWT", AuthMethodPrivateKeyJWT, algs, m.MaxLifetime,
 		func(ctx context.Context, client *Client, kid, alg string) (any, error) {
-			key, err := keys.Key(ctx, client.JWKS, client.JWKSURI, kid, alg)
+			k := keys
+			if client.Registration != nil {
+				k = selfRegistered
+			}
+			key, err := k.Key(ctx, client.JWKS, client.JWKSURI, kid, alg)
 			if errors.Is(err, jwks.ErrUnavailable) {
 				return nil, fmt.Errorf("oauthkit: fetching the JWK Set of client %s: %w: %w", client.ID, ErrUnavailable, err)
 			}

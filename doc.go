@@ -84,6 +84,18 @@
 // token_type DPoP; a public client's refresh token is bound too. The proof
 // checks are package dpop's.
 //
+// # Client registration
+//
+// Config.Registration turns on dynamic client registration (RFC 7591) and
+// its management (RFC 7592) at [Server.RegistrationHandler]: clients
+// register their metadata, checked by the rules a host's own clients
+// follow, into a [ClientRegistry]. [ClientIDMetadataDocuments] wraps
+// Config.Clients so that a client may instead name itself by the https URL
+// of its metadata document, which the server fetches safely. Together with
+// resource indicators (Config.Resources) and package bearer's RFC 9728
+// metadata, they are what an MCP server's authorization server needs; see
+// examples/mcp.
+//
 // # Errors
 //
 // Every protocol error is an [*Error] carrying the RFC error code, matched

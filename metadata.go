@@ -36,6 +36,10 @@ type Metadata struct {
 	// DPoPSigningAlgValuesSupported are the JWS algorithms of DPoP proofs
 	// (RFC 9449 §5.1), present when DPoP is on.
 	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	RegistrationEndpoint          string   `json:"registration_endpoint,omitempty"` // RFC 7591 §3
+	// ClientIDMetadataDocumentSupported: Config.Clients is a
+	// ClientIDMetadataDocumentClients.
+	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
 
 	// OpenID Connect Discovery 1.0 §3, present when ID tokens are issued.
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
@@ -100,6 +104,10 @@ func (s *Server) buildMetadata() ([]byte, error) {
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantTypeImplicit)
 	}
 	m.ScopesSupported = s.cfg.ScopesSupported
+	if s.cfg.Registration != nil {
+		m.RegistrationEndpoint = e.Registration
+	}
+	_, m.ClientIDMetadataDocumentSupported = s.cfg.Clients.(interface{ clientIDMetadataDocuments() })
 	if oidc {
 		if !slices.Contains(m.ScopesSupported, ScopeOpenID) {
 			m.ScopesSupported = append([]string{ScopeOpenID}, m.ScopesSupported...)

@@ -29,18 +29,21 @@ type RateLimiter interface {
 // RateLimitKey says whose request a RateLimiter is asked about.
 type RateLimitKey struct {
 	// Endpoint is "token", "introspection", "revocation",
-	// "pushed_authorization", "device_authorization", or
-	// "device_verification" for a user-code lookup (Server.DeviceRequest).
+	// "pushed_authorization", "device_authorization", "registration",
+	// "client_configuration", or "device_verification" for a user-code
+	// lookup (Server.DeviceRequest).
 	Endpoint string
-	// ClientID is the authenticated client; empty for
-	// "device_verification".
+	// ClientID is the authenticated client, or empty where no client is
+	// authenticated: a user-code lookup, and the "registration" and
+	// "client_configuration" endpoints (RFC 7591, RFC 7592).
 	ClientID string
 	// Caller is the limiter key the host passed with a user-code lookup
 	// (Server.DeviceRequest), such as the user's network address or
 	// session; empty at the back-channel endpoints.
 	Caller string
 	// RemoteAddr is the request's network address, as in
-	// http.Request.RemoteAddr, for limits by network.
+	// http.Request.RemoteAddr, for limits by network. Behind a proxy, the
+	// host sets it to the client's.
 	RemoteAddr string
 }
 
@@ -60,8 +63,9 @@ func (s *Server) rateLimit(ctx context.Context, w http.ResponseWriter, key RateL
 	return e
 }
 
-// TokenBucket is an in-memory RateLimiter: for each client (or Caller) at
-// each endpoint, a bucket of Burst requests that refills at Rate requests per
+// TokenBucket is an in-memory RateLimiter: for each client at each
+// endpoint (for each Caller of a user-code lookup, and each source host
+// where no client is authenticated), a bucket of Burst requests that refills at Rate requests per
 // second. Buckets that have refilled are forgotten as it goes, so memory
 // follows the clients active in the last Burst/Rate seconds. Each process
 // has its own buckets: with several instances, each allows the rate.
@@ -81,7 +85,7 @@ type TokenBucket struct {
 	inserts int // since the last sweep
 }
 
-type tokenBucketKey struct{ endpoint, clientID, caller string }
+type tokenBucketKey struct{ endpoint, clientID, source string }
 
 // bucketState is a bucket's level at a time.
 type bucketState struct {
@@ -100,6 +104,9 @@ func (b *TokenBucket) Allow(_ context.Context, key RateLimitKey) (bool, time.Dur
 		now = b.Now()
 	}
 	k := tokenBucketKey{key.Endpoint, key.ClientID, key.Caller}
+	if key.ClientID == "" && key.Caller == "" {
+		k.source = remoteHost(key.RemoteAddr)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.buckets == nil {

@@ -116,6 +116,9 @@ type Config struct {
 	// PushedAuthorizationHandler. Nil means off: the authorization
 	// endpoint refuses request_uri with request_uri_not_supported.
 	PAR *PARConfig
+	// Registration turns on dynamic client registration (RFC 7591) and its
+	// management (RFC 7592) at Endpoints.Registration. Nil means off.
+	Registration *RegistrationConfig
 
 	// Resources are resource indicators (RFC 8707) every client may ask
 	// for with the resource parameter, at the authorization and token
@@ -205,6 +208,10 @@ type Endpoints struct {
 	// DeviceAuthorization is RFC 8628 §4's device_authorization_endpoint,
 	// published only with Config.Device.
 	DeviceAuthorization string
+	// Registration is the client registration endpoint (RFC 7591 §3),
+	// published when Config.Registration is set; empty means
+	// Issuer + "/register".
+	Registration string
 }
 
 // Server is an OAuth 2.0 authorization server. Its handlers are safe for
@@ -372,6 +379,9 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 		s.repeatable[g.GrantType()] = set
+	}
+	if err := s.setUpRegistration(); err != nil {
+		return nil, err
 	}
 	if s.metadataJSON, err = s.buildMetadata(); err != nil {
 		return nil, err

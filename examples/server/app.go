@@ -328,6 +328,9 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	if n := cfg.TokenRequestsPerMinute; n > 0 {
 		oc.RateLimiter = tokenEndpointLimit(n)
 	}
+	if err := setUpRegistration(&oc, cfg, st); err != nil {
+		return nil, err
+	}
 	if cfg.AccessTokenFormat == formatJWT || a.oidc {
 		// A demo key, new at each start: tokens signed before a restart
 		// no longer verify. A real server loads its keys (jwt.ParsePEM).
@@ -409,6 +412,10 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	a.mux.Handle(pathIntrospect, srv.IntrospectionHandler())
 	a.mux.Handle(pathPAR, srv.PushedAuthorizationHandler())
 	a.mux.Handle(pathMetadata, srv.MetadataHandler())
+	if cfg.Registration != nil {
+		a.mux.Handle(pathRegister, srv.RegistrationHandler())
+		a.mux.Handle(pathRegister+"/", srv.RegistrationHandler())
+	}
 	if a.keys != nil {
 		a.mux.Handle(pathJWKS, a.keys.JWKSHandler())
 	}

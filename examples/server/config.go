@@ -50,6 +50,9 @@ type config struct {
 	// DPoPNonce makes the token endpoint, userinfo and the demo API ask
 	// for server nonces in DPoP proofs (dpop_nonce, RFC 9449 §8, §9).
 	DPoPNonce bool
+	// Registration turns on dynamic client registration (RFC 7591/7592)
+	// at {issuer}/register; nil means off.
+	Registration *registrationConfig
 }
 
 // trustedIssuerConfig is one entry of trusted_issuers: an identity provider
@@ -235,6 +238,7 @@ type (
 		TrustedIssuers    *[]json.RawMessage          `json:"trusted_issuers"`
 		RequirePAR        *bool                       `json:"require_pushed_authorization_requests"`
 		DPoPNonce         *bool                       `json:"dpop_nonce"`
+		Registration      *json.RawMessage            `json:"registration"`
 	}
 	fileTrustedIssuer struct {
 		Issuer string           `json:"issuer"`
@@ -342,6 +346,11 @@ func parseConfig(name string, r io.Reader) (config, error) {
 	}
 	if fc.RateLimit != nil && string(bytes.TrimSpace(*fc.RateLimit)) != "null" {
 		if cfg.TokenRequestsPerMinute, err = decodeRateLimit(*fc.RateLimit); err != nil {
+			return config{}, err
+		}
+	}
+	if fc.Registration != nil && string(bytes.TrimSpace(*fc.Registration)) != "null" {
+		if cfg.Registration, err = decodeRegistration(*fc.Registration); err != nil {
 			return config{}, err
 		}
 	}

@@ -19,6 +19,10 @@ func TestClients(t *testing.T) {
 	})
 }
 
+func TestClientRegistry(t *testing.T) {
+	storetest.TestClientRegistry(t, func(t *testing.T) oauthkit.ClientRegistry { return NewClients() })
+}
+
 func TestCodes(t *testing.T) {
 	storetest.TestCodeStore(t, func(t *testing.T) oauthkit.CodeStore { return NewCodes() })
 }

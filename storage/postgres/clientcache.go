@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 	"time"
 
@@ -147,6 +148,11 @@ func cloneClient(c *oauthkit.Client) *oauthkit.Client {
 	d := *c
 	d.JWKS = bytes.Clone(c.JWKS)
 	d.SealedSecret = bytes.Clone(c.SealedSecret)
+	if c.Registration != nil {
+		r := *c.Registration
+		r.ResponseTypes, r.Contacts = slices.Clone(r.ResponseTypes), slices.Clone(r.Contacts)
+		d.Registration = &r
+	}
 	lists := [...]*[]string{&d.RedirectURIs, &d.GrantTypes, &d.Scopes, &d.DefaultScopes, &d.Audience, &d.Resources}
 	n := 0
 	for _, l := range lists {

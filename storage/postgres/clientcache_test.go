@@ -229,6 +229,7 @@ func TestCloneClient(t *testing.T) {
 		DefaultScopes: []string{}, Audience: nil, JWKS: []byte(`{"keys":[]}`), JWKSURI: "https://c.example/jwks",
 		SealedSecret: []byte{1, 2, 3}, Resources: []string{"https://api.example/"},
 		DPoPBoundAccessTokens: true, RequirePushedAuthorizationRequests: true,
+		Registration: &oauthkit.ClientRegistration{AccessTokenHash: "h", ResponseTypes: []string{"code"}, Contacts: []string{"c"}},
 	}
 	d := cloneClient(c)
 	if !reflect.DeepEqual(c, d) {
@@ -249,9 +250,19 @@ func TestCloneClient(t *testing.T) {
 			if cv.Field(i).IsNil() != dv.Field(i).IsNil() {
 				t.Errorf("field %s: nil %v, clone's nil %v", f.Name, cv.Field(i).IsNil(), dv.Field(i).IsNil())
 			}
+		case reflect.Pointer:
+			if f.Name != "Registration" {
+				t.Errorf("field %s of kind %s: teach cloneClient to copy it", f.Name, f.Type.Kind())
+			}
+			if cv.Field(i).Pointer() == dv.Field(i).Pointer() {
+				t.Errorf("field %s shared by the clone", f.Name)
+			}
 		default:
 			t.Errorf("field %s of kind %s: teach cloneClient to copy it", f.Name, f.Type.Kind())
 		}
+	}
+	if d.Registration.Contacts[0] = "x"; c.Registration.Contacts[0] != "c" {
+		t.Errorf("the clone's Registration.Contacts shared with the original")
 	}
 	// Appending to one list of the clone does not write over the next.
 	d.RedirectURIs = append(d.RedirectURIs, "x")

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/oauthkit/oauthkit"
@@ -33,21 +35,48 @@ func (s *Store) Client(ctx context.Context, id string) (*oauthkit.Client, error)
 
 // readClient reads the client with the given ID from the database.
 func (s *Store) readClient(ctx context.Context, id string) (*oauthkit.Client, error) {
-	var c oauthkit.Client
-	err := s.pool.QueryRow(ctx, `SELECT id, name, secret_hash, auth_method, redirect_uris, grant_types,
-		scopes, default_scopes, audience, resources, dpop_bound_access_tokens,
-		require_pushed_authorization_requests, access_token_format, jwks, jwks_uri, sealed_secret
-		FROM oauthkit_clients WHERE id = $1`, id).Scan(
-		&c.ID, &c.Name, &c.SecretHash, &c.AuthMethod, &c.RedirectURIs, &c.GrantTypes,
-		&c.Scopes, &c.DefaultScopes, &c.Audience, &c.Resources, &c.DPoPBoundAccessTokens,
-		&c.RequirePushedAuthorizationRequests, &c.AccessTokenFormat, &c.JWKS, &c.JWKSURI, &c.SealedSecret)
+	var (
+		c   oauthkit.Client
+		reg []byte
+	)
+	err := s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM oauthkit_clients WHERE id = $1`, id).Scan(
+		&c.ID, &c.SecretHash, &c.AuthMethod, &c.RedirectURIs, &c.GrantTypes,
+		&c.Scopes, &c.DefaultScopes, &c.Audience, &c.AccessTokenFormat, &c.Name,
+		&c.JWKS, &c.JWKSURI, &c.SealedSecret, &reg, &c.Resources, &c.DPoPBoundAccessTokens,
+		&c.RequirePushedAuthorizationRequests)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, notFound("client")
 	case err != nil:
 		return nil, wrapErr("client", err)
 	}
+	if c.Registration, err = decodeRegistration(reg); err != nil {
+		return nil, fmt.Errorf("postgres: client %q: registration: %w", c.ID, err)
+	}
 	return &c, nil
+}
+
+// clientColumns are the columns of a client, in the order of clientValues.
+const clientColumns = `id, secret_hash, auth_method, redirect_uris, grant_types, scopes, default_scopes,
+	audience, access_token_format, name, jwks, jwks_uri, sealed_secret, registration, resources,
+	dpop_bound_access_tokens, require_pushed_authorization_requests`
+
+// clientPlaceholders are the parameters of clientValues, in order.
+const clientPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17`
+
+// clientValues returns the values of c's columns, after checking that the
+// database can store them faithfully.
+func clientValues(c *oauthkit.Client) ([]any, error) {
+	if err := checkClient(c); err != nil {
+		return nil, err
+	}
+	reg, err := encodeRegistration(c.Registration)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.ID, c.SecretHash, c.AuthMethod, c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes,
+		c.Audience, c.AccessTokenFormat, c.Name, c.JWKS, c.JWKSURI, c.SealedSecret, reg, c.Resources,
+		c.DPoPBoundAccessTokens, c.RequirePushedAuthorizationRequests}, nil
 }
 
 // PutClient adds c, or replaces the client with the same ID. It refuses a
@@ -56,30 +85,99 @@ func (s *Store) readClient(ctx context.Context, id string) (*oauthkit.Client, er
 // oauthkit.HashLowEntropySecret, never a secret. It drops the client from
 // this Store's client cache (see [Store.CacheClients]).
 func (s *Store) PutClient(ctx context.Context, c *oauthkit.Client) error {
-	if err := checkClient(c); err != nil {
+	values, err := clientValues(c)
+	if err != nil {
 		return err
 	}
 	// Even if the write fails: it may have committed.
 	defer s.invalidateClient(c.ID)
-	_, err := s.pool.Exec(ctx, `INSERT INTO oauthkit_clients (id, secret_hash, auth_method,
-		redirect_uris, grant_types, scopes, default_scopes, audience, access_token_format, name,
-		jwks, jwks_uri, sealed_secret, resources, dpop_bound_access_tokens,
-		require_pushed_authorization_requests)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+	_, err = s.pool.Exec(ctx, `INSERT INTO oauthkit_clients (`+clientColumns+`)
+		VALUES (`+clientPlaceholders+`)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
 			auth_method = excluded.auth_method, redirect_uris = excluded.redirect_uris,
 			grant_types = excluded.grant_types, scopes = excluded.scopes,
 			default_scopes = excluded.default_scopes, audience = excluded.audience,
 			access_token_format = excluded.access_token_format, jwks = excluded.jwks,
 			jwks_uri = excluded.jwks_uri, sealed_secret = excluded.sealed_secret,
-			resources = excluded.resources, dpop_bound_access_tokens = excluded.dpop_bound_access_tokens,
+			registration = excluded.registration, resources = excluded.resources,
+			dpop_bound_access_tokens = excluded.dpop_bound_access_tokens,
 			require_pushed_authorization_requests = excluded.require_pushed_authorization_requests,
-			updated_at = now()`,
-		c.ID, c.SecretHash, c.AuthMethod, c.RedirectURIs, c.GrantTypes,
-		c.Scopes, c.DefaultScopes, c.Audience, c.AccessTokenFormat, c.Name,
-		c.JWKS, c.JWKSURI, c.SealedSecret, c.Resources, c.DPoPBoundAccessTokens,
-		c.RequirePushedAuthorizationRequests)
+			updated_at = now()`, values...)
 	return wrapErr("put client", err)
+}
+
+// CreateClient adds c, a client that registered itself (RFC 7591), or
+// returns an error wrapping oauthkit.ErrExists if its ID is taken. It
+// refuses what PutClient refuses. With CreateClient, UpdateClient and
+// DeleteClient, Store is an [oauthkit.ClientRegistry].
+func (s *Store) CreateClient(ctx context.Context, c *oauthkit.Client) error {
+	values, err := clientValues(c)
+	if err != nil {
+		return err
+	}
+	defer s.invalidateClient(c.ID)
+	_, err = s.pool.Exec(ctx, `INSERT INTO oauthkit_clients (`+clientColumns+`)
+		VALUES (`+clientPlaceholders+`)`, values...)
+	return wrapErr("create client", err)
+}
+
+// UpdateClient replaces the client with c's ID by c (RFC 7592 §2.2), or
+// returns an error wrapping oauthkit.ErrNotFound if there is none. It
+// refuses what PutClient refuses, and drops the client from this Store's
+// client cache.
+func (s *Store) UpdateClient(ctx context.Context, c *oauthkit.Client) error {
+	values, err := clientValues(c)
+	if err != nil {
+		return err
+	}
+	defer s.invalidateClient(c.ID)
+	tag, err := s.pool.Exec(ctx, `UPDATE oauthkit_clients SET (`+clientColumns+`, updated_at) =
+		(`+clientPlaceholders+`, now()) WHERE id = $1`, values...)
+	switch {
+	case err != nil:
+		return wrapErr("update client", err)
+	case tag.RowsAffected() == 0:
+		return notFound("client")
+	}
+	return nil
+}
+
+// registrationJSON is the JSON form of an oauthkit.ClientRegistration in
+// the registration column.
+type registrationJSON struct {
+	AccessTokenHash string    `json:"access_token_hash,omitempty"`
+	IssuedAt        time.Time `json:"issued_at"`
+	SecretExpiresAt time.Time `json:"secret_expires_at"`
+	ResponseTypes   []string  `json:"response_types,omitempty"`
+	ClientURI       string    `json:"client_uri,omitempty"`
+	LogoURI         string    `json:"logo_uri,omitempty"`
+	TOSURI          string    `json:"tos_uri,omitempty"`
+	PolicyURI       string    `json:"policy_uri,omitempty"`
+	Contacts        []string  `json:"contacts,omitempty"`
+	SoftwareID      string    `json:"software_id,omitempty"`
+	SoftwareVersion string    `json:"software_version,omitempty"`
+}
+
+// encodeRegistration returns the registration column's value for r: nil
+// (NULL) for nil.
+func encodeRegistration(r *oauthkit.ClientRegistration) ([]byte, error) {
+	if r == nil {
+		return nil, nil
+	}
+	return json.Marshal(registrationJSON(*r))
+}
+
+// decodeRegistration reads the registration column.
+func decodeRegistration(b []byte) (*oauthkit.ClientRegistration, error) {
+	if b == nil {
+		return nil, nil
+	}
+	var r registrationJSON
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	reg := oauthkit.ClientRegistration(r)
+	return &reg, nil
 }
 
 // DeleteClient removes the client with the given ID. Tokens already issued
@@ -118,8 +216,13 @@ func checkClient(c *oauthkit.Client) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	for _, s := range [][]string{{c.ID, c.Name, c.SecretHash, c.AuthMethod, c.AccessTokenFormat, c.JWKSURI},
-		c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources} {
+	lists := [][]string{{c.ID, c.Name, c.SecretHash, c.AuthMethod, c.AccessTokenFormat, c.JWKSURI},
+		c.RedirectURIs, c.GrantTypes, c.Scopes, c.DefaultScopes, c.Audience, c.Resources}
+	if r := c.Registration; r != nil {
+		lists = append(lists, []string{r.AccessTokenHash, r.ClientURI, r.LogoURI, r.TOSURI, r.PolicyURI,
+			r.SoftwareID, r.SoftwareVersion}, r.ResponseTypes, r.Contacts)
+	}
+	for _, s := range lists {
 		for _, v := range s {
 			if !storable(v) {
 				return fmt.Errorf("postgres: client %q has a value that is not valid UTF-8 or has a NUL byte", c.ID)

@@ -32,6 +32,15 @@ func TestClientStore(t *testing.T) {
 	})
 }
 
+func TestClientRegistry(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	storetest.TestClientRegistry(t, func(t *testing.T) oauthkit.ClientRegistry {
+		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_clients")
+		return s
+	})
+}
+
 func TestCodeStore(t *testing.T) {
 	db := newTestDB(t)
 	s := db.store(t)
@@ -78,7 +87,7 @@ func TestEveryFieldStored(t *testing.T) {
 	}{
 		{oauthkit.Client{}, []string{"ID", "Name", "SecretHash", "AuthMethod", "RedirectURIs", "GrantTypes",
 			"Scopes", "DefaultScopes", "Audience", "Resources", "DPoPBoundAccessTokens",
-			"RequirePushedAuthorizationRequests", "AccessTokenFormat", "JWKS", "JWKSURI", "SealedSecret"}},
+			"RequirePushedAuthorizationRequests", "AccessTokenFormat", "JWKS", "JWKSURI", "SealedSecret", "Registration"}},
 		{oauthkit.AuthorizationCode{}, []string{"ID", "GrantID", "ClientID", "RedirectURI",
 			"RedirectURIParam", "Subject", "Scope", "AuthTime", "ACR", "CodeChallenge",
 			"CodeChallengeMethod", "Nonce", "Resources", "DPoPJKT", "ExpiresAt"}},

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/oauthkit/oauthkit"
 )
@@ -88,6 +89,19 @@ func testClients(tag string) []*oauthkit.Client {
 			RequirePushedAuthorizationRequests: true,
 			AccessTokenFormat:                  "jwt",
 			JWKS:                               []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`),
+			Registration: &oauthkit.ClientRegistration{
+				AccessTokenHash: oauthkit.HashToken("registration access token of the storetest kit"),
+				IssuedAt:        time.Unix(1767225600, 0),
+				SecretExpiresAt: time.Unix(1798761600, 0),
+				ResponseTypes:   []string{"code"},
+				ClientURI:       "https://app.example.com/",
+				LogoURI:         "https://app.example.com/logo.png?ü",
+				TOSURI:          "https://app.example.com/tos",
+				PolicyURI:       "https://app.example.com/policy",
+				Contacts:        []string{"ops@app.example.com", "Ünïcode <u@app.example.com>"},
+				SoftwareID:      "4NRB1-0XZABZI9E6-5SM3R",
+				SoftwareVersion: "2.1 — ü",
+			},
 		},
 		{
 			ID:           tag + "-public",

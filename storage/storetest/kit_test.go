@@ -23,8 +23,9 @@ func TestFixturesSetEveryField(t *testing.T) {
 		// has the URI. A sealed secret is for client_secret_jwt only: the
 		// third has it.
 		{"Client", testClients(e.tag)[0], []string{"JWKSURI", "SealedSecret"}},
-		{"PublicClient", testClients(e.tag)[1], []string{"Name", "SecretHash", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS", "SealedSecret", "Resources", "DPoPBoundAccessTokens", "RequirePushedAuthorizationRequests"}},
-		{"SecretJWTClient", testClients(e.tag)[2], []string{"SecretHash", "RedirectURIs", "JWKS", "JWKSURI", "Resources", "DPoPBoundAccessTokens", "RequirePushedAuthorizationRequests"}},
+		{"PublicClient", testClients(e.tag)[1], []string{"Name", "SecretHash", "DefaultScopes", "Audience", "AccessTokenFormat", "JWKS", "SealedSecret", "Resources", "DPoPBoundAccessTokens", "RequirePushedAuthorizationRequests", "Registration"}},
+		{"SecretJWTClient", testClients(e.tag)[2], []string{"SecretHash", "RedirectURIs", "JWKS", "JWKSURI", "Resources", "DPoPBoundAccessTokens", "RequirePushedAuthorizationRequests", "Registration"}},
+		{"ClientRegistration", testClients(e.tag)[0].Registration, nil},
 		{"AuthorizationCode", e.code("c"), nil},
 		// Tokens created with CreateTokens have no parent; RotatedAt is set
 		// by the store.

@@ -8,12 +8,12 @@
 //		})
 //	}
 //
-// [TestClientStore], [TestCodeStore], [TestTokenStore], [TestCodeRedeemer],
-// [TestReplayCache], [TestDeviceStore] and [TestPushedRequestStore] each run
-// one subtest per rule of the contract, such as TestTokenStore/Reuse/AfterGrace
-// or TestReplayCache/ConcurrentExpired, so that a failure names the rule
-// broken. Each subtest calls newStore for a store of its own. Subtests run
-// one after another, never in parallel.
+// [TestClientStore], [TestClientRegistry], [TestCodeStore], [TestTokenStore],
+// [TestCodeRedeemer], [TestReplayCache], [TestDeviceStore] and
+// [TestPushedRequestStore] each run one subtest per rule of the contract,
+// such as TestTokenStore/Reuse/AfterGrace or TestReplayCache/ConcurrentExpired,
+// so that a failure names the rule broken. Each subtest calls newStore for a
+// store of its own. Subtests run one after another, never in parallel.
 // Cases within one subtest reuse IDs, so a store whose instances share tables
 // must start each one empty (the PostgreSQL store's tests use a schema per
 // store; TRUNCATE works too).
@@ -244,6 +244,12 @@ func diff(got, want any) []string {
 
 func equal(got, want any) bool {
 	switch w := want.(type) {
+	case *oauthkit.ClientRegistration:
+		g := got.(*oauthkit.ClientRegistration)
+		if g == nil || w == nil {
+			return g == nil && w == nil
+		}
+		return len(diff(g, w)) == 0
 	case time.Time:
 		return got.(time.Time).Equal(w)
 	case []string:
