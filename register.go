@@ -132,7 +132,11 @@ type ClientCapper interface {
 // a client at once. The client configuration endpoint calls it when a
 // client deletes its registration (RFC 7592 §2.3), before the deletion;
 // without it the client's tokens stay valid until they expire, though a
-// deleted client can no longer refresh them.
+// deleted client can no longer refresh them. A token issued to a request
+// that authenticated the client before the deletion and stored its tokens
+// after the revocation also stays valid until it expires; a resource
+// server that checks JWT access tokens by their signature alone accepts
+// them until they expire in any case.
 //
 // Implementations must be safe for concurrent use.
 type ClientRevoker interface {
