@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/oauthkit/oauthkit/dpop"
@@ -26,7 +27,9 @@ const TokenTypeDPoP = "DPoP"
 // without a proof made with that key (RFC 9449 §5). A client with
 // Client.DPoPBoundAccessTokens must send a proof with every token request,
 // and a code whose AuthorizationCode.DPoPJKT is set is redeemed only with a
-// proof of that key (RFC 9449 §10). The metadata lists Algorithms as
+// proof of that key (RFC 9449 §10). With Config.PAR, a pushed authorization
+// request may carry a proof too, whose key then binds its code as dpop_jkt
+// would (RFC 9449 §10.1). The metadata lists Algorithms as
 // dpop_signing_alg_values_supported.
 //
 // DPoP needs Config.ReplayCache, shared by every instance: each proof's jti
@@ -101,22 +104,58 @@ func (s *Server) tokenProof(ctx context.Context, h http.Header, client *Client) 
 		}
 		return nil, nil // a server without DPoP ignores the header (RFC 9449 §5)
 	}
+	p, oerr := s.requestProof(ctx, h, s.cfg.Endpoints.Token)
+	if p == nil && oerr == nil && client.DPoPBoundAccessTokens {
+		// RFC 9449 §5.2: such a client's requests without a DPoP header
+		// are refused; no proof is not an invalid one.
+		return nil, ErrInvalidRequest.WithDescription("a DPoP proof is required: this client's access tokens are DPoP-bound")
+	}
+	return p, oerr
+}
+
+// requestProof checks the DPoP proof in the headers h of a POST to the
+// server's endpoint at endpointURL (RFC 9449 §4.3): nil if there is none,
+// the accepted proof, or the error to answer. It is the one proof check of
+// the server's back-channel endpoints: the token endpoint's (tokenProof)
+// and the pushed authorization request endpoint's (RFC 9449 §10.1,
+// pushedProof). DPoP must be on (s.dpop set).
+func (s *Server) requestProof(ctx context.Context, h http.Header, endpointURL string) (*dpop.Proof, *Error) {
 	raw, err := dpop.FromHeader(h)
 	switch {
 	case err != nil:
 		return nil, dpopError(err)
-	case raw == "" && client.DPoPBoundAccessTokens:
-		// RFC 9449 §5.2: such a client's requests without a DPoP header
-		// are refused; no proof is not an invalid one.
-		return nil, ErrInvalidRequest.WithDescription("a DPoP proof is required: this client's access tokens are DPoP-bound")
 	case raw == "":
 		return nil, nil
 	}
-	p, err := s.dpop.Verify(ctx, raw, dpop.Request{Method: http.MethodPost, URL: s.cfg.Endpoints.Token})
+	p, err := s.dpop.Verify(ctx, raw, dpop.Request{Method: http.MethodPost, URL: endpointURL})
 	if err != nil {
 		return nil, dpopError(err)
 	}
 	return p, nil
+}
+
+// pushedProof checks the DPoP proof of a pushed authorization request
+// (RFC 9449 §10.1), whose htu is the endpoint's URL,
+// Endpoints.PushedAuthorization, and binds the request to its key: the
+// key's thumbprint becomes the request's dpop_jkt, so that its code is
+// redeemed only with a proof of that key (RFC 9449 §10). A dpop_jkt the
+// client pushed as well must name that key; RFC 9449 §10.1 requires the
+// request's refusal and names no error code: it is invalid_request, the
+// proof itself being valid. Without a proof, or with DPoP off (which
+// ignores the header, as the token endpoint does), params is left as it is.
+func (s *Server) pushedProof(ctx context.Context, h http.Header, params url.Values) *Error {
+	if s.dpop == nil {
+		return nil
+	}
+	p, oerr := s.requestProof(ctx, h, s.cfg.Endpoints.PushedAuthorization)
+	if p == nil {
+		return oerr
+	}
+	if jkt, ok := params["dpop_jkt"]; ok && jkt[0] != p.Thumbprint {
+		return ErrInvalidRequest.WithDescription("dpop_jkt is not the thumbprint of the DPoP proof's key (RFC 9449 §10.1)")
+	}
+	params["dpop_jkt"] = []string{p.Thumbprint}
+	return nil
 }
 
 // dpopError maps an error of dpop.Verify or dpop.FromHeader to the token

@@ -85,6 +85,10 @@ var (
 	// and revocation endpoints, for which RFC 6749 has no such code, answer
 	// server_error with status 503 and Retry-After.
 	ErrUnavailable = errors.New("oauthkit: store unavailable")
+	// ErrLimitReached means that a capped store operation would exceed its
+	// cap: a source that registered RegistrationConfig.MaxClientsPerSource
+	// clients registering one more (ClientCapper).
+	ErrLimitReached = errors.New("oauthkit: limit reached")
 )
 
 // Error returns the code and, when present, the description.

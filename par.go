@@ -74,15 +74,20 @@ var clientAuthParams = []string{"client_secret", "client_assertion", "client_ass
 // endpoint does (public clients by client_id), validates the request as
 // the authorization endpoint would, stores it and answers 201 with a
 // request_uri, single-use, bound to the client and valid for
-// Config.PAR.Lifetime. With Config.PAR nil it answers 404 Not Found.
+// Config.PAR.Lifetime. With Config.DPoP, a request with a DPoP proof (htu
+// Endpoints.PushedAuthorization) is bound to the proof's key as if it had
+// carried that key's dpop_jkt (RFC 9449 §10.1), and responses carry a
+// DPoP-Nonce if nonces are on. With Config.PAR nil it answers 404 Not
+// Found.
 func (s *Server) PushedAuthorizationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.PAR == nil {
 			http.NotFound(w, r)
 			return
 		}
-		s.backChannel(w, r, "pushed_authorization", parRules, func(ctx context.Context, _ *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
-			resp, oerr := s.pushAuthorizeRequest(ctx, client, form)
+		s.setDPoPNonce(w.Header())
+		s.backChannel(w, r, "pushed_authorization", parRules, func(ctx context.Context, r *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
+			resp, oerr := s.pushAuthorizeRequest(ctx, client, form, r.Header)
 			if oerr != nil {
 				return encoded{}, oerr
 			}
@@ -113,8 +118,9 @@ func (p pushResponse) appendJSON(b []byte) []byte {
 }
 
 // pushAuthorizeRequest validates and stores the authorization request
-// client pushed (RFC 9126 §2.1).
-func (s *Server) pushAuthorizeRequest(ctx context.Context, client *Client, form url.Values) (pushResponse, *Error) {
+// client pushed (RFC 9126 §2.1), with the request headers h, whose DPoP
+// proof, if any, binds it to a key (RFC 9449 §10.1).
+func (s *Server) pushAuthorizeRequest(ctx context.Context, client *Client, form url.Values, h http.Header) (pushResponse, *Error) {
 	// client_id is required, as in any authorization request; the
 	// back channel has checked that it names the authenticated client.
 	switch {
@@ -133,6 +139,11 @@ func (s *Server) pushAuthorizeRequest(ctx context.Context, client *Client, form 
 		// RFC 9126 §2.3: the errors of RFC 6749 §4.1.2.1, and
 		// invalid_request where it has none (a bad redirect URI): those
 		// validateAuthorizeRequest returns.
+		return pushResponse{}, oerr
+	}
+	// After the request's own checks, so that a request refused for them
+	// does not use up its proof's jti.
+	if oerr := s.pushedProof(ctx, h, params); oerr != nil {
 		return pushResponse{}, oerr
 	}
 	raw, err := randomToken(s.cfg.Rand)

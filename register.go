@@ -78,6 +78,17 @@ type RegistrationConfig struct {
 	// (client_secret_expires_at). Zero means forever.
 	SecretLifetime time.Duration
 
+	// MaxClientsPerSource, if positive, caps the clients one source may
+	// have registered at a time: a registration from a source that has
+	// that many clients stored is refused (403 access_denied) until one is
+	// deleted. The source is the host of the request's RemoteAddr, the key
+	// by which a TokenBucket limits registrations (behind a proxy, the
+	// host sets RemoteAddr to the client's). Store must then be a
+	// [ClientCapper], which counts and stores in one atomic step. Zero
+	// means no cap: with open registration, Config.RateLimiter is then the
+	// only bound on what one source registers.
+	MaxClientsPerSource int
+
 	path string // the path of Endpoints.Registration, set by New
 }
 
@@ -97,6 +108,42 @@ type ClientRegistry interface {
 	// DeleteClient removes the client with the given ID. Unknown IDs are
 	// not an error.
 	DeleteClient(ctx context.Context, id string) error
+}
+
+// ClientCapper is a ClientRegistry that caps the clients each source
+// registers (RegistrationConfig.MaxClientsPerSource). It is asserted when
+// the cap is configured; New refuses a cap on a store without it.
+//
+// Implementations must be safe for concurrent use.
+type ClientCapper interface {
+	ClientRegistry
+	// CreateClientCapped stores c as CreateClient does and records that
+	// source registered it, unless source has max clients stored already:
+	// then it returns an error wrapping ErrLimitReached and stores nothing.
+	// The count and the insert are one atomic step: of concurrent calls
+	// with one source, no more succeed than leave it with max clients. A
+	// client removed by DeleteClient no longer counts; UpdateClient keeps
+	// its source. A taken ID is an error wrapping ErrExists, as with
+	// CreateClient.
+	CreateClientCapped(ctx context.Context, c *Client, source string, max int) error
+}
+
+// ClientRevoker is a TokenStore (Config.Tokens) that revokes every token of
+// a client at once. The client configuration endpoint calls it when a
+// client deletes its registration (RFC 7592 §2.3), before the deletion;
+// without it the client's tokens stay valid until they expire, though a
+// deleted client can no longer refresh them. A token issued to a request
+// that authenticated the client before the deletion and stored its tokens
+// after the revocation also stays valid until it expires; a resource
+// server that checks JWT access tokens by their signature alone accepts
+// them until they expire in any case.
+//
+// Implementations must be safe for concurrent use.
+type ClientRevoker interface {
+	// RevokeClientTokens revokes every token whose ClientID is clientID,
+	// as RevokeGrant revokes each of their grants: tokens of those grants
+	// stored afterwards are refused too. Unknown clients are not an error.
+	RevokeClientTokens(ctx context.Context, clientID string) error
 }
 
 // InitialAccessTokens returns a RegistrationConfig.InitialAccessToken that
@@ -190,6 +237,11 @@ func (s *Server) setUpRegistration() error {
 		return errors.New("oauthkit: Config.Registration.Store is required")
 	case c.SecretLifetime < 0:
 		return errors.New("oauthkit: Config.Registration.SecretLifetime must not be negative")
+	case c.MaxClientsPerSource < 0:
+		return errors.New("oauthkit: Config.Registration.MaxClientsPerSource must not be negative")
+	}
+	if _, ok := c.Store.(ClientCapper); c.MaxClientsPerSource > 0 && !ok {
+		return errors.New("oauthkit: Config.Registration.MaxClientsPerSource needs a Store that is a ClientCapper, which counts each source's clients atomically")
 	}
 	served := func(gt string) bool {
 		_, ok := s.grants[gt]
@@ -256,7 +308,10 @@ func (s *Server) setUpRegistration() error {
 // before anything else, with the request's RemoteAddr and no ClientID, and
 // Endpoint "registration" (POST) or "client_configuration" (the others). A
 // TokenBucket there limits each source host: with Rate N/period and Burst
-// N, it caps the clients one host registers per period.
+// N, it caps the clients one host registers per period;
+// RegistrationConfig.MaxClientsPerSource caps those it has at a time. A
+// DELETE revokes the client's tokens if Config.Tokens is a ClientRevoker
+// (RFC 7592 §2.3).
 // With Config.Registration nil, the handler answers every request with 404.
 func (s *Server) RegistrationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -400,7 +455,12 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		if err := client.Validate(); err != nil { // a backstop: clientFromMetadata checks all of it
 			return nil, ErrServerError.Wrap(err)
 		}
-		if err := rc.Store.CreateClient(ctx, client); err != nil {
+		if err := s.createClient(ctx, client, r); err != nil {
+			if errors.Is(err, ErrLimitReached) {
+				e := ErrAccessDenied.WithDescription("this source has registered as many clients as it may")
+				e.Status = http.StatusForbidden
+				return nil, e
+			}
 			return nil, ErrServerError.Wrap(err)
 		}
 		s.fillInformation(info, client)
@@ -411,6 +471,29 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, info)
+}
+
+// createClient stores a new client registered by the request r, within
+// the cap on its source's clients if there is one.
+func (s *Server) createClient(ctx context.Context, c *Client, r *http.Request) error {
+	rc := s.cfg.Registration
+	if rc.MaxClientsPerSource > 0 {
+		// setUpRegistration has checked that Store is a ClientCapper.
+		return rc.Store.(ClientCapper).CreateClientCapped(ctx, c, remoteHost(r.RemoteAddr), rc.MaxClientsPerSource)
+	}
+	return rc.Store.CreateClient(ctx, c)
+}
+
+// deleteClient deletes a client's registration (RFC 7592 §2.3) and, if
+// Config.Tokens is a ClientRevoker, revokes its tokens first: if that
+// fails, nothing is deleted and the client may try again.
+func (s *Server) deleteClient(ctx context.Context, id string) error {
+	if rv, ok := s.cfg.Tokens.(ClientRevoker); ok {
+		if err := rv.RevokeClientTokens(ctx, id); err != nil {
+			return err
+		}
+	}
+	return s.cfg.Registration.Store.DeleteClient(ctx, id)
 }
 
 // manageClient serves the client read, update and delete requests of
@@ -446,7 +529,7 @@ func (s *Server) manageClient(w http.ResponseWriter, r *http.Request, id string)
 		s.fillInformation(info, client)
 		writeJSON(w, http.StatusOK, info)
 	case http.MethodDelete:
-		if err := store.DeleteClient(ctx, id); err != nil {
+		if err := s.deleteClient(ctx, id); err != nil {
 			s.writeRegistrationError(ctx, w, ErrServerError.Wrap(err))
 			return
 		}

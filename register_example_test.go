@@ -78,3 +78,49 @@ func ExampleClientIDMetadataDocuments() {
 	fmt.Println(srv.Metadata().ClientIDMetadataDocumentSupported)
 	// Output: true
 }
+
+// Open registration with a cap on the clients each source has at a time:
+// the store counts and inserts atomically (a ClientCapper, as the memory
+// and PostgreSQL stores are), and a client that deletes its registration
+// frees its place and loses its tokens (a ClientRevoker token store).
+func ExampleRegistrationConfig_maxClientsPerSource() {
+	store := memory.NewStore()
+	srv, err := oauthkit.New(oauthkit.Config{
+		Issuer:  "https://as.example",
+		Clients: store, Codes: store, Tokens: store,
+		Registration: &oauthkit.RegistrationConfig{
+			Store:               store,
+			MaxClientsPerSource: 2,
+		},
+		RateLimiter: &oauthkit.TokenBucket{Rate: 1, Burst: 20},
+	})
+	if err != nil {
+		panic(err)
+	}
+	h := srv.RegistrationHandler()
+	register := func() (int, oauthkit.ClientInformation) {
+		r := httptest.NewRequest(http.MethodPost, "https://as.example/register",
+			strings.NewReader(`{"redirect_uris": ["https://app.example/cb"]}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.RemoteAddr = "192.0.2.1:50000"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var info oauthkit.ClientInformation
+		json.Unmarshal(w.Body.Bytes(), &info)
+		return w.Code, info
+	}
+	_, first := register()
+	_, _ = register()
+	code, _ := register()
+	fmt.Println("third:", code)
+
+	r := httptest.NewRequest(http.MethodDelete, first.RegistrationClientURI, nil)
+	r.Header.Set("Authorization", "Bearer "+first.RegistrationAccessToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	code, _ = register()
+	fmt.Println("after a deletion:", w.Code, code)
+	// Output:
+	// third: 403
+	// after a deletion: 204 201
+}

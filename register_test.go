@@ -30,6 +30,7 @@ import (
 // regEnv is a running server with registration on.
 type regEnv struct {
 	*e2eEnv
+	srv   *oauthkit.Server
 	store *memory.Store
 	// registration is the registration_endpoint the metadata publishes.
 	registration string
@@ -65,6 +66,7 @@ func regStart(t *testing.T, configure func(*oauthkit.Config)) *regEnv {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	e.srv = srv
 	mux.Handle("/authorize", srv.AuthorizeHandler())
 	mux.Handle("/token", srv.TokenHandler())
 	mux.Handle("/register", srv.RegistrationHandler())
@@ -746,6 +748,11 @@ func TestRegistrationConfigErrors(t *testing.T) {
 		{"client_secret_jwt", func(c *oauthkit.Config) { c.Registration.AuthMethods = []string{"client_secret_jwt"} }, "cannot be registered"},
 		{"private_key_jwt not configured", func(c *oauthkit.Config) { c.Registration.AuthMethods = []string{"private_key_jwt"} }, "not among the server's methods"},
 		{"negative lifetime", func(c *oauthkit.Config) { c.Registration.SecretLifetime = -1 }, "must not be negative"},
+		{"negative client cap", func(c *oauthkit.Config) { c.Registration.MaxClientsPerSource = -1 }, "must not be negative"},
+		{"client cap without a ClientCapper", func(c *oauthkit.Config) {
+			c.Registration.Store = &switchRegistry{ClientRegistry: store}
+			c.Registration.MaxClientsPerSource = 1
+		}, "needs a Store that is a ClientCapper"},
 		{"bad scope", func(c *oauthkit.Config) { c.Registration.Scopes = []string{"a b"} }, "not a scope token"},
 		{"endpoint with query", func(c *oauthkit.Config) { c.Endpoints.Registration = "https://as.example/register?x" }, "Endpoints.Registration"},
 		{"endpoint with trailing slash", func(c *oauthkit.Config) { c.Endpoints.Registration = "https://as.example/register/" }, "Endpoints.Registration"},

@@ -18,8 +18,9 @@ func (acceptAllReplay) Remember(context.Context, string, time.Time, time.Time) (
 
 // BenchmarkVerify checks an ES256 proof with every rule, but the replay
 // cache's work (a cache that accepts all, so one proof serves each
-// iteration); BenchmarkBareES256 is go-jose's parsing and verification of
-// the same proof with a known key, the floor of any proof check.
+// iteration); BareES256 is go-jose's parsing and verification of the same
+// proof with a known key, the cost of a proof check before Verify verified
+// signatures with the key of a cached header (see BENCHMARKS.md, "DPoP").
 func BenchmarkVerify(b *testing.B) {
 	es := testKeys(b)["ES256"]
 	proof := sign(b, es, nil, claimsAt(now, nil))

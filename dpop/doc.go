@@ -14,7 +14,9 @@
 //   - alg one of Config.Algorithms: asymmetric only, never "none" or HMAC;
 //   - jwk a public key fit for alg (an RSA modulus of 2048 bits at least);
 //     a header carrying private key parameters is refused;
-//   - the signature verifies with that jwk;
+//   - the signature verifies with that jwk, in the encoding of
+//     [RFC 7518 §3] for alg taken exactly (ES*: R and S of the curve's
+//     size; PS*: a salt as long as the hash) or Ed25519 ([RFC 8037 §3.1]);
 //   - jti present; htm equal to the request's method; htu equal to the
 //     request's URL, both normalized ([NormalizeHTU]), query and fragment
 //     ignored;
@@ -26,9 +28,10 @@
 //     ([RFC 9449 §11.1]), which instances share.
 //
 // A Verifier remembers the headers it has checked, by their bytes and a
-// bounded number of them: a client's proofs share one header, which is then
-// decoded and checked once, and whose key is one value that the crypto
-// packages keep in their precomputed form.
+// bounded number of them: a client's proofs share one header, whose jwk is
+// then parsed (go-jose's JSONWebKey), checked and hashed into a thumbprint
+// once. Each proof's signature is then verified over its JWS signing input
+// with crypto/ecdsa, crypto/rsa or crypto/ed25519 and that key.
 //
 // The accepted proof's [Proof.Thumbprint] is the key's RFC 7638 thumbprint:
 // the value of cnf.jkt in a bound token and of dpop_jkt in an authorization
@@ -51,6 +54,8 @@
 //
 // [RFC 9449]: https://www.rfc-editor.org/rfc/rfc9449
 // [RFC 9449 §4.3]: https://www.rfc-editor.org/rfc/rfc9449#section-4.3
+// [RFC 7518 §3]: https://www.rfc-editor.org/rfc/rfc7518#section-3
+// [RFC 8037 §3.1]: https://www.rfc-editor.org/rfc/rfc8037#section-3.1
 // [RFC 9449 §8]: https://www.rfc-editor.org/rfc/rfc9449#section-8
 // [RFC 9449 §11.1]: https://www.rfc-editor.org/rfc/rfc9449#section-11.1
 package dpop

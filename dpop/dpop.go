@@ -142,14 +142,13 @@ type Config struct {
 
 // Verifier checks DPoP proofs. It is safe for concurrent use.
 type Verifier struct {
-	algs     []string
-	joseAlgs []jose.SignatureAlgorithm
-	headers  headerCache
-	maxAge   time.Duration
-	leeway   time.Duration
-	replay   ReplayCache
-	nonces   NonceChecker
-	now      func() time.Time
+	algs    []string
+	headers headerCache
+	maxAge  time.Duration
+	leeway  time.Duration
+	replay  ReplayCache
+	nonces  NonceChecker
+	now     func() time.Time
 }
 
 // New returns a Verifier of the proofs that c describes, or an error if c
@@ -172,7 +171,6 @@ func New(c Config) (*Verifier, error) {
 		}
 		if !slices.Contains(v.algs, a) {
 			v.algs = append(v.algs, a)
-			v.joseAlgs = append(v.joseAlgs, jose.SignatureAlgorithm(a))
 		}
 	}
 	switch {
@@ -263,14 +261,14 @@ func (v *Verifier) Verify(ctx context.Context, proof string, r Request) (*Proof,
 	if r.Method == "" {
 		return nil, errors.New("dpop: Request.Method is empty")
 	}
-	p, jws, c, rf := v.parse(proof)
+	p, input, sig, c, rf := v.parse(proof)
 	if rf != nil {
 		return nil, rf
 	}
 	if rf := v.check(p, c, r, htu, now); rf != nil {
 		return nil, rf
 	}
-	if _, err := jws.Verify(p.Key); err != nil {
+	if err := verifySignature(p.Key, p.Algorithm, input, sig); err != nil {
 		return nil, &refusal{kind: ErrInvalidProof, reason: "signature invalid", cause: err}
 	}
 	if v.nonces != nil {
@@ -295,8 +293,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, r Request) (*Proof,
 	return p, nil
 }
 
-// header is the protected header of a proof, as far as it is checked
-// before go-jose parses it.
+// header is the protected header of a proof (RFC 7515 §4.1, RFC 9449 §4.2).
 type header struct {
 	Typ  *string         `json:"typ"`
 	Alg  string          `json:"alg"`
@@ -319,49 +316,59 @@ type claims struct {
 }
 
 // parse parses a proof without verifying its signature or its claims'
-// values: a compact JWS of a proof's type, with a public key of an allowed
-// algorithm, and claims of the right types. The Proof it returns has Key,
-// Algorithm, ID, IssuedAt (if present) and Nonce set.
-func (v *Verifier) parse(raw string) (*Proof, *jose.JSONWebSignature, *claims, *refusal) {
+// values: a compact JWS (RFC 7515 §7.1) of a proof's type, with a public
+// key of an allowed algorithm, and claims of the right types. It returns
+// the JWS signing input and the decoded signature, and a Proof with Key,
+// Algorithm, Thumbprint, ID, IssuedAt (if present) and Nonce set.
+func (v *Verifier) parse(raw string) (*Proof, string, []byte, *claims, *refusal) {
 	switch {
 	case raw == "":
-		return nil, nil, nil, refuse("missing")
+		return nil, "", nil, nil, refuse("missing")
 	case len(raw) > MaxProofBytes:
-		return nil, nil, nil, refuse("too long")
+		return nil, "", nil, nil, refuse("too long")
 	case strings.Count(raw, ".") != 2:
-		return nil, nil, nil, refuse("is not a JWT in compact serialization")
+		return nil, "", nil, nil, refuse("is not a JWT in compact serialization")
 	}
-	b64, _, _ := strings.Cut(raw, ".")
-	key, rf := v.headers.get(b64, v.checkHeader)
+	b64Header, rest, _ := strings.Cut(raw, ".")
+	b64Claims, b64Sig, _ := strings.Cut(rest, ".")
+	key, rf := v.headers.get(b64Header, v.checkHeader)
 	if rf != nil {
-		return nil, nil, nil, rf
+		return nil, "", nil, nil, rf
 	}
-	jws, err := jose.ParseSignedCompact(raw, v.joseAlgs)
+	payload, err := b64.DecodeString(b64Claims)
 	if err != nil {
-		return nil, nil, nil, &refusal{kind: ErrInvalidProof, reason: "is not a well-formed JWS with a public jwk", cause: err}
+		return nil, "", nil, nil, refuse("claims are not base64url-encoded")
+	}
+	sig, err := b64.DecodeString(b64Sig)
+	if err != nil || len(sig) == 0 {
+		return nil, "", nil, nil, refuse("signature missing or not base64url-encoded")
 	}
 	var c claims
-	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
-		return nil, nil, nil, refuse("claims are not a JSON object of the right types")
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, "", nil, nil, refuse("claims are not a JSON object of the right types")
 	}
 	p := &Proof{Key: key.key, Algorithm: key.alg, Thumbprint: key.thumbprint, ID: c.JTI, Nonce: c.Nonce}
 	if c.IAT != nil {
 		iat := *c.IAT
 		if !(iat > 0 && iat < 1e11) { // 1e11 s is in the year 5138
-			return nil, nil, nil, refuse("iat out of range")
+			return nil, "", nil, nil, refuse("iat out of range")
 		}
 		sec, frac := math.Modf(iat)
 		p.IssuedAt = time.Unix(int64(sec), int64(frac*1e9))
 	}
-	return p, jws, &c, nil
+	return p, raw[:len(b64Header)+1+len(b64Claims)], sig, &c, nil
 }
 
-// checkHeader checks a proof's protected header, base64url-encoded as b64
-// (the proof's first segment): typ, an allowed alg, no crit, and a public
+// b64 is the encoding of a compact JWS's parts (RFC 7515 §2): base64url
+// without padding, and strict, so that each part has one encoding.
+var b64 = base64.RawURLEncoding.Strict()
+
+// checkHeader checks a proof's protected header, base64url-encoded as
+// b64Header (the proof's first segment): typ, an allowed alg, no crit, and a public
 // jwk fit for alg. It returns the header's key, or why it is refused.
-func (v *Verifier) checkHeader(b64 string) (*headerKey, *refusal) {
+func (v *Verifier) checkHeader(b64Header string) (*headerKey, *refusal) {
 	var h header
-	hb, err := base64.RawURLEncoding.DecodeString(b64)
+	hb, err := b64.DecodeString(b64Header)
 	if err != nil || json.Unmarshal(hb, &h) != nil {
 		return nil, refuse("header is not a base64url-encoded JSON object")
 	}
@@ -386,7 +393,7 @@ func (v *Verifier) checkHeader(b64 string) (*headerKey, *refusal) {
 	}
 	var jwk jose.JSONWebKey
 	if err := jwk.UnmarshalJSON(h.JWK); err != nil {
-		return nil, &refusal{kind: ErrInvalidProof, reason: "is not a well-formed JWS with a public jwk", cause: err}
+		return nil, &refusal{kind: ErrInvalidProof, reason: "jwk is not a well-formed public key", cause: err}
 	}
 	switch {
 	case !jwk.Valid():
@@ -417,10 +424,9 @@ type headerKey struct {
 const headerCacheSize = 1024
 
 // headerCache remembers checked proof headers by their base64url form: a
-// client's proofs share one header, which is then decoded, checked and
-// hashed into a thumbprint once, and its key is one value, which crypto/
-// ecdsa and crypto/rsa keep in their precomputed form across
-// verifications. A header is the same bytes or not looked up at all, so a
+// client's proofs share one header, whose jwk is then decoded, checked and
+// hashed into a thumbprint once, and each proof's signature is verified
+// with that key directly (verifySignature). A header is the same bytes or not looked up at all, so a
 // hit means exactly what checking it again would. Refused headers are not
 // kept. When full, the cache starts over. It is safe for concurrent use.
 type headerCache struct {
@@ -428,15 +434,15 @@ type headerCache struct {
 	m  map[string]*headerKey
 }
 
-// get returns the key of the header b64, from the cache or by check.
-func (c *headerCache) get(b64 string, check func(string) (*headerKey, *refusal)) (*headerKey, *refusal) {
+// get returns the key of the header b64Header, from the cache or by check.
+func (c *headerCache) get(b64Header string, check func(string) (*headerKey, *refusal)) (*headerKey, *refusal) {
 	c.mu.Lock()
-	k, ok := c.m[b64]
+	k, ok := c.m[b64Header]
 	c.mu.Unlock()
 	if ok {
 		return k, nil
 	}
-	k, rf := check(b64)
+	k, rf := check(b64Header)
 	if rf != nil {
 		return nil, rf
 	}
@@ -444,7 +450,7 @@ func (c *headerCache) get(b64 string, check func(string) (*headerKey, *refusal))
 	if c.m == nil || len(c.m) >= headerCacheSize {
 		c.m = make(map[string]*headerKey)
 	}
-	c.m[b64] = k
+	c.m[b64Header] = k
 	c.mu.Unlock()
 	return k, nil
 }

@@ -38,12 +38,15 @@ func FuzzParseProof(f *testing.F) {
 	}
 	req := Request{Method: "POST", URL: "https://as.example.com/token"}
 	f.Fuzz(func(t *testing.T, raw string) {
-		p, jws, c, rf := v.parse(raw)
+		p, input, sig, c, rf := v.parse(raw)
 		if rf != nil {
-			if rf.reason == "" || p != nil || jws != nil || c != nil || !errors.Is(rf, ErrInvalidProof) {
-				t.Fatalf("refusal %v with results %v %v %v", rf, p, jws, c)
+			if rf.reason == "" || p != nil || input != "" || sig != nil || c != nil || !errors.Is(rf, ErrInvalidProof) {
+				t.Fatalf("refusal %v with results %v %q %x %v", rf, p, input, sig, c)
 			}
 			return
+		}
+		if !strings.HasPrefix(raw, input+".") || strings.Count(input, ".") != 1 || len(sig) == 0 {
+			t.Fatalf("signing input %q and signature %x of %q", input, sig, raw)
 		}
 		if !slices.Contains(v.algs, p.Algorithm) || !jwks.KeyFits(p.Key, p.Algorithm) {
 			t.Fatalf("parsed alg %q with key %T", p.Algorithm, p.Key)

@@ -31,6 +31,8 @@ import (
 type Clients struct {
 	mu      sync.RWMutex
 	clients map[string]*oauthkit.Client
+	sources map[string]string // client ID → the source that registered it (CreateClientCapped)
+	counts  map[string]int    // source → its clients stored
 }
 
 // NewClients returns a store holding clients.

@@ -74,6 +74,22 @@ func TestCodesReclaimedWithinALifetime(t *testing.T) {
 	}
 }
 
+func TestClientCapper(t *testing.T) {
+	storetest.TestClientCapper(t, func(t *testing.T) oauthkit.ClientCapper { return NewClients() })
+}
+
+func TestClientRevoker(t *testing.T) {
+	storetest.TestClientRevoker(t, func(t *testing.T) storetest.ClientRevokingStore {
+		s := NewTokens()
+		t.Cleanup(func() {
+			if err := s.checkIndexes(); err != nil {
+				t.Errorf("indexes after the subtest: %v", err)
+			}
+		})
+		return s
+	})
+}
+
 func TestTokens(t *testing.T) {
 	storetest.TestTokenStore(t, func(t *testing.T) oauthkit.TokenStore {
 		s := NewTokens()

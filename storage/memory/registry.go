@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/oauthkit/oauthkit"
 )
@@ -10,6 +11,9 @@ import (
 // Clients is also an [oauthkit.ClientRegistry], the store of dynamic client
 // registration (RFC 7591, RFC 7592).
 var _ oauthkit.ClientRegistry = (*Clients)(nil)
+
+// Clients caps the clients of each source (RegistrationConfig.MaxClientsPerSource).
+var _ oauthkit.ClientCapper = (*Clients)(nil)
 
 // CreateClient adds c, or returns an error wrapping oauthkit.ErrExists if a
 // client with its ID is stored. The store keeps c; do not modify it after.
@@ -20,6 +24,27 @@ func (s *Clients) CreateClient(_ context.Context, c *oauthkit.Client) error {
 		return fmt.Errorf("client %q: %w", c.ID, oauthkit.ErrExists)
 	}
 	s.clients[c.ID] = c
+	return nil
+}
+
+// CreateClientCapped adds c as CreateClient does, unless source has max
+// clients stored: then it returns an error wrapping
+// oauthkit.ErrLimitReached. See oauthkit.ClientCapper.
+func (s *Clients) CreateClientCapped(_ context.Context, c *oauthkit.Client, source string, max int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.clients[c.ID]; ok {
+		return fmt.Errorf("client %q: %w", c.ID, oauthkit.ErrExists)
+	}
+	if s.counts[source] >= max {
+		return fmt.Errorf("clients of a source: %w", oauthkit.ErrLimitReached)
+	}
+	if s.sources == nil {
+		s.sources, s.counts = make(map[string]string), make(map[string]int)
+	}
+	s.clients[c.ID] = c
+	s.sources[c.ID] = source
+	s.counts[source]++
 	return nil
 }
 
@@ -42,5 +67,32 @@ func (s *Clients) DeleteClient(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.clients, id)
+	if source, ok := s.sources[id]; ok {
+		delete(s.sources, id)
+		if s.counts[source]--; s.counts[source] <= 0 {
+			delete(s.counts, source)
+		}
+	}
+	return nil
+}
+
+// Tokens revokes a client's tokens when it deletes its registration.
+var _ oauthkit.ClientRevoker = (*Tokens)(nil)
+
+// RevokeClientTokens revokes every token of the client clientID, and
+// refuses tokens of their grants stored afterwards, as RevokeGrant does. It
+// walks every stored token.
+func (s *Tokens) RevokeClientTokens(_ context.Context, clientID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	grants := make(map[string]bool)
+	for r := range s.tokens.records() {
+		if t := r.token(); t.ClientID == clientID {
+			grants[strings.Clone(t.GrantID)] = true
+		}
+	}
+	for g := range grants {
+		s.revokeGrant(g)
+	}
 	return nil
 }

@@ -154,7 +154,8 @@ func (t *table) compact() {
 	}
 }
 
-// records yields every stored record; for tests.
+// records yields every stored record. The table must not change while it
+// runs.
 func (t *table) records() iter.Seq[record] {
 	return func(yield func(record) bool) {
 		for _, s := range t.index {

@@ -121,6 +121,57 @@ func (s *Store) CreateClient(ctx context.Context, c *oauthkit.Client) error {
 	return wrapErr("create client", err)
 }
 
+// sourceLockClass is the first key of the transaction-scoped advisory
+// locks that serialize the registrations of one source
+// (CreateClientCapped): "oks1" as an int4. The second key is a hash of the
+// source; a collision only makes two sources wait for each other.
+const sourceLockClass = "1869312817"
+
+// Store is an [oauthkit.ClientCapper].
+var _ oauthkit.ClientCapper = (*Store)(nil)
+
+// CreateClientCapped adds c as CreateClient does and records source as
+// the source that registered it (registration_source), unless source has
+// max clients stored: then it returns an error wrapping
+// oauthkit.ErrLimitReached and stores nothing. It takes the source's lock,
+// counts and inserts in one transaction, so that concurrent registrations
+// of one source, on any instance, never exceed max. See
+// oauthkit.ClientCapper.
+func (s *Store) CreateClientCapped(ctx context.Context, c *oauthkit.Client, source string, max int) error {
+	values, err := clientValues(c)
+	if err != nil {
+		return err
+	}
+	if !storable(source) {
+		return errors.New("postgres: a client's source must be valid UTF-8 without NUL")
+	}
+	ctx, deadline, cancel := withDeadline(ctx)
+	defer cancel()
+	defer s.invalidateClient(c.ID)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var n int
+		b := &pgx.Batch{}
+		b.Queue(checkDeadlineIdle, deadline)
+		b.Queue(`SELECT pg_advisory_xact_lock(`+sourceLockClass+`, hashtext($1::text))`, source)
+		b.Queue(`SELECT count(*) FROM oauthkit_clients WHERE registration_source = $1`, source).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if n >= max {
+			return fmt.Errorf("postgres: clients of a source: %w", oauthkit.ErrLimitReached)
+		}
+		b = &pgx.Batch{}
+		b.Queue(`INSERT INTO oauthkit_clients (`+clientColumns+`, registration_source)
+			VALUES (`+clientPlaceholders+`, $18)`, append(values, source)...)
+		b.Queue(checkDeadline, deadline)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if errors.Is(err, oauthkit.ErrLimitReached) {
+		return err
+	}
+	return wrapErr("create client", err)
+}
+
 // UpdateClient replaces the client with c's ID by c (RFC 7592 §2.2), or
 // returns an error wrapping oauthkit.ErrNotFound if there is none. It
 // refuses what PutClient refuses, and drops the client from this Store's
@@ -181,7 +232,8 @@ func decodeRegistration(b []byte) (*oauthkit.ClientRegistration, error) {
 }
 
 // DeleteClient removes the client with the given ID. Tokens already issued
-// to it stay valid until they expire or are revoked. Unknown IDs are not an
+// to it stay valid until they expire or are revoked (RevokeClientTokens,
+// which the client configuration endpoint calls first). Unknown IDs are not an
 // error. It drops the client from this Store's client cache (see
 // [Store.CacheClients]).
 func (s *Store) DeleteClient(ctx context.Context, id string) error {

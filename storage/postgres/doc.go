@@ -82,7 +82,13 @@
 //     retry, or that refresh token presented later, is reuse and revokes
 //     the family (RFC 9700 §4.14.2).
 //   - [Store.CreateTokens] and [Store.RevokeGrant] each are one transaction
-//     under the same grant locks.
+//     under the same grant locks; so is [Store.RevokeClientTokens], which
+//     takes the locks of every grant of the client, in the order of their
+//     hashes, then deletes the client's tokens and records their grants.
+//   - [Store.CreateClientCapped] is one transaction that takes an advisory
+//     lock on the source, counts the source's clients and inserts the new
+//     one only below the cap: of concurrent registrations of one source,
+//     from any instance, no more succeed than the cap allows.
 //   - [Store.Remember] is one INSERT ... ON CONFLICT DO UPDATE, which
 //     inserts the key, or takes over its row if it has expired, or else
 //     changes nothing and returns no row; a concurrent call with the same

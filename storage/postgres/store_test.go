@@ -41,6 +41,24 @@ func TestClientRegistry(t *testing.T) {
 	})
 }
 
+func TestClientCapper(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	storetest.TestClientCapper(t, func(t *testing.T) oauthkit.ClientCapper {
+		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_clients")
+		return s
+	})
+}
+
+func TestClientRevoker(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	storetest.TestClientRevoker(t, func(t *testing.T) storetest.ClientRevokingStore {
+		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_tokens, "+db.schema+".oauthkit_revoked_grants")
+		return s
+	})
+}
+
 func TestCodeStore(t *testing.T) {
 	db := newTestDB(t)
 	s := db.store(t)

@@ -451,5 +451,33 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	return wrapErr("revoke grant", err)
 }
 
+// Store is an [oauthkit.ClientRevoker].
+var _ oauthkit.ClientRevoker = (*Store)(nil)
+
+// RevokeClientTokens revokes (deletes) every token of the client clientID
+// and records each of their grants as RevokeGrant does, so that
+// CreateTokens refuses their tokens for oauthkit.MaxCodeLifetime. It takes
+// the grants' locks first, in the order of their hashes (so that two
+// revocations cannot deadlock), in the same transaction. It is the
+// [oauthkit.ClientRevoker] that the client configuration endpoint calls
+// when a client deletes its registration (RFC 7592 §2.3); the tokens are
+// found through an index on client_id (migration 0007).
+func (s *Store) RevokeClientTokens(ctx context.Context, clientID string) error {
+	if !storable(clientID) {
+		return nil
+	}
+	ctx, deadline, cancel := withDeadline(ctx)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue(checkDeadline, deadline)
+	b.Queue(`SELECT pg_advisory_xact_lock(`+grantLockClass+`, h)
+		FROM (SELECT DISTINCT hashtext(grant_id) AS h FROM oauthkit_tokens WHERE client_id = $1 ORDER BY h) AS g`, clientID)
+	b.Queue(`WITH revoked AS (DELETE FROM oauthkit_tokens WHERE client_id = $1 RETURNING grant_id)
+	`+insertTombstone(`SELECT DISTINCT grant_id, now(), now() + `+tombstoneLife+` FROM revoked`), clientID)
+	b.Queue(checkDeadline, deadline)
+	err := s.pool.SendBatch(ctx, b).Close()
+	return wrapErr("revoke client tokens", err)
+}
+
 var revokeGrantSQL = `WITH revoked AS (DELETE FROM oauthkit_tokens WHERE grant_id = $1)
 	` + insertTombstone(`VALUES ($1, now(), now() + `+tombstoneLife+`)`)

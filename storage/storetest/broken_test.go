@@ -45,6 +45,9 @@ var brokenStores = []struct {
 	{"TokensShareMemory", tokenKit(func() oauthkit.TokenStore { return &sharingTokens{Tokens: memory.NewTokens()} }), "Copies"},
 	{"TokensNoGrace", tokenKit(func() oauthkit.TokenStore { return graceless{memory.NewTokens()} }), "RetryWithinGrace/Immediately"},
 	{"TokensReuseKeepsGrant", tokenKit(func() oauthkit.TokenStore { return lenientTokens{memory.NewTokens()} }), "Reuse/NoGrace"},
+
+	{"CapperCountThenInsert", capperKit(func() oauthkit.ClientCapper { return &countThenInsert{Clients: memory.NewClients()} }), "ConcurrentCreate"},
+	{"RevokerTokensOnly", revokerKit(func() storetest.ClientRevokingStore { return &tokensOnlyRevoker{Tokens: memory.NewTokens()} }), "Revoke"},
 }
 
 func TestKitCatchesBrokenStores(t *testing.T) {
@@ -102,6 +105,93 @@ func tokenKit(newStore func() oauthkit.TokenStore) func(*testing.T) {
 	return func(t *testing.T) {
 		storetest.TestTokenStore(t, func(*testing.T) oauthkit.TokenStore { return newStore() })
 	}
+}
+
+func capperKit(newStore func() oauthkit.ClientCapper) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.TestClientCapper(t, func(*testing.T) oauthkit.ClientCapper { return newStore() })
+	}
+}
+
+func revokerKit(newStore func() storetest.ClientRevokingStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.TestClientRevoker(t, func(*testing.T) storetest.ClientRevokingStore { return newStore() })
+	}
+}
+
+// countThenInsert counts a source's clients, then inserts, in two steps:
+// concurrent registrations all see room.
+type countThenInsert struct {
+	*memory.Clients
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (s *countThenInsert) CreateClientCapped(ctx context.Context, c *oauthkit.Client, source string, max int) error {
+	s.mu.Lock()
+	n := s.counts[source]
+	s.mu.Unlock()
+	if n >= max {
+		return oauthkit.ErrLimitReached
+	}
+	time.Sleep(time.Millisecond)
+	if err := s.CreateClient(ctx, c); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.counts == nil {
+		s.counts = make(map[string]int)
+	}
+	s.counts[source]++
+	s.mu.Unlock()
+	return nil
+}
+
+// tokensOnlyRevoker revokes a client's tokens one by one, without revoking
+// their grants: tokens of those grants stored later are accepted.
+type tokensOnlyRevoker struct {
+	*memory.Tokens
+	mu       sync.Mutex
+	byClient map[string][]string
+}
+
+func (s *tokensOnlyRevoker) record(tokens []*oauthkit.Token) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byClient == nil {
+		s.byClient = make(map[string][]string)
+	}
+	for _, t := range tokens {
+		s.byClient[t.ClientID] = append(s.byClient[t.ClientID], t.ID)
+	}
+}
+
+func (s *tokensOnlyRevoker) CreateTokens(ctx context.Context, tokens ...*oauthkit.Token) error {
+	err := s.Tokens.CreateTokens(ctx, tokens...)
+	if err == nil {
+		s.record(tokens)
+	}
+	return err
+}
+
+func (s *tokensOnlyRevoker) RotateRefreshToken(ctx context.Context, id string, now time.Time, grace time.Duration, next ...*oauthkit.Token) error {
+	err := s.Tokens.RotateRefreshToken(ctx, id, now, grace, next...)
+	if err == nil {
+		s.record(next)
+	}
+	return err
+}
+
+func (s *tokensOnlyRevoker) RevokeClientTokens(ctx context.Context, clientID string) error {
+	s.mu.Lock()
+	ids := s.byClient[clientID]
+	s.mu.Unlock()
+	for _, id := range ids {
+		if err := s.RevokeToken(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // foldClients matches client IDs without regard to case.

@@ -149,6 +149,8 @@ func errName(err error) string {
 		return "ErrExists"
 	case errors.Is(err, oauthkit.ErrUnavailable):
 		return "ErrUnavailable"
+	case errors.Is(err, oauthkit.ErrLimitReached):
+		return "ErrLimitReached"
 	default:
 		return "other"
 	}
@@ -177,6 +179,8 @@ func sentinel(target error) string {
 		return "oauthkit.ErrReused"
 	case oauthkit.ErrExists:
 		return "oauthkit.ErrExists"
+	case oauthkit.ErrLimitReached:
+		return "oauthkit.ErrLimitReached"
 	default:
 		return target.Error()
 	}
