@@ -85,3 +85,14 @@ func BenchmarkCreateTokens(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScope is the cost of making a tenant's view.
+func BenchmarkScope(b *testing.B) {
+	shared := memory.NewStore()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tenant.Scope(shared, "tenant-0042"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -175,24 +175,37 @@ func (v *View) outClient(c *oauthkit.Client) (*oauthkit.Client, error) {
 	return &out, nil
 }
 
-func (v *View) inClient(c *oauthkit.Client) *oauthkit.Client {
-	if c == nil {
-		return nil
+// inClient returns c under the tenant's prefix. A client without an ID is
+// refused here, as not every store refuses it, so that every client a view
+// stores is under its prefix.
+func (v *View) inClient(c *oauthkit.Client) (*oauthkit.Client, error) {
+	if c == nil || c.ID == "" {
+		return nil, errNoClientID
 	}
 	in := *c
 	in.ID = v.key(c.ID)
-	return &in
+	return &in, nil
 }
+
+var errNoClientID = errors.New("tenant: client needs an ID")
 
 // CreateClient adds a client of the tenant; see oauthkit.ClientRegistry.
 func (v *View) CreateClient(ctx context.Context, c *oauthkit.Client) error {
-	return v.shared.CreateClient(ctx, v.inClient(c))
+	in, err := v.inClient(c)
+	if err != nil {
+		return err
+	}
+	return v.shared.CreateClient(ctx, in)
 }
 
 // UpdateClient replaces a client of the tenant; see
 // oauthkit.ClientRegistry.
 func (v *View) UpdateClient(ctx context.Context, c *oauthkit.Client) error {
-	return v.shared.UpdateClient(ctx, v.inClient(c))
+	in, err := v.inClient(c)
+	if err != nil {
+		return err
+	}
+	return v.shared.UpdateClient(ctx, in)
 }
 
 // DeleteClient removes a client of the tenant; see
