@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/storage/storetest"
 	"github.com/oauthkit/oauthkit/storage/tenant"
 )
 
@@ -38,10 +39,10 @@ func testRoundTrips(t *testing.T, tenantID string) {
 	base := New(db.pool(t, cfg))
 	// scope returns the store the test runs on, and key the key under which
 	// it stores an ID.
-	scope := func(s *Store) tenant.Store { return s }
+	scope := func(s *Store) storetest.TenantStore { return s }
 	key := func(id string) string { return id }
 	if tenantID != "" {
-		scope = func(s *Store) tenant.Store {
+		scope = func(s *Store) storetest.TenantStore {
 			v, err := tenant.Scope(s, tenantID)
 			if err != nil {
 				t.Fatal(err)

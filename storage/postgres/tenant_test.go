@@ -146,3 +146,32 @@ func TestTenantsOnOnePool(t *testing.T) {
 		}
 	}
 }
+
+// DeleteAll through a view empties the tenant's part of the client cache
+// too, and leaves the other tenant's cached clients.
+func TestDeleteAllInvalidatesClientCache(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	s.CacheClients(ClientCache{MaxStaleness: time.Hour})
+	a, b := scope(t, s, "a"), scope(t, s, "b")
+	for _, v := range []*tenant.View{a, b} {
+		if err := v.CreateClient(t.Context(), testClient(t)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Client(t.Context(), testClientID); err != nil { // cached
+			t.Fatal(err)
+		}
+	}
+	if err := a.DeleteAll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Client(t.Context(), testClientID); !errors.Is(err, oauthkit.ErrNotFound) {
+		t.Errorf("a.Client after a.DeleteAll: error = %v, want ErrNotFound", err)
+	}
+	if _, err := b.Client(t.Context(), testClientID); err != nil {
+		t.Errorf("b.Client after a.DeleteAll: %v", err)
+	}
+	if err := s.DeleteKeyPrefix(t.Context(), ""); err == nil {
+		t.Error("DeleteKeyPrefix(\"\"): no error")
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/storage/memory"
+	"github.com/oauthkit/oauthkit/storage/storetest"
 	"github.com/oauthkit/oauthkit/storage/tenant"
 )
 
@@ -14,13 +15,13 @@ import (
 // store, the fastest store and so the one where the overhead shows most:
 // each runs the same calls on the bare store (the baseline) and through a
 // view.
-func stores(b *testing.B) map[string]tenant.Store {
+func stores(b *testing.B) map[string]storetest.TenantStore {
 	shared := memory.NewStore()
 	v, err := tenant.Scope(shared, "tenant-0042")
 	if err != nil {
 		b.Fatal(err)
 	}
-	return map[string]tenant.Store{"Bare": memory.NewStore(), "View": v}
+	return map[string]storetest.TenantStore{"Bare": memory.NewStore(), "View": v}
 }
 
 func BenchmarkClient(b *testing.B) {

@@ -23,6 +23,11 @@ type Store interface {
 	oauthkit.ReplayCache
 	oauthkit.DeviceStore
 	oauthkit.PushedRequestStore
+	// DeleteKeyPrefix deletes every client, code, token, revoked grant,
+	// device authorization and pushed request whose ID starts with prefix,
+	// and refuses an empty prefix. It may leave replay keys, which expire
+	// within minutes. [View.DeleteAll] calls it.
+	DeleteKeyPrefix(ctx context.Context, prefix string) error
 }
 
 // Separator ends the tenant's prefix of every key a [View] stores. No
@@ -68,8 +73,14 @@ type View struct {
 }
 
 var (
-	_ Store                   = (*View)(nil)
-	_ oauthkit.ClientRegistry = (*View)(nil)
+	_ oauthkit.ClientRegistry     = (*View)(nil)
+	_ oauthkit.CodeStore          = (*View)(nil)
+	_ oauthkit.CodeRedeemer       = (*View)(nil)
+	_ oauthkit.TokenStore         = (*View)(nil)
+	_ oauthkit.SubjectRevoker     = (*View)(nil)
+	_ oauthkit.ReplayCache        = (*View)(nil)
+	_ oauthkit.DeviceStore        = (*View)(nil)
+	_ oauthkit.PushedRequestStore = (*View)(nil)
 )
 
 // Scope returns the view of shared that belongs to the tenant id, or an
@@ -150,6 +161,18 @@ func (v *View) unkeys(keys ...*string) error {
 		}
 	}
 	return nil
+}
+
+// DeleteAll deletes every record of the tenant from the shared store, for
+// a tenant removed at run time: its clients, codes, tokens and records of
+// revoked grants, device authorizations and pushed requests, so that
+// nothing of it stays valid, even at a tenant made later with the same ID.
+// (Replay keys may stay until they expire, a few minutes at most: a proof
+// or assertion made for the removed tenant is then refused at its
+// successor, never accepted.) Stop serving the tenant first: a request
+// still running may store a record after DeleteAll.
+func (v *View) DeleteAll(ctx context.Context) error {
+	return v.shared.DeleteKeyPrefix(ctx, v.prefix)
 }
 
 // Clients
