@@ -125,7 +125,8 @@
 // pool: a view stores every key and subject under its tenant's prefix, so
 // the tenant is the first part of every key column and of every index on
 // one, and no lookup of one tenant can reach another's rows. A view adds
-// no round trip.
+// no round trip. [Store.DeleteKeyPrefix], which a view's DeleteAll calls,
+// deletes a removed tenant's rows in one transaction.
 //
 // # Round trips
 //

@@ -21,7 +21,8 @@
 //	})
 //
 // The host registers a tenant's clients through its view
-// (View.CreateClient), revokes a tenant's user with View.RevokeSubject, and
+// (View.CreateClient), revokes a tenant's user with View.RevokeSubject,
+// removes a tenant, once it no longer serves it, with View.DeleteAll, and
 // sweeps expired records once for all tenants on the shared store
 // (DeleteExpired of package memory or postgres). A view holds nothing but
 // the store and the tenant's ID: making one per tenant, or per request,
