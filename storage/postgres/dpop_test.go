@@ -31,7 +31,7 @@ func TestDPoPReplayAcrossInstances(t *testing.T) {
 	}
 	a := newInstance(t, db.store(t), withDPoP)
 	b := newInstance(t, db.store(t), withDPoP)
-	if err := a.store.PutClient(t.Context(), testClient(t)); err != nil {
+	if err := a.store.CreateClient(t.Context(), testClient(t)); err != nil {
 		t.Fatal(err)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
