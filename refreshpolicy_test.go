@@ -51,8 +51,10 @@ func TestRefreshPolicy(t *testing.T) {
 			status: http.StatusBadRequest, code: "invalid_grant", asked: []string{"read", "write"},
 		},
 		{
-			name:   "WrappedError",
-			policy: func(context.Context, *Token, []string) ([]string, error) { return nil, ErrInvalidScope.Wrap(errors.New("rights changed")) },
+			name: "WrappedError",
+			policy: func(context.Context, *Token, []string) ([]string, error) {
+				return nil, ErrInvalidScope.Wrap(errors.New("rights changed"))
+			},
 			status: http.StatusBadRequest, code: "invalid_scope", asked: []string{"read", "write"},
 		},
 		{
