@@ -344,7 +344,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		oc.Endpoints.JWKS = cfg.Issuer + pathJWKS
 	}
 	if cfg.AccessTokenFormat == formatJWT {
-		oc.AccessTokens = &jwt.AccessTokens{Keys: a.keys, Issuer: cfg.Issuer}
+		oc.AccessTokens = &jwt.AccessTokens{Keys: a.keys}
 	}
 	if a.oidc {
 		// The "typ" header keeps ID tokens and JWT access tokens signed by
