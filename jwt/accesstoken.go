@@ -182,6 +182,16 @@ func (a *AccessTokens) audience(issuer string, aud []string) any {
 	}
 }
 
+// JWKS returns the JSON Web Key Set of Keys (KeySet.JWKS), with which
+// resource servers check the tokens: [oauthkit.Server.JWKSHandler] serves
+// it (oauthkit.KeyPublisher).
+func (a *AccessTokens) JWKS() []byte {
+	if a.Keys == nil {
+		return (&KeySet{}).JWKS()
+	}
+	return a.Keys.JWKS()
+}
+
 // VerifyAccessToken checks that token is a JWT access token of issuer,
 // valid at now, and returns its store ID, [oauthkit.SelfContainedTokenID] of
 // its jti.
