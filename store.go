@@ -253,6 +253,25 @@ type TokenStore interface {
 	RevokeGrant(ctx context.Context, grantID string) error
 }
 
+// SubjectRevoker is an optional capability of a TokenStore: it revokes
+// everything a resource owner was granted, as a host must once the user is
+// blocked or their rights change (RFC 9700 §4.14.2 leaves refresh tokens
+// valid until revoked). A host calls it; the library never does.
+type SubjectRevoker interface {
+	// RevokeSubject revokes, as RevokeGrant does, every grant with a token
+	// whose Subject is subject and whose SubjectIsClient is false, or with
+	// an authorization code stored for subject: their tokens are revoked,
+	// and tokens of those grants stored afterwards (by a code redeemed or a
+	// refresh rotated at the same time) are refused with ErrReused for at
+	// least MaxCodeLifetime. Tokens issued to a client for itself
+	// (client_credentials) are not a resource owner's and stay; so does a
+	// device authorization approved but not yet polled for (the host's
+	// verification page should stop approving for the subject first). A
+	// subject with nothing stored is not an error; any error is an internal
+	// fault.
+	RevokeSubject(ctx context.Context, subject string) error
+}
+
 // ReplayCache remembers single-use identifiers until they expire, so that
 // each is accepted once across every instance sharing the store: the jti of
 // a client assertion (RFC 7523 §3) or of a DPoP proof (RFC 9449 §11.1).

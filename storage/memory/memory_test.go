@@ -39,6 +39,18 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestSubjectRevoker(t *testing.T) {
+	storetest.TestSubjectRevoker(t, func(t *testing.T) storetest.SubjectRevokingStore {
+		s := NewStore()
+		t.Cleanup(func() {
+			if err := s.Tokens.checkIndexes(); err != nil {
+				t.Errorf("indexes after the subtest: %v", err)
+			}
+		})
+		return s
+	})
+}
+
 // TestCodesReclaimedWithinALifetime runs a server's traffic through the code
 // store by a fake clock, 10 codes a second with a one-minute lifetime, some
 // never redeemed, and checks that expired codes are dropped about one

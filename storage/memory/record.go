@@ -186,3 +186,17 @@ func readString(s string) (string, string) {
 	n, rest := readUvarint(s)
 	return rest[:n], rest[n:]
 }
+
+// userSubject decodes the Subject of a resource owner's token; ok is false
+// for a token issued to a client for itself.
+func (r record) userSubject() (subject string, ok bool) {
+	if r[offFlags]&flagSubjectIsClient != 0 {
+		return "", false
+	}
+	rest := string(r[offStrings:])
+	for range 4 { // ID, GrantID, ParentID, ClientID
+		_, rest = readString(rest)
+	}
+	subject, _ = readString(rest)
+	return subject, true
+}

@@ -54,7 +54,7 @@ func TestEmbeddedMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff([]string{"0001_init.sql", "0002_revoked_grants.sql", "0003_client_subjects_retries_deadlines.sql", "0004_replay_cache.sql",
-		"0005_extension_grants.sql", "0006_sender_constrained.sql", "0007_client_registration.sql"}, names); d != "" {
+		"0005_extension_grants.sql", "0006_sender_constrained.sql", "0007_client_registration.sql", "0008_tenants.sql"}, names); d != "" {
 		t.Errorf("Migrations() files (-want +got):\n%s", d)
 	}
 	if _, err := loadMigrations(Migrations()); err != nil {
@@ -64,7 +64,7 @@ func TestEmbeddedMigrations(t *testing.T) {
 
 // allMigrations are the records of every embedded migration, applied.
 var allMigrations = []string{"1 0001_init", "2 0002_revoked_grants", "3 0003_client_subjects_retries_deadlines", "4 0004_replay_cache",
-	"5 0005_extension_grants", "6 0006_sender_constrained", "7 0007_client_registration"}
+	"5 0005_extension_grants", "6 0006_sender_constrained", "7 0007_client_registration", "8 0008_tenants"}
 
 // applied returns the versions and names recorded in the schema.
 func applied(t *testing.T, db *testDB) []string {

@@ -68,6 +68,15 @@ func TestCodeRedeemer(t *testing.T) {
 	})
 }
 
+func TestSubjectRevoker(t *testing.T) {
+	db := newTestDB(t)
+	s := db.store(t)
+	storetest.TestSubjectRevoker(t, func(t *testing.T) storetest.SubjectRevokingStore {
+		db.exec(t, "TRUNCATE "+db.schema+".oauthkit_codes, "+db.schema+".oauthkit_tokens, "+db.schema+".oauthkit_revoked_grants")
+		return s
+	})
+}
+
 func TestPushedRequestStore(t *testing.T) {
 	db := newTestDB(t)
 	s := db.store(t)
