@@ -184,7 +184,7 @@ func (s *Server) MetadataHandler() http.Handler {
 // Locations of the metadata document, relative to the issuer.
 const (
 	wellKnownOAuth  = "/.well-known/oauth-authorization-server" // RFC 8414 §3
-	wellKnownOpenID = "/.well-known/openid-configuration"        // OpenID Connect Discovery 1.0 §4
+	wellKnownOpenID = "/.well-known/openid-configuration"       // OpenID Connect Discovery 1.0 §4
 )
 
 // metadataPatterns returns the ServeMux patterns of the metadata of an
