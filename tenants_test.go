@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,7 +45,7 @@ type tnEnv struct {
 	known  map[string]bool        // the host's list of tenants
 	keys   map[string]*jwt.KeySet // each tenant's keys, as built
 	builds atomic.Int64
-	fail   atomic.Bool // the next builds fail, as a database that is down
+	fail   atomic.Bool                   // the next builds fail, as a database that is down
 	slow   atomic.Pointer[chan struct{}] // builds wait for it to close
 	log    syncLog
 }
@@ -518,8 +519,12 @@ func TestTenantsBuildOnce(t *testing.T) {
 	e.slow.Store(&slow)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	started := e.builds.Load()
 	if _, err := e.tenants.Server(ctx, "b"); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled wait: %v", err)
+	}
+	for e.builds.Load() == started { // the build runs on, waiting for slow
+		runtime.Gosched()
 	}
 	e.tenants.Remove("b") // during the build: its result is not kept
 	e.slow.Store(nil)
