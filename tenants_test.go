@@ -10,12 +10,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 
 	"github.com/oauthkit/oauthkit"
@@ -572,5 +574,109 @@ func TestTenantsConcurrentFlows(t *testing.T) {
 	wg.Wait()
 	if got := e.builds.Load(); got != n {
 		t.Errorf("%d builds for %d tenants", got, n)
+	}
+}
+
+// TestServerHandleMetadata mounts one server's metadata at the paths its
+// issuer gives: with a path (RFC 8414 §3.1 insertion, OpenID Connect
+// appended) and without; the OpenID path only when OpenID Connect is on.
+func TestServerHandleMetadata(t *testing.T) {
+	keys, err := jwt.NewKeySet(mustKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		issuer string
+		oidc   bool
+		found  []string
+		absent []string
+	}{
+		{"https://id.example.com/acme", true, []string{"/.well-known/oauth-authorization-server/acme", "/acme/.well-known/openid-configuration"}, []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}},
+		{"https://id.example.com/acme", false, []string{"/.well-known/oauth-authorization-server/acme"}, []string{"/acme/.well-known/openid-configuration"}},
+		{"https://id.example.com", true, []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}, nil},
+	} {
+		t.Run(fmt.Sprintf("%s/oidc=%v", tc.issuer, tc.oidc), func(t *testing.T) {
+			store := memory.NewStore()
+			cfg := oauthkit.Config{Issuer: tc.issuer, Clients: store, Codes: store, Tokens: store}
+			if tc.oidc {
+				cfg.IDTokens, cfg.Endpoints.JWKS = keys, tc.issuer+"/jwks"
+			}
+			srv, err := oauthkit.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			srv.HandleMetadata(mux)
+			for _, path := range append(tc.found, tc.absent...) {
+				w := httptest.NewRecorder()
+				mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+				var m oauthkit.Metadata
+				json.Unmarshal(w.Body.Bytes(), &m)
+				if want := slices.Contains(tc.found, path); (w.Code == http.StatusOK) != want || want && m.Issuer != tc.issuer {
+					t.Errorf("GET %s: %d, issuer %q; want found %v", path, w.Code, m.Issuer, want)
+				}
+			}
+		})
+	}
+}
+
+func mustKey(t testing.TB) *jwt.Key {
+	t.Helper()
+	k, err := jwt.GenerateKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestJWKSHandler: the server's JWKS holds the keys of its ID tokens and of
+// its JWT access tokens, each once; none without a KeyPublisher.
+func TestJWKSHandler(t *testing.T) {
+	idKeys, _ := jwt.NewKeySet(mustKey(t))
+	atKeys, _ := jwt.NewKeySet(mustKey(t))
+	kids := func(t *testing.T, cfg oauthkit.Config) []string {
+		t.Helper()
+		store := memory.NewStore()
+		cfg.Issuer, cfg.Clients, cfg.Codes, cfg.Tokens = "https://id.example.com", store, store, store
+		if cfg.IDTokens != nil {
+			cfg.Endpoints.JWKS = "https://id.example.com/jwks"
+		}
+		srv, err := oauthkit.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		srv.JWKSHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/jwks", nil))
+		var set struct{ Keys []struct{ Kid string } }
+		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &set) != nil || set.Keys == nil {
+			t.Fatalf("JWKS: %d %s", w.Code, w.Body)
+		}
+		var out []string
+		for _, k := range set.Keys {
+			out = append(out, k.Kid)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  oauthkit.Config
+		want []string
+	}{
+		{"None", oauthkit.Config{}, nil},
+		{"OneKeySet", oauthkit.Config{IDTokens: idKeys, AccessTokens: &jwt.AccessTokens{Keys: idKeys}}, []string{idKeys.ActiveKeyID()}},
+		{"TwoKeySets", oauthkit.Config{IDTokens: idKeys, AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: atKeys}}}, []string{idKeys.ActiveKeyID(), atKeys.ActiveKeyID()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, kids(t, tc.cfg)); diff != "" {
+				t.Errorf("kids (-want +got):\n%s", diff)
+			}
+		})
+	}
+	store := memory.NewStore()
+	srv, _ := oauthkit.New(oauthkit.Config{Issuer: "https://id.example.com", Clients: store, Codes: store, Tokens: store})
+	w := httptest.NewRecorder()
+	srv.JWKSHandler().ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/jwks", nil))
+	if w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d, want 405", w.Code)
 	}
 }
