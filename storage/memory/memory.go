@@ -92,7 +92,9 @@ func (sw *sweeper) swept(size int) {
 // an [oauthkit.DeviceStore] is wanted. Besides the five stores it redeems a
 // code and stores the tokens issued for it in one step
 // ([oauthkit.CodeRedeemer]), so that the server takes the same path as with
-// a database store.
+// a database store. It also revokes everything of a resource owner
+// ([oauthkit.SubjectRevoker]), and [github.com/oauthkit/oauthkit/storage/tenant]
+// serves many tenants from one Store.
 type Store struct {
 	*Clients
 	*Codes

@@ -722,3 +722,49 @@ func livePages(tb *table) int {
 	}
 	return n
 }
+
+// DeleteKeyPrefix leaves the token indexes consistent, the other prefix's
+// tokens and grants in place, and refuses an empty prefix.
+func TestDeleteKeyPrefix(t *testing.T) {
+	ctx, now := t.Context(), time.Now()
+	s := NewStore()
+	for _, p := range []string{"a/", "b/"} {
+		r := &oauthkit.Token{ID: p + "r1", Kind: oauthkit.RefreshToken, GrantID: p + "g", Subject: p + "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.CreateTokens(ctx, r, &oauthkit.Token{ID: p + "a1", Kind: oauthkit.AccessToken, GrantID: p + "g", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		next := []*oauthkit.Token{
+			{ID: p + "r2", Kind: oauthkit.RefreshToken, GrantID: p + "g", ParentID: r.ID, IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
+			{ID: p + "a2", Kind: oauthkit.AccessToken, GrantID: p + "g", ParentID: r.ID, IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
+		}
+		if err := s.RotateRefreshToken(ctx, r.ID, now, 0, next...); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeGrant(ctx, p+"revoked"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteKeyPrefix(ctx, ""); err == nil {
+		t.Error("DeleteKeyPrefix(\"\"): no error")
+	}
+	if err := s.DeleteKeyPrefix(ctx, "a/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tokens.checkIndexes(); err != nil {
+		t.Errorf("indexes after DeleteKeyPrefix: %v", err)
+	}
+	for _, id := range []string{"a/r1", "a/a1", "a/r2", "a/a2"} {
+		if _, err := s.Token(ctx, id, now); !errors.Is(err, oauthkit.ErrNotFound) {
+			t.Errorf("Token(%s) after DeleteKeyPrefix(a/): error = %v, want ErrNotFound", id, err)
+		}
+	}
+	for _, id := range []string{"b/a1", "b/r2", "b/a2"} {
+		if _, err := s.Token(ctx, id, now); err != nil {
+			t.Errorf("Token(%s) after DeleteKeyPrefix(a/): %v", id, err)
+		}
+	}
+	if len(s.Tokens.grants) != 1 || len(s.Tokens.children) != 1 || len(s.Tokens.revoked) != 1 {
+		t.Errorf("after DeleteKeyPrefix(a/): %d grants, %d parents, %d revoked grants indexed; want b's one each",
+			len(s.Tokens.grants), len(s.Tokens.children), len(s.Tokens.revoked))
+	}
+}

@@ -83,6 +83,13 @@
 //     the family (RFC 9700 §4.14.2).
 //   - [Store.CreateTokens] and [Store.RevokeGrant] each are one transaction
 //     under the same grant locks.
+//   - [Store.RevokeSubject] is one transaction that first locks every grant
+//     with a token or a code of the subject (in one order, as CreateTokens
+//     locks its grants), waiting for the redemptions and exchanges in them,
+//     and then, in a statement that sees what those stored, deletes the
+//     grants' tokens and records the grants revoked: a redemption or
+//     exchange that comes after finds its token gone or its grant revoked.
+//     Migration 0008 indexes tokens and codes by subject for it.
 //   - [Store.Remember] is one INSERT ... ON CONFLICT DO UPDATE, which
 //     inserts the key, or takes over its row if it has expired, or else
 //     changes nothing and returns no row; a concurrent call with the same
@@ -110,6 +117,16 @@
 // tokens revokes them: they are either deleted or refused. Reading a token
 // ([Store.Token]) is a plain SELECT outside these transactions: a refresh
 // reads its token, then rotates it, and the rotation decides alone.
+//
+// # Many tenants
+//
+// One Store serves any number of tenants through the views of package
+// [github.com/oauthkit/oauthkit/storage/tenant], one per tenant, on one
+// pool: a view stores every key and subject under its tenant's prefix, so
+// the tenant is the first part of every key column and of every index on
+// one, and no lookup of one tenant can reach another's rows. A view adds
+// no round trip. [Store.DeleteKeyPrefix], which a view's DeleteAll calls,
+// deletes a removed tenant's rows in one transaction.
 //
 // # Round trips
 //

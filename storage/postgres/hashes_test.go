@@ -15,7 +15,7 @@ import (
 func TestOnlyHashesStored(t *testing.T) {
 	db := newTestDB(t)
 	inst := newInstance(t, db.store(t), nil)
-	if err := inst.store.PutClient(t.Context(), testClient(t)); err != nil {
+	if err := inst.store.CreateClient(t.Context(), testClient(t)); err != nil {
 		t.Fatal(err)
 	}
 	secrets := map[string]string{"client secret": testSecret}

@@ -21,7 +21,7 @@ func TestMultiInstance(t *testing.T) {
 	db := newTestDB(t)
 	a := newInstance(t, db.store(t), nil)
 	b := newInstance(t, db.store(t), nil)
-	if err := a.store.PutClient(t.Context(), testClient(t)); err != nil {
+	if err := a.store.CreateClient(t.Context(), testClient(t)); err != nil {
 		t.Fatal(err)
 	}
 	check := db.conn(t)

@@ -25,7 +25,7 @@ func TestMultiInstancePAR(t *testing.T) {
 	}
 	sa, sb := db.store(t), db.store(t)
 	a, b := newInstance(t, sa, withPAR(sa)), newInstance(t, sb, withPAR(sb))
-	if err := a.store.PutClient(t.Context(), testClient(t)); err != nil {
+	if err := a.store.CreateClient(t.Context(), testClient(t)); err != nil {
 		t.Fatal(err)
 	}
 	verifier := oauth2.GenerateVerifier()

@@ -21,7 +21,7 @@ func TestRefreshRetryOnce(t *testing.T) {
 	withGrace := func(c *oauthkit.Config) { c.RefreshTokenGracePeriod = time.Minute }
 	a := newInstance(t, db.store(t), withGrace)
 	b := newInstance(t, db.store(t), withGrace)
-	if err := a.store.PutClient(t.Context(), testClient(t)); err != nil {
+	if err := a.store.CreateClient(t.Context(), testClient(t)); err != nil {
 		t.Fatal(err)
 	}
 	// refresh exchanges token at inst and returns the answer's status and

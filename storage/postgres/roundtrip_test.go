@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/oauthkit/oauthkit"
+	"github.com/oauthkit/oauthkit/storage/storetest"
+	"github.com/oauthkit/oauthkit/storage/tenant"
 )
 
 // TestRoundTrips counts the network round trips of each store operation
@@ -19,16 +21,40 @@ import (
 // token request commits once: the rows it writes all carry the ID of one
 // transaction (xmin). With the client cache on and warm (CacheClients),
 // each token request takes one round trip fewer: the client's.
-func TestRoundTrips(t *testing.T) {
+func TestRoundTrips(t *testing.T) { testRoundTrips(t, "") }
+
+// TestRoundTripsThroughTenantView is TestRoundTrips through a tenant's view
+// of the store (package storage/tenant): the same round trips, and the same
+// single commit per token request.
+func TestRoundTripsThroughTenantView(t *testing.T) { testRoundTrips(t, "acme") }
+
+// testRoundTrips is TestRoundTrips through the view of tenantID, if not
+// empty.
+func testRoundTrips(t *testing.T, tenantID string) {
 	db := newTestDB(t)
 	c := &counter{}
 	cfg := db.poolConfig(t)
 	cfg.MaxConns = 1 // statements are prepared per connection
 	c.instrument(cfg)
-	s := New(db.pool(t, cfg))
+	base := New(db.pool(t, cfg))
+	// scope returns the store the test runs on, and key the key under which
+	// it stores an ID.
+	scope := func(s *Store) storetest.TenantStore { return s }
+	key := func(id string) string { return id }
+	if tenantID != "" {
+		scope = func(s *Store) storetest.TenantStore {
+			v, err := tenant.Scope(s, tenantID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		key = func(id string) string { return tenantID + tenant.Separator + id }
+	}
+	s := scope(base)
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	if err := s.PutClient(ctx, testClient(t)); err != nil {
+	if err := s.CreateClient(ctx, testClient(t)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -127,6 +153,7 @@ func TestRoundTrips(t *testing.T) {
 		}},
 		{"RevokeToken", 0, func(int) error { return s.RevokeToken(ctx, "acreate0") }},
 		{"RevokeGrant", 0, func(int) error { return s.RevokeGrant(ctx, "g") }},
+		{"RevokeSubject", 0, func(int) error { return s.RevokeSubject(ctx, "alice") }},
 		// BEGIN and the code's UPDATE; issue; the tokens' INSERT and COMMIT.
 		{"RedeemCode", 2, func(run int) error {
 			id := code("redeem", run)
@@ -170,8 +197,9 @@ func TestRoundTrips(t *testing.T) {
 
 	// With the client cache on (the same pool), a client read before is
 	// served without a round trip.
-	cached := New(s.pool)
-	cached.CacheClients(ClientCache{MaxStaleness: time.Hour})
+	cachedBase := New(base.pool)
+	cachedBase.CacheClients(ClientCache{MaxStaleness: time.Hour})
+	cached := scope(cachedBase)
 	t.Run("ClientCached", func(t *testing.T) {
 		writes, calls := measure(t, func(int) error { _, err := cached.Client(ctx, testClientID); return err })
 		if writes != 0 || calls != 0 {
@@ -195,7 +223,7 @@ func TestRoundTrips(t *testing.T) {
 			code, verifier := authorize(t, inst)
 			return tokenRequest(codeForm(code, verifier)), `SELECT xmin FROM oauthkit_codes WHERE id = $1
 				UNION ALL SELECT xmin FROM oauthkit_tokens WHERE grant_id = (SELECT grant_id FROM oauthkit_codes WHERE id = $1)`,
-				oauthkit.HashToken(code)
+				key(oauthkit.HashToken(code))
 		}
 	}
 	requests := []struct {
@@ -220,7 +248,7 @@ func TestRoundTrips(t *testing.T) {
 			w := serveToken(inst, tokenRequest(codeForm(code, verifier)))
 			refresh := decodeToken(t, w).RefreshToken
 			return tokenRequest(refreshForm(refresh)), `SELECT xmin FROM oauthkit_tokens WHERE id = $1 OR parent_id = $1`,
-				oauthkit.HashToken(refresh)
+				key(oauthkit.HashToken(refresh))
 		}},
 		// With the client cache warm (the first of measure's two runs
 		// fills it): the same without the client.
@@ -233,7 +261,7 @@ func TestRoundTrips(t *testing.T) {
 			w := serveToken(warm, tokenRequest(codeForm(code, verifier)))
 			refresh := decodeToken(t, w).RefreshToken
 			return tokenRequest(refreshForm(refresh)), `SELECT xmin FROM oauthkit_tokens WHERE id = $1 OR parent_id = $1`,
-				oauthkit.HashToken(refresh)
+				key(oauthkit.HashToken(refresh))
 		}},
 	}
 	for _, tc := range requests {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/grants"
+	"github.com/oauthkit/oauthkit/storage/storetest"
 	"golang.org/x/oauth2"
 )
 
@@ -46,14 +47,14 @@ func testClient(t testing.TB) *oauthkit.Client {
 // behind its own httptest.Server, as one of several instances behind a load
 // balancer would be.
 type instance struct {
-	store   *Store
+	store   storetest.TenantStore // a *Store, or a tenant's view of one
 	handler http.Handler
 	url     string
 }
 
 // newInstance starts a server on store. configure, if not nil, adjusts its
 // Config.
-func newInstance(t testing.TB, store *Store, configure func(*oauthkit.Config)) *instance {
+func newInstance(t testing.TB, store storetest.TenantStore, configure func(*oauthkit.Config)) *instance {
 	t.Helper()
 	cfg := oauthkit.Config{
 		Issuer:  testIssuer,
@@ -215,7 +216,7 @@ func TestServerHardening(t *testing.T) {
 	stranger := testClient(t)
 	stranger.ID = "stranger"
 	for _, c := range []*oauthkit.Client{testClient(t), stranger} {
-		if err := inst.store.PutClient(t.Context(), c); err != nil {
+		if err := inst.store.CreateClient(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -20,9 +20,11 @@ import (
 // one value fills Config.Clients, Config.Codes and Config.Tokens;
 // [oauthkit.CodeRedeemer], so that the token endpoint consumes a code and
 // stores its tokens in one transaction; [oauthkit.ReplayCache], so that
-// single-use keys are single-use across instances; and
+// single-use keys are single-use across instances;
 // [oauthkit.DeviceStore], so that a device authorization is decided once and
-// redeemed once across instances.
+// redeemed once across instances; and [oauthkit.SubjectRevoker]. One Store
+// serves many tenants through the views of package
+// [github.com/oauthkit/oauthkit/storage/tenant].
 //
 // A Store is safe for concurrent use, and any number of Stores, in any
 // number of processes, may share one database: every single-use operation

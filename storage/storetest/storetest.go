@@ -9,10 +9,12 @@
 //	}
 //
 // [TestClientStore], [TestClientRegistry], [TestCodeStore], [TestTokenStore],
-// [TestCodeRedeemer], [TestReplayCache], [TestDeviceStore] and
-// [TestPushedRequestStore] each run one subtest per rule of the contract,
-// such as TestTokenStore/Reuse/AfterGrace or TestReplayCache/ConcurrentExpired,
-// so that a failure names the rule broken. Each subtest calls newStore for a
+// [TestCodeRedeemer], [TestSubjectRevoker], [TestReplayCache],
+// [TestDeviceStore], [TestPushedRequestStore] and [TestTenantIsolation]
+// (two tenants' stores over one backing store) each run one subtest per
+// rule of the contract, such as TestTokenStore/Reuse/AfterGrace or
+// TestReplayCache/ConcurrentExpired, so that a failure names the rule
+// broken. Each subtest calls newStore for a
 // store of its own. Subtests run one after another, never in parallel.
 // Cases within one subtest reuse IDs, so a store whose instances share tables
 // must start each one empty (the PostgreSQL store's tests use a schema per

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -34,7 +35,9 @@ type TenantStore interface {
 // tried. It also checks that b may store records under the same IDs as a's
 // without a conflict, that a revocation in one tenant (by grant or subject)
 // leaves the other's tokens and grants alone, and that a replay key is new
-// once to each tenant.
+// once to each tenant. If a's store has a DeleteAll method (as
+// [github.com/oauthkit/oauthkit/storage/tenant.View] has), it checks that
+// DeleteAll removes every record of a, and none of b.
 func TestTenantIsolation(t *testing.T, newStores func(t *testing.T) (a, b TenantStore)) {
 	t.Run("Clients", func(t *testing.T) {
 		e := newEnv(t)
@@ -153,6 +156,57 @@ func TestTenantIsolation(t *testing.T, newStores func(t *testing.T) (a, b Tenant
 			if wantOK(t, name+".ConsumePushedRequest of its own", err) {
 				wantPushed(t, name+".ConsumePushedRequest", got, p)
 			}
+		}
+	})
+
+	t.Run("DeleteAll", func(t *testing.T) {
+		e := newEnv(t)
+		a, b := newStores(t)
+		del, ok := a.(interface{ DeleteAll(context.Context) error })
+		if !ok {
+			t.Skip("the tenant's store has no DeleteAll method")
+		}
+		t1 := e.now.Add(time.Minute)
+		for name, s := range map[string]TenantStore{"a": a, "b": b} {
+			must(t, name+".CreateClient", s.CreateClient(e.ctx, testClients(e.tag)[0]))
+			must(t, name+".CreateCode", s.CreateCode(e.ctx, e.code("c")))
+			must(t, name+".CreateTokens", s.CreateTokens(e.ctx, e.tokens("a1 r1", "g")...))
+			must(t, name+".RevokeGrant", s.RevokeGrant(e.ctx, e.id("grant/revoked")))
+			must(t, name+".CreateDeviceAuthorization", s.CreateDeviceAuthorization(e.ctx, e.device("d")))
+			must(t, name+".CreatePushedRequest", s.CreatePushedRequest(e.ctx, e.pushed("p")))
+		}
+		wantOK(t, "a.DeleteAll", del.DeleteAll(e.ctx))
+
+		_, err := a.Client(e.ctx, testClients(e.tag)[0].ID)
+		wantErr(t, "a.Client after DeleteAll", err, oauthkit.ErrNotFound)
+		_, err = a.ConsumeCode(e.ctx, e.code("c").ID, e.web(), e.now)
+		wantErr(t, "a.ConsumeCode after DeleteAll", err, oauthkit.ErrNotFound)
+		for _, tok := range e.tokens("a1 r1", "g") {
+			e.wantGone(t, a, tok.ID, t1, "after DeleteAll")
+		}
+		// The grant's record went too: the IDs are free for a tenant made
+		// again with the same ID.
+		wantOK(t, "a.CreateTokens in a grant revoked before DeleteAll", a.CreateTokens(e.ctx, e.token("a2", "revoked")))
+		_, err = a.DeviceAuthorizationByUserCode(e.ctx, e.device("d").UserCodeID, e.now)
+		wantErr(t, "a.DeviceAuthorizationByUserCode after DeleteAll", err, oauthkit.ErrNotFound)
+		_, err = a.PollDeviceAuthorization(e.ctx, e.device("d").ID, e.tv(), e.now)
+		wantErr(t, "a.PollDeviceAuthorization after DeleteAll", err, oauthkit.ErrNotFound)
+		_, err = a.PushedRequest(e.ctx, e.pushed("p").ID, e.web(), e.now)
+		wantErr(t, "a.PushedRequest after DeleteAll", err, oauthkit.ErrNotFound)
+
+		e.wantClient(t, b, testClients(e.tag)[0], "of b, after a.DeleteAll")
+		for _, tok := range e.tokens("a1 r1", "g") {
+			e.wantToken(t, b, tok, t1, "of b, after a.DeleteAll")
+		}
+		wantErr(t, "b.CreateTokens in b's revoked grant, after a.DeleteAll", b.CreateTokens(e.ctx, e.token("a2", "revoked")), oauthkit.ErrReused)
+		e.wantByUserCode(t, b, e.pendingDevice("d"), e.now, "of b, after a.DeleteAll")
+		got, err := b.ConsumePushedRequest(e.ctx, e.pushed("p").ID, e.web(), e.now)
+		if wantOK(t, "b.ConsumePushedRequest after a.DeleteAll", err) {
+			wantPushed(t, "b.ConsumePushedRequest", got, e.pushed("p"))
+		}
+		got2, err := b.ConsumeCode(e.ctx, e.code("c").ID, e.web(), e.now)
+		if wantOK(t, "b.ConsumeCode after a.DeleteAll", err) {
+			wantEqual(t, "b.ConsumeCode", got2, e.code("c"))
 		}
 	})
 

@@ -23,6 +23,11 @@ type Store interface {
 	oauthkit.ReplayCache
 	oauthkit.DeviceStore
 	oauthkit.PushedRequestStore
+	// DeleteKeyPrefix deletes every client, code, token, revoked grant,
+	// device authorization and pushed request whose ID starts with prefix,
+	// and refuses an empty prefix. It may leave replay keys, which expire
+	// within minutes. [View.DeleteAll] calls it.
+	DeleteKeyPrefix(ctx context.Context, prefix string) error
 }
 
 // Separator ends the tenant's prefix of every key a [View] stores. No
@@ -68,8 +73,14 @@ type View struct {
 }
 
 var (
-	_ Store                   = (*View)(nil)
-	_ oauthkit.ClientRegistry = (*View)(nil)
+	_ oauthkit.ClientRegistry     = (*View)(nil)
+	_ oauthkit.CodeStore          = (*View)(nil)
+	_ oauthkit.CodeRedeemer       = (*View)(nil)
+	_ oauthkit.TokenStore         = (*View)(nil)
+	_ oauthkit.SubjectRevoker     = (*View)(nil)
+	_ oauthkit.ReplayCache        = (*View)(nil)
+	_ oauthkit.DeviceStore        = (*View)(nil)
+	_ oauthkit.PushedRequestStore = (*View)(nil)
 )
 
 // Scope returns the view of shared that belongs to the tenant id, or an
@@ -95,6 +106,32 @@ func (v *View) key(k string) string {
 		return ""
 	}
 	return v.prefix + k
+}
+
+// keys puts each of keys under the tenant's prefix, in place, as key does,
+// in one allocation for all of them.
+func (v *View) keys(keys ...*string) {
+	n := 0
+	for _, k := range keys {
+		if *k != "" {
+			n += len(v.prefix) + len(*k)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, k := range keys {
+		if *k != "" {
+			b.WriteString(v.prefix)
+			b.WriteString(*k)
+		}
+	}
+	all := b.String()
+	for _, k := range keys {
+		if *k != "" {
+			n := len(v.prefix) + len(*k)
+			*k, all = all[:n], all[n:]
+		}
+	}
 }
 
 // errForeign is the internal fault of a record without the tenant's prefix
@@ -126,6 +163,18 @@ func (v *View) unkeys(keys ...*string) error {
 	return nil
 }
 
+// DeleteAll deletes every record of the tenant from the shared store, for
+// a tenant removed at run time: its clients, codes, tokens and records of
+// revoked grants, device authorizations and pushed requests, so that
+// nothing of it stays valid, even at a tenant made later with the same ID.
+// (Replay keys may stay until they expire, a few minutes at most: a proof
+// or assertion made for the removed tenant is then refused at its
+// successor, never accepted.) Stop serving the tenant first: a request
+// still running may store a record after DeleteAll.
+func (v *View) DeleteAll(ctx context.Context) error {
+	return v.shared.DeleteKeyPrefix(ctx, v.prefix)
+}
+
 // Clients
 
 // Client returns the tenant's client with the given ID; see
@@ -149,24 +198,37 @@ func (v *View) outClient(c *oauthkit.Client) (*oauthkit.Client, error) {
 	return &out, nil
 }
 
-func (v *View) inClient(c *oauthkit.Client) *oauthkit.Client {
-	if c == nil {
-		return nil
+// inClient returns c under the tenant's prefix. A client without an ID is
+// refused here, as not every store refuses it, so that every client a view
+// stores is under its prefix.
+func (v *View) inClient(c *oauthkit.Client) (*oauthkit.Client, error) {
+	if c == nil || c.ID == "" {
+		return nil, errNoClientID
 	}
 	in := *c
 	in.ID = v.key(c.ID)
-	return &in
+	return &in, nil
 }
+
+var errNoClientID = errors.New("tenant: client needs an ID")
 
 // CreateClient adds a client of the tenant; see oauthkit.ClientRegistry.
 func (v *View) CreateClient(ctx context.Context, c *oauthkit.Client) error {
-	return v.shared.CreateClient(ctx, v.inClient(c))
+	in, err := v.inClient(c)
+	if err != nil {
+		return err
+	}
+	return v.shared.CreateClient(ctx, in)
 }
 
 // UpdateClient replaces a client of the tenant; see
 // oauthkit.ClientRegistry.
 func (v *View) UpdateClient(ctx context.Context, c *oauthkit.Client) error {
-	return v.shared.UpdateClient(ctx, v.inClient(c))
+	in, err := v.inClient(c)
+	if err != nil {
+		return err
+	}
+	return v.shared.UpdateClient(ctx, in)
 }
 
 // DeleteClient removes a client of the tenant; see
@@ -185,7 +247,7 @@ func (v *View) inCode(c *oauthkit.AuthorizationCode) *oauthkit.AuthorizationCode
 		return nil
 	}
 	in := *c
-	in.ID, in.GrantID, in.ClientID, in.Subject = v.key(c.ID), v.key(c.GrantID), v.key(c.ClientID), v.key(c.Subject)
+	v.keys(&in.ID, &in.GrantID, &in.ClientID, &in.Subject)
 	return &in
 }
 
@@ -250,8 +312,7 @@ func (v *View) inToken(t *oauthkit.Token) *oauthkit.Token {
 		return nil
 	}
 	in := *t
-	in.ID, in.GrantID, in.ParentID = v.key(t.ID), v.key(t.GrantID), v.key(t.ParentID)
-	in.ClientID, in.Subject = v.key(t.ClientID), v.key(t.Subject)
+	v.keys(&in.ID, &in.GrantID, &in.ParentID, &in.ClientID, &in.Subject)
 	return &in
 }
 
@@ -346,7 +407,7 @@ func (v *View) CreateDeviceAuthorization(ctx context.Context, a *oauthkit.Device
 		return v.shared.CreateDeviceAuthorization(ctx, nil)
 	}
 	in := *a
-	in.ID, in.UserCodeID, in.ClientID, in.Subject = v.key(a.ID), v.key(a.UserCodeID), v.key(a.ClientID), v.key(a.Subject)
+	v.keys(&in.ID, &in.UserCodeID, &in.ClientID, &in.Subject)
 	return v.shared.CreateDeviceAuthorization(ctx, &in)
 }
 
@@ -410,7 +471,7 @@ func (v *View) CreatePushedRequest(ctx context.Context, r *oauthkit.PushedReques
 		return v.shared.CreatePushedRequest(ctx, nil)
 	}
 	in := *r
-	in.ID, in.ClientID = v.key(r.ID), v.key(r.ClientID)
+	v.keys(&in.ID, &in.ClientID)
 	return v.shared.CreatePushedRequest(ctx, &in)
 }
 

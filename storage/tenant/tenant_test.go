@@ -1,9 +1,14 @@
 package tenant_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/storage/memory"
@@ -98,5 +103,95 @@ func TestScopeRefusesBadIDs(t *testing.T) {
 	}
 	if _, err := tenant.Scope(nil, "a"); err == nil {
 		t.Error("Scope(nil, a): no error")
+	}
+}
+
+// The shared store holds a view's records under the tenant's prefix, and
+// nothing the view stores is found under the bare ID.
+func TestKeysArePrefixed(t *testing.T) {
+	ctx, now := t.Context(), time.Now()
+	shared := memory.NewStore()
+	v := view(t, shared, "acme")
+	if err := v.CreateClient(ctx, &oauthkit.Client{ID: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	tok := &oauthkit.Token{ID: "t", Kind: oauthkit.AccessToken, GrantID: "g", ClientID: "web", Subject: "alice",
+		IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := v.CreateTokens(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shared.Client(ctx, "web"); !errors.Is(err, oauthkit.ErrNotFound) {
+		t.Errorf("shared.Client(web): error = %v, want ErrNotFound", err)
+	}
+	if c, err := shared.Client(ctx, "acme/web"); err != nil || c.ID != "acme/web" {
+		t.Errorf("shared.Client(acme/web) = %v, %v", c, err)
+	}
+	got, err := shared.Token(ctx, "acme/t", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &oauthkit.Token{ID: "acme/t", Kind: oauthkit.AccessToken, GrantID: "acme/g", ClientID: "acme/web", Subject: "acme/alice",
+		IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if d := cmp.Diff(want, got, cmpopts.EquateApproxTime(time.Microsecond)); d != "" {
+		t.Errorf("shared.Token(acme/t) (-want +got):\n%s", d)
+	}
+	got, err = v.Token(ctx, "t", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(tok, got, cmpopts.EquateApproxTime(time.Microsecond)); d != "" {
+		t.Errorf("v.Token(t) (-want +got):\n%s", d)
+	}
+	if c, err := v.Client(ctx, "web"); err != nil || c.ID != "web" {
+		t.Errorf("v.Client(web) = %v, %v", c, err)
+	}
+	if err := v.CreateClient(ctx, &oauthkit.Client{}); err == nil {
+		t.Error("v.CreateClient of a client without an ID: no error")
+	}
+	if _, err := v.Client(ctx, ""); !errors.Is(err, oauthkit.ErrNotFound) {
+		t.Errorf("v.Client(\"\"): error = %v, want ErrNotFound", err)
+	}
+}
+
+// A self-contained token's ID stays in a space of its own under the
+// prefix: its bare identifier's hash is not found.
+func TestSelfContainedIDsStayApart(t *testing.T) {
+	ctx, now := t.Context(), time.Now()
+	v := view(t, memory.NewStore(), "acme")
+	id := oauthkit.SelfContainedTokenID("jti-1")
+	err := v.CreateTokens(ctx, &oauthkit.Token{ID: id, Kind: oauthkit.AccessToken, GrantID: "g", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := v.Token(ctx, id, now); err != nil || got.ID != id {
+		t.Errorf("Token(%s) = %v, %v", id, got, err)
+	}
+	if _, err := v.Token(ctx, oauthkit.HashToken("jti-1"), now); !errors.Is(err, oauthkit.ErrNotFound) {
+		t.Errorf("Token of the identifier's hash: error = %v, want ErrNotFound", err)
+	}
+}
+
+// misrouting is a broken shared store that looks every token up under
+// tenant a's prefix, whichever tenant asks.
+type misrouting struct{ *memory.Store }
+
+func (s misrouting) Token(ctx context.Context, id string, now time.Time) (*oauthkit.Token, error) {
+	_, rest, _ := strings.Cut(id, tenant.Separator)
+	return s.Store.Token(ctx, "a"+tenant.Separator+rest, now)
+}
+
+// A view never hands out a record that the shared store returned under
+// another tenant's prefix: a broken store is an internal fault, not a leak.
+func TestForeignRecordRefused(t *testing.T) {
+	ctx, now := t.Context(), time.Now()
+	shared := misrouting{memory.NewStore()}
+	a, b := view(t, shared, "a"), view(t, shared, "b")
+	err := a.CreateTokens(ctx, &oauthkit.Token{ID: "t", Kind: oauthkit.AccessToken, GrantID: "g", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Token(ctx, "t", now)
+	if got != nil || err == nil || errors.Is(err, oauthkit.ErrNotFound) {
+		t.Errorf("b.Token of a's token through a misrouting store = %v, %v; want no token and an internal fault", got, err)
 	}
 }
