@@ -266,6 +266,9 @@ func printBanner(w io.Writer, a *app, cfg config) {
 	for _, t := range cfg.TrustedIssuers {
 		fmt.Fprintf(w, "Trusted issuer (JWT bearer grant assertions, RFC 7523): %s\n", t.Issuer)
 	}
+	for _, t := range a.tenants {
+		fmt.Fprintf(w, "Tenant: %s (metadata at %s)\n", t.issuer, t.server.Metadata().Issuer)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Clients:")
 	for _, c := range cfg.Clients {
