@@ -267,7 +267,7 @@ func printBanner(w io.Writer, a *app, cfg config) {
 		fmt.Fprintf(w, "Trusted issuer (JWT bearer grant assertions, RFC 7523): %s\n", t.Issuer)
 	}
 	for _, t := range a.tenants {
-		fmt.Fprintf(w, "Tenant: %s (metadata at %s)\n", t.issuer, t.server.Metadata().Issuer)
+		fmt.Fprintf(w, "Tenant: issuer %s, metadata at %s\n", t.issuer, a.issuer+pathMetadata+strings.TrimPrefix(t.issuer, a.issuer))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Clients:")
