@@ -90,27 +90,30 @@ func (t *Tenants) Server(ctx context.Context, id string) (*Server, error) {
 	if id == "" || t.cfg.Server == nil {
 		return nil, ErrUnknownTenant
 	}
-	return t.build(id, ctx).Wait(ctx)
+	c, s := t.build(ctx, id)
+	if s != nil {
+		return s, nil
+	}
+	return c.Wait(ctx)
 }
 
-// build returns the build of tenant id in progress, or starts one. Nobody
-// joins the call, so the build finishes even if every request waiting for it
-// goes away: the next one finds the server.
-func (t *Tenants) build(id string, ctx context.Context) *flight.Call[*Server] {
+// build returns the build of tenant id in progress, or starts one, or
+// returns the Server if it was built since the caller looked. Nobody joins
+// the call, so the build finishes even if every request waiting for it goes
+// away: the next one finds the server.
+func (t *Tenants) build(ctx context.Context, id string) (*flight.Call[*Server], *Server) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if s, ok := t.servers.Load(id); ok { // built since Server looked
-		c := flight.New[*Server](ctx)
-		c.Finish(s.(*Server), nil)
-		return c
+	if s, ok := t.servers.Load(id); ok {
+		return nil, s.(*Server)
 	}
 	if b := t.building[id]; b != nil {
-		return b.call
+		return b.call, nil
 	}
 	b := &tenantBuild{call: flight.New[*Server](ctx)}
 	t.building[id] = b
 	go t.run(id, b)
-	return b.call
+	return b.call, nil
 }
 
 // run calls TenantsConfig.Server for tenant id and keeps the Server, unless
