@@ -680,3 +680,36 @@ func TestJWKSHandler(t *testing.T) {
 		t.Errorf("POST: %d, want 405", w.Code)
 	}
 }
+
+// TestTenantsSetNil: Set with a nil Server is a programming error, caught
+// at once rather than at the tenant's next request.
+func TestTenantsSetNil(t *testing.T) {
+	tenants, _ := oauthkit.NewTenants(oauthkit.TenantsConfig{Tenant: func(*http.Request) string { return "a" }})
+	defer func() {
+		if recover() == nil {
+			t.Error("Set(id, nil) did not panic")
+		}
+	}()
+	tenants.Set("a", nil)
+}
+
+// TestTenantsWithoutBuild: with no TenantsConfig.Server, only the tenants
+// given to Set are served.
+func TestTenantsWithoutBuild(t *testing.T) {
+	e := tnNewEnv(t, false, "a")
+	srv, err := e.tenants.Server(t.Context(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants, _ := oauthkit.NewTenants(oauthkit.TenantsConfig{Tenant: func(r *http.Request) string { return r.PathValue("tenant") }})
+	tenants.Set("a", srv)
+	mux := http.NewServeMux()
+	tenants.HandleMetadata(mux, "/{tenant}")
+	for path, want := range map[string]int{"/.well-known/oauth-authorization-server/a": http.StatusOK, "/.well-known/oauth-authorization-server/b": http.StatusNotFound} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != want {
+			t.Errorf("GET %s: %d, want %d", path, w.Code, want)
+		}
+	}
+}
