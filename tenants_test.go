@@ -703,9 +703,19 @@ func TestTenantsWithoutBuild(t *testing.T) {
 	}
 	tenants, _ := oauthkit.NewTenants(oauthkit.TenantsConfig{Tenant: func(r *http.Request) string { return r.PathValue("tenant") }})
 	tenants.Set("a", srv)
+	store := memory.NewStore()
+	plain, err := oauthkit.New(oauthkit.Config{Issuer: tnHost + "/plain", Clients: store, Codes: store, Tokens: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants.Set("plain", plain) // no OpenID Connect
 	mux := http.NewServeMux()
 	tenants.HandleMetadata(mux, "/{tenant}")
-	for path, want := range map[string]int{"/.well-known/oauth-authorization-server/a": http.StatusOK, "/.well-known/oauth-authorization-server/b": http.StatusNotFound} {
+	for path, want := range map[string]int{
+		"/.well-known/oauth-authorization-server/a": http.StatusOK, "/a/.well-known/openid-configuration": http.StatusOK,
+		"/.well-known/oauth-authorization-server/b":     http.StatusNotFound,
+		"/.well-known/oauth-authorization-server/plain": http.StatusOK, "/plain/.well-known/openid-configuration": http.StatusNotFound,
+	} {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
 		if w.Code != want {
