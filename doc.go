@@ -96,6 +96,22 @@
 // metadata, they are what an MCP server's authorization server needs; see
 // examples/mcp.
 //
+// # Multi-tenant
+//
+// [Tenants] serves many issuers from one process: a host function maps
+// each request to a tenant ID (r.PathValue("tenant")), and another builds
+// that tenant's immutable Server, with its own issuer, keys, lifetimes,
+// policy and stores (a storage/tenant view of one shared store), once, on
+// first use; [Tenants.Remove] and [Tenants.Set] change tenants at run time.
+// [Tenants.Handler] serves any endpoint of the tenant's Server, an unknown
+// tenant getting 404; [Tenants.HandleMetadata] and [Server.HandleMetadata]
+// mount the metadata at RFC 8414 §3.1's and OpenID Connect Discovery's paths
+// of an issuer with a path; [Server.JWKSHandler] publishes each issuer's
+// keys. Token issuers take the issuer from the Server
+// ([TokenIssuer.IssueAccessToken]), never from a second setting. At each
+// refresh, Config.RefreshPolicy ([RefreshPolicy]) may refuse a user no
+// longer active or narrow the scope.
+//
 // # Errors
 //
 // Every protocol error is an [*Error] carrying the RFC error code, matched

@@ -339,7 +339,7 @@ func TestDPoPJWTAccessTokenCarriesCnf(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newDPoPEnv(t, func(c *oauthkit.Config) {
-		c.AccessTokens = &jwt.AccessTokens{Keys: keys, Issuer: dpopIssuer}
+		c.AccessTokens = &jwt.AccessTokens{Keys: keys}
 	})
 	_, body := readDPoPResult(t, e.post("web", clientCredentials, key.proof(t, nil, nil)))
 	access, _ := body["access_token"].(string)

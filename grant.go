@@ -3,6 +3,7 @@ package oauthkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -225,6 +226,59 @@ func (g *Grant) fromCode(s *Server, code *AuthorizationCode) *Error {
 	return nil
 }
 
+// RefreshPolicy decides, at each refresh, whether the grant a refresh token
+// carries still stands: a refresh token outlives the session it came from,
+// and the user may since have been blocked or lost rights (RFC 6749 §6 lets
+// the server refuse; §10.4 asks it to keep refresh tokens revocable).
+//
+// Implementations must be safe for concurrent use.
+type RefreshPolicy interface {
+	// CheckRefresh is called with the presented refresh token's record t,
+	// after it has been found valid for the client, and the scope the
+	// refresh would grant (t.Scope, or the narrower scope the request
+	// asked for). It returns the scope to grant, scope itself or a
+	// non-empty part of it, or an error to refuse: ErrInvalidGrant (derive
+	// it with WithDescription), when the user is no longer active, or any
+	// other *Error, is answered as it is; any other error is an internal
+	// fault, as is a scope that is empty or not within scope. A refusal
+	// neither rotates nor revokes the refresh token; revoke the user's
+	// tokens with the store where that is meant. The new refresh token
+	// keeps t's scope (RFC 6749 §6), so the policy decides afresh at every
+	// refresh.
+	CheckRefresh(ctx context.Context, t *Token, scope []string) ([]string, error)
+}
+
+// RefreshPolicyFunc adapts a function to the RefreshPolicy interface.
+type RefreshPolicyFunc func(ctx context.Context, t *Token, scope []string) ([]string, error)
+
+// CheckRefresh calls f(ctx, t, scope).
+func (f RefreshPolicyFunc) CheckRefresh(ctx context.Context, t *Token, scope []string) ([]string, error) {
+	return f(ctx, t, scope)
+}
+
+// checkRefresh asks p about the refresh of t for scope and returns the
+// scope to grant, checked to be a non-empty part of scope.
+func checkRefresh(ctx context.Context, p RefreshPolicy, t *Token, scope []string) ([]string, error) {
+	cp := *t // the policy sees the record, and cannot change it
+	cp.Scope = slices.Clone(t.Scope)
+	granted, err := p.CheckRefresh(ctx, &cp, slices.Clone(scope))
+	var oerr *Error
+	switch {
+	case errors.As(err, &oerr):
+		return nil, oerr
+	case err != nil:
+		return nil, ErrServerError.Wrap(err)
+	case len(granted) == 0 && len(scope) > 0:
+		return nil, ErrServerError.Wrap(errors.New("oauthkit: RefreshPolicy returned an empty scope; refuse with an error instead"))
+	}
+	for _, sc := range granted {
+		if !slices.Contains(scope, sc) {
+			return nil, ErrServerError.Wrap(fmt.Errorf("oauthkit: RefreshPolicy returned scope %q beyond the scope it was asked about", sc))
+		}
+	}
+	return granted, nil
+}
+
 // refreshTokenGrant exchanges refresh tokens (RFC 6749 §6), rotating them
 // unless rotation is disabled (RFC 9700 §4.14.2).
 type refreshTokenGrant struct{ s *Server }
@@ -276,6 +330,11 @@ func (g refreshTokenGrant) HandleGrant(ctx context.Context, req *TokenRequest) (
 			}
 		}
 		scope = requested
+	}
+	if p := g.s.cfg.RefreshPolicy; p != nil {
+		if scope, err = checkRefresh(ctx, p, old, scope); err != nil {
+			return nil, err
+		}
 	}
 	subject := old.Subject
 	if old.SubjectIsClient {

@@ -51,7 +51,7 @@ func newImportEnv(t *testing.T, hook oauthkit.IssuanceHook) *issuanceEnv {
 	e := &issuanceEnv{secret: secret, keys: keys}
 	e.srv, err = oauthkit.New(oauthkit.Config{
 		Issuer: "https://auth.example.com", Clients: store, Codes: store, Tokens: store,
-		AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: keys, Issuer: "https://auth.example.com"}},
+		AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: keys}},
 		Grants:             []oauthkit.GrantHandler{grants.ClientCredentials{}, importGrant{}},
 		Issuance:           hook,
 	})

@@ -117,7 +117,7 @@ func (s *Server) lookupToken(ctx context.Context, raw string, now time.Time) (*T
 	}
 	if strings.Count(raw, ".") == 2 { // a JWS in compact serialization
 		for _, v := range s.verifiers {
-			id, err := v.VerifyAccessToken(ctx, raw, now)
+			id, err := v.VerifyAccessToken(ctx, s.cfg.Issuer, raw, now)
 			switch {
 			case err == nil && !strings.HasPrefix(id, selfContainedPrefix):
 				return nil, fmt.Errorf("oauthkit: TokenVerifier %T returned an ID not made by SelfContainedTokenID", v)

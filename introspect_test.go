@@ -158,7 +158,7 @@ func svcNewEnv(t *testing.T, mod func(*oauthkit.Config)) *svcEnv {
 		Clients:            clients,
 		Codes:              memory.NewCodes(),
 		Tokens:             e.tokens,
-		AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: e.signer.KeySet, Issuer: svcIssuer}},
+		AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: e.signer.KeySet}},
 		Grants:             []oauthkit.GrantHandler{grants.ClientCredentials{}},
 		Authorizer: oauthkit.AuthorizerFunc(func(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest) (*oauthkit.Consent, error) {
 			return &oauthkit.Consent{Subject: svcSubject, AuthTime: e.clock.Now().Add(-time.Minute), ACR: svcACR}, nil
@@ -560,7 +560,7 @@ func TestIntrospectVisibility(t *testing.T) {
 // the server's.
 func svcForeignJWT(t *testing.T) string {
 	t.Helper()
-	tok, err := (&jwt.AccessTokens{Keys: oidcNewSigner(t).KeySet, Issuer: svcIssuer}).IssueAccessToken(t.Context(), &oauthkit.Token{
+	tok, err := (&jwt.AccessTokens{Keys: oidcNewSigner(t).KeySet}).IssueAccessToken(t.Context(), svcIssuer, &oauthkit.Token{
 		ClientID: "jwt-app", Subject: svcSubject, Scope: []string{"read"}, Audience: []string{"rs"},
 		IssuedAt: svcNewClock().Now(), ExpiresAt: svcNewClock().Now().Add(time.Hour),
 	})
@@ -1074,11 +1074,11 @@ type svcFaultyVerifier struct {
 	fail atomic.Bool
 }
 
-func (v *svcFaultyVerifier) VerifyAccessToken(ctx context.Context, token string, now time.Time) (string, error) {
+func (v *svcFaultyVerifier) VerifyAccessToken(ctx context.Context, issuer, token string, now time.Time) (string, error) {
 	if v.fail.Load() {
 		return "", errors.New("svc: key service at 10.0.0.8 unreachable")
 	}
-	return v.AccessTokens.VerifyAccessToken(ctx, token, now)
+	return v.AccessTokens.VerifyAccessToken(ctx, issuer, token, now)
 }
 
 // TestValidateAccessTokenVerifierFault: a TokenVerifier's error other than
@@ -1087,7 +1087,7 @@ func (v *svcFaultyVerifier) VerifyAccessToken(ctx context.Context, token string,
 func TestValidateAccessTokenVerifierFault(t *testing.T) {
 	var v *svcFaultyVerifier
 	e := svcNewEnv(t, func(c *oauthkit.Config) {
-		v = &svcFaultyVerifier{AccessTokens: &jwt.AccessTokens{Keys: oidcNewSigner(t).KeySet, Issuer: svcIssuer}}
+		v = &svcFaultyVerifier{AccessTokens: &jwt.AccessTokens{Keys: oidcNewSigner(t).KeySet}}
 		c.AccessTokens = v
 	})
 	tr := svcTokenResponse(t, svcDo(e.srv.TokenHandler(), http.MethodPost, svcAs("app"), url.Values{"grant_type": {"client_credentials"}}))
@@ -1111,9 +1111,9 @@ type svcCountingVerifier struct {
 	calls atomic.Int64
 }
 
-func (v *svcCountingVerifier) VerifyAccessToken(ctx context.Context, token string, now time.Time) (string, error) {
+func (v *svcCountingVerifier) VerifyAccessToken(ctx context.Context, issuer, token string, now time.Time) (string, error) {
 	v.calls.Add(1)
-	return v.AccessTokens.VerifyAccessToken(ctx, token, now)
+	return v.AccessTokens.VerifyAccessToken(ctx, issuer, token, now)
 }
 
 // TestValidateAccessTokenBoundsInput: a presented token larger than any the
@@ -1132,7 +1132,7 @@ func TestValidateAccessTokenBoundsInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &svcCountingVerifier{AccessTokens: &jwt.AccessTokens{Keys: oidcNewSigner(t).KeySet, Issuer: svcIssuer}}
+			v := &svcCountingVerifier{AccessTokens: &jwt.AccessTokens{Keys: oidcNewSigner(t).KeySet}}
 			e := svcNewEnv(t, func(c *oauthkit.Config) { c.AccessTokens = v })
 			if _, err := e.srv.ValidateAccessToken(t.Context(), tt.token); !errors.Is(err, oauthkit.ErrNotFound) {
 				t.Errorf("ValidateAccessToken: %v, want ErrNotFound", err)

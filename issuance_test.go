@@ -65,7 +65,7 @@ func newIssuanceEnv(t *testing.T, hook oauthkit.IssuanceFunc) *issuanceEnv {
 	e := &issuanceEnv{secret: secret, keys: keys, log: &bytes.Buffer{}}
 	e.srv, err = oauthkit.New(oauthkit.Config{
 		Issuer: "https://auth.example.com", Clients: store, Codes: store, Tokens: store,
-		AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: keys, Issuer: "https://auth.example.com"}},
+		AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: keys}},
 		Grants:             []oauthkit.GrantHandler{grants.ClientCredentials{}, externalGrant{}},
 		Issuance:           hook,
 		Logger:             slog.New(slog.NewTextHandler(e.log, nil)),

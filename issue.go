@@ -94,7 +94,7 @@ type Issuance struct {
 // such as package jwt's: it issues a token with extra claims, which never
 // replace those it sets itself.
 type ClaimsIssuer interface {
-	IssueAccessTokenWithClaims(ctx context.Context, t *Token, claims map[string]any) (string, error)
+	IssueAccessTokenWithClaims(ctx context.Context, issuer string, t *Token, claims map[string]any) (string, error)
 }
 
 // Claims the library sets, which an IssuanceHook must not name.
@@ -476,9 +476,9 @@ func (s *Server) issueAccessToken(ctx context.Context, client *Client, t *Token,
 		if !ok {
 			return "", ErrServerError.Wrap(fmt.Errorf("oauthkit: access token issuer %T carries no claims (ClaimsIssuer), but the IssuanceHook set some", issuer))
 		}
-		token, err = ci.IssueAccessTokenWithClaims(ctx, t, iss.AccessTokenClaims)
+		token, err = ci.IssueAccessTokenWithClaims(ctx, s.cfg.Issuer, t, iss.AccessTokenClaims)
 	} else {
-		token, err = issuer.IssueAccessToken(ctx, t)
+		token, err = issuer.IssueAccessToken(ctx, s.cfg.Issuer, t)
 	}
 	if err != nil {
 		return "", ErrServerError.Wrap(err)

@@ -10,13 +10,14 @@ import (
 //
 // Implementations must be safe for concurrent use.
 type TokenIssuer interface {
-	// IssueAccessToken returns the access token to send for t, whose fields
+	// IssueAccessToken returns the access token that issuer (the server's
+	// Config.Issuer, for tokens that name it) sends for t, whose fields
 	// other than ID are set (GrantID is empty for the first token of a new
 	// grant: the grant is then named after the token's ID), and sets t.ID to
 	// the key under which t is stored and later found: [HashToken] of an
 	// opaque token, or [SelfContainedTokenID] of a self-contained token's
 	// unique identifier. The ID must be unique.
-	IssueAccessToken(ctx context.Context, t *Token) (string, error)
+	IssueAccessToken(ctx context.Context, issuer string, t *Token) (string, error)
 }
 
 // OpaqueTokens issues opaque access tokens: 256-bit random strings that mean
@@ -27,7 +28,8 @@ type OpaqueTokens struct {
 }
 
 // IssueAccessToken returns a new random token and sets t.ID to its hash.
-func (o OpaqueTokens) IssueAccessToken(_ context.Context, t *Token) (string, error) {
+// An opaque token names no issuer.
+func (o OpaqueTokens) IssueAccessToken(_ context.Context, _ string, t *Token) (string, error) {
 	tok, err := randomToken(o.Rand)
 	if err != nil {
 		return "", err
@@ -41,13 +43,13 @@ func (o OpaqueTokens) IssueAccessToken(_ context.Context, t *Token) (string, err
 // so that introspection, revocation and bearer validation treat every format
 // alike.
 type TokenVerifier interface {
-	// VerifyAccessToken checks the token's signature, issuer and expiry at
-	// now and returns its store ID (the ID IssueAccessToken set, made by
+	// VerifyAccessToken checks the token's signature, that it names issuer
+	// (the server's Config.Issuer) and its expiry at now, and returns its store ID (the ID IssueAccessToken set, made by
 	// [SelfContainedTokenID]; the server refuses to issue or look up any
 	// other). It returns
 	// an error wrapping ErrNotFound for a token that is not a valid token of
 	// this issuer.
-	VerifyAccessToken(ctx context.Context, token string, now time.Time) (id string, err error)
+	VerifyAccessToken(ctx context.Context, issuer, token string, now time.Time) (id string, err error)
 }
 
 // Signer signs JSON Web Tokens, such as OpenID Connect ID tokens. Package

@@ -1,10 +1,13 @@
 package oauthkit
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/oauthkit/oauthkit/pkce"
 )
@@ -176,4 +179,147 @@ func (s *Server) MetadataHandler() http.Handler {
 		h.Set("Access-Control-Allow-Origin", "*")
 		w.Write(s.metadataJSON)
 	})
+}
+
+// Locations of the metadata document, relative to the issuer.
+const (
+	wellKnownOAuth  = "/.well-known/oauth-authorization-server" // RFC 8414 §3
+	wellKnownOpenID = "/.well-known/openid-configuration"       // OpenID Connect Discovery 1.0 §4
+)
+
+// metadataPatterns returns the ServeMux patterns of the metadata of an
+// issuer whose URL path is issuerPath ("" or "/tenant", wildcards allowed):
+// RFC 8414 §3.1 inserts the well-known path before the issuer's path;
+// OpenID Connect Discovery 1.0 §4 appends it to the issuer.
+func metadataPatterns(issuerPath string) (oauth, openID string) {
+	return "GET " + wellKnownOAuth + issuerPath, "GET " + issuerPath + wellKnownOpenID
+}
+
+// HandleMetadata registers MetadataHandler on mux at the paths its issuer
+// gives the metadata: /.well-known/oauth-authorization-server with the
+// issuer's path appended (RFC 8414 §3.1: for the issuer
+// https://id.example.com/acme, /.well-known/oauth-authorization-server/acme),
+// and, when OpenID Connect is on, the issuer's path with
+// /.well-known/openid-configuration appended (OpenID Connect Discovery 1.0
+// §4: /acme/.well-known/openid-configuration). It panics, as ServeMux.Handle
+// does, if mux has either path already or the issuer's path has braces.
+func (s *Server) HandleMetadata(mux *http.ServeMux) {
+	u, _ := url.Parse(s.cfg.Issuer) // validated by New
+	oauth, openID := metadataPatterns(u.Path)
+	mux.Handle(oauth, s.MetadataHandler())
+	if s.cfg.IDTokens != nil {
+		mux.Handle(openID, s.MetadataHandler())
+	}
+}
+
+// HandleMetadata registers on mux the metadata of every tenant, at the
+// paths of HandleMetadata for issuers whose URL path is issuerPath, a
+// ServeMux pattern with the wildcard that TenantsConfig.Tenant reads: for
+// issuers https://id.example.com/{tenant}, "/{tenant}" registers
+// /.well-known/oauth-authorization-server/{tenant} (RFC 8414 §3.1) and
+// /{tenant}/.well-known/openid-configuration (OpenID Connect Discovery 1.0
+// §4), the latter answered 404 for a tenant without OpenID Connect.
+func (t *Tenants) HandleMetadata(mux *http.ServeMux, issuerPath string) {
+	oauth, openID := metadataPatterns(issuerPath)
+	mux.Handle(oauth, t.Handler((*Server).MetadataHandler))
+	mux.Handle(openID, t.Handler(func(s *Server) http.Handler {
+		if s.cfg.IDTokens == nil {
+			return http.NotFoundHandler()
+		}
+		return s.MetadataHandler()
+	}))
+}
+
+// KeyPublisher is implemented by a Signer or TokenIssuer whose tokens are
+// checked with public keys, such as package jwt's KeySet and AccessTokens:
+// JWKS returns them as a JSON Web Key Set (RFC 7517 §5), which
+// Server.JWKSHandler serves.
+type KeyPublisher interface {
+	JWKS() []byte
+}
+
+// jwksMaxAge is how long, in seconds, clients may cache JWKSHandler's
+// document: jwt.JWKSMaxAge, which relying parties refetch at once when they
+// meet an unknown kid.
+const jwksMaxAge = "300"
+
+// JWKSHandler returns a handler serving, to GET and HEAD requests, the
+// public keys of the server's tokens, to be mounted at Endpoints.JWKS: the
+// JSON Web Key Set of Config.IDTokens, Config.AccessTokens and
+// Config.AccessTokenFormats that are KeyPublishers, merged (each key once,
+// by kid). With several tenants, each tenant's Server serves its own keys
+// (Tenants.Handler((*Server).JWKSHandler)). With no KeyPublisher the set
+// is empty.
+func (s *Server) JWKSHandler() http.Handler {
+	var pubs []KeyPublisher
+	add := func(v any) {
+		if p, ok := v.(KeyPublisher); ok && !slices.ContainsFunc(pubs, func(q KeyPublisher) bool { return sameValue(p, q) }) {
+			pubs = append(pubs, p)
+		}
+	}
+	add(s.cfg.IDTokens)
+	for _, iss := range append([]TokenIssuer{s.cfg.AccessTokens}, mapValues(s.cfg.AccessTokenFormats)...) {
+		add(iss)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		jwks := mergeJWKS(pubs)
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(jwks)))
+		h.Set("Cache-Control", "public, max-age="+jwksMaxAge)
+		h.Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodGet {
+			w.Write(jwks)
+		}
+	})
+}
+
+// mergeJWKS returns the key sets of pubs as one, each kid once, in order.
+// The common case, one key set behind every publisher, is served as it is.
+func mergeJWKS(pubs []KeyPublisher) []byte {
+	if len(pubs) == 0 {
+		return []byte(`{"keys":[]}`)
+	}
+	first := pubs[0].JWKS()
+	var sets [][]byte
+	for _, p := range pubs[1:] {
+		if b := p.JWKS(); !bytes.Equal(b, first) {
+			sets = append(sets, b)
+		}
+	}
+	if len(sets) == 0 {
+		return first
+	}
+	var merged struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	merged.Keys = []json.RawMessage{}
+	seen := map[string]bool{}
+	for _, b := range append([][]byte{first}, sets...) {
+		var set struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		json.Unmarshal(b, &set) // KeyPublishers' own documents; a bad one adds nothing
+		for _, k := range set.Keys {
+			var id struct {
+				Kid string `json:"kid"`
+			}
+			json.Unmarshal(k, &id)
+			name := "kid:" + id.Kid
+			if id.Kid == "" { // no kid: the same key is the same bytes
+				name = "key:" + strings.TrimSpace(string(k))
+			}
+			if !seen[name] {
+				seen[name] = true
+				merged.Keys = append(merged.Keys, k)
+			}
+		}
+	}
+	out, _ := json.Marshal(merged)
+	return out
 }

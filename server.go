@@ -138,6 +138,12 @@ type Config struct {
 	// IssuanceHook). Nil keeps the defaults.
 	Issuance IssuanceHook
 
+	// RefreshPolicy is consulted by the refresh_token grant before it
+	// rotates a refresh token or issues anything: whether the user is still
+	// active and which of the granted scopes the user may still have (see
+	// RefreshPolicy). Nil honours every valid refresh token as granted.
+	RefreshPolicy RefreshPolicy
+
 	// Grants are grant types served at the token endpoint besides the
 	// built-in authorization_code and refresh_token, such as those of package
 	// grants or the host's own extension grants. A later entry for a grant

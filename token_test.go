@@ -110,7 +110,7 @@ func (noSubjectGrant) HandleGrant(context.Context, *TokenRequest) (*Grant, error
 // failingIssuer is a TokenIssuer that cannot mint tokens.
 type failingIssuer struct{}
 
-func (failingIssuer) IssueAccessToken(context.Context, *Token) (string, error) {
+func (failingIssuer) IssueAccessToken(context.Context, string, *Token) (string, error) {
 	return "", errors.New("kms: key projects/x/keys/y is disabled")
 }
 

@@ -66,7 +66,7 @@ func BenchmarkOpaqueStoreLookup(b *testing.B) {
 	ctx := context.Background()
 	store := memory.NewTokens()
 	now := time.Now()
-	token, err := oauthkit.OpaqueTokens{}.IssueAccessToken(ctx, &oauthkit.Token{})
+	token, err := oauthkit.OpaqueTokens{}.IssueAccessToken(ctx, "", &oauthkit.Token{})
 	if err != nil {
 		b.Fatal(err)
 	}

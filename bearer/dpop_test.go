@@ -335,7 +335,7 @@ func TestDPoPEndToEnd(t *testing.T) {
 	srv, err := oauthkit.New(oauthkit.Config{
 		Issuer: as.URL, Clients: store, Codes: store, Tokens: store, ReplayCache: store,
 		Endpoints:          oauthkit.Endpoints{Introspection: as.URL + "/introspect", JWKS: as.URL + "/jwks"},
-		AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: keys, Issuer: as.URL, DefaultAudience: []string{rsOrigin}}},
+		AccessTokenFormats: map[string]oauthkit.TokenIssuer{"jwt": &jwt.AccessTokens{Keys: keys, DefaultAudience: []string{rsOrigin}}},
 		Grants:             []oauthkit.GrantHandler{grants.ClientCredentials{}},
 		DPoP:               &oauthkit.DPoPConfig{Algorithms: []string{"ES256"}},
 	})

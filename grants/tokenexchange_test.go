@@ -99,7 +99,7 @@ func newTXFixture(t *testing.T) *txFixture {
 	srv, err := oauthkit.New(oauthkit.Config{
 		Issuer:  issuer,
 		Clients: f.store, Codes: f.store, Tokens: f.store, ReplayCache: f.store,
-		AccessTokens: &jwt.AccessTokens{Keys: f.keys, Issuer: issuer},
+		AccessTokens: &jwt.AccessTokens{Keys: f.keys},
 		Resources:    []string{txOrders, txFiles},
 		Grants: []oauthkit.GrantHandler{
 			grants.Password{Users: &fakeUsers{}}, grants.ClientCredentials{}, exchange,

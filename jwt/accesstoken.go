@@ -21,7 +21,10 @@ const jtiBytes = 16
 // AccessTokens issues access tokens as signed JWTs in the profile of
 // RFC 9068, which resource servers can validate on their own with the
 // key set's JWKS. Set it as Config.AccessTokens, or in
-// Config.AccessTokenFormats for some clients only.
+// Config.AccessTokenFormats for some clients only. Its "iss" claim is the
+// issuer the server passes in, its Config.Issuer: configured once, on the
+// server, and one key set per issuer when one process serves many
+// (oauthkit.Tenants).
 //
 // It implements [oauthkit.TokenIssuer] and [oauthkit.TokenVerifier]. The
 // store ID of a token is [oauthkit.SelfContainedTokenID] of its "jti", so a
@@ -37,12 +40,9 @@ type AccessTokens struct {
 	// "typ" header as VerifyAccessToken does, so that neither is accepted
 	// as the other (RFC 9068 §5).
 	Keys *KeySet
-	// Issuer is the "iss" claim: the server's issuer identifier, as in
-	// oauthkit.Config.Issuer. Required.
-	Issuer string
 	// DefaultAudience is the "aud" claim of tokens whose Token.Audience is
 	// empty. RFC 9068 §2.2 requires an audience, so if DefaultAudience is
-	// empty too the audience is Issuer.
+	// empty too the audience is the issuer.
 	DefaultAudience []string
 	// Rand is the source of the "jti" claim. Nil means crypto/rand.
 	Rand io.Reader
@@ -68,32 +68,32 @@ type accessTokenClaims struct {
 }
 
 var errNoKeys = errors.New("jwt: AccessTokens.Keys is nil")
-var errNoIssuer = errors.New("jwt: AccessTokens.Issuer is empty")
+var errNoIssuer = errors.New("jwt: AccessTokens: the issuer is empty")
 
-// IssueAccessToken returns a JWT access token for t, with the "typ" header
+// IssueAccessToken returns a JWT access token of issuer for t, with the "typ" header
 // "at+jwt" (RFC 9068 §2.1) and the claims of RFC 9068 §2.2: iss, exp, aud,
 // sub, client_id, iat, jti, and scope, auth_time and acr when t has them,
 // the act claim of RFC 8693 §4.1 for a token with an Actor, and cnf.jkt for
 // a token bound to a DPoP key (t.JKT, RFC 9449 §6.1).
 // It sets t.ID to [oauthkit.SelfContainedTokenID] of the jti. t must have Subject, ClientID,
 // IssuedAt and ExpiresAt set.
-func (a *AccessTokens) IssueAccessToken(_ context.Context, t *oauthkit.Token) (string, error) {
-	return a.issue(t, nil)
+func (a *AccessTokens) IssueAccessToken(_ context.Context, issuer string, t *oauthkit.Token) (string, error) {
+	return a.issue(issuer, t, nil)
 }
 
 // IssueAccessTokenWithClaims is IssueAccessToken with the private claims
 // of RFC 9068 §2.2.3 added (oauthkit.ClaimsIssuer). A claim that
 // IssueAccessToken sets itself is never replaced: naming one is an error.
-func (a *AccessTokens) IssueAccessTokenWithClaims(_ context.Context, t *oauthkit.Token, claims map[string]any) (string, error) {
-	return a.issue(t, claims)
+func (a *AccessTokens) IssueAccessTokenWithClaims(_ context.Context, issuer string, t *oauthkit.Token, claims map[string]any) (string, error) {
+	return a.issue(issuer, t, claims)
 }
 
 // issue mints the token for t with extra claims, if any.
-func (a *AccessTokens) issue(t *oauthkit.Token, extra map[string]any) (string, error) {
+func (a *AccessTokens) issue(issuer string, t *oauthkit.Token, extra map[string]any) (string, error) {
 	switch {
 	case a.Keys == nil:
 		return "", errNoKeys
-	case a.Issuer == "":
+	case issuer == "":
 		return "", errNoIssuer
 	case t == nil || t.Subject == "" || t.ClientID == "" || t.IssuedAt.IsZero() || t.ExpiresAt.IsZero():
 		return "", errors.New("jwt: IssueAccessToken: token lacks subject, client ID, issue or expiry time")
@@ -112,9 +112,9 @@ func (a *AccessTokens) issue(t *oauthkit.Token, extra map[string]any) (string, e
 	}
 	jti := base64.RawURLEncoding.EncodeToString(b[:])
 	c := accessTokenClaims{
-		Iss:      a.Issuer,
+		Iss:      issuer,
 		Exp:      t.ExpiresAt.Unix(),
-		Aud:      a.audience(t.Audience),
+		Aud:      a.audience(issuer, t.Audience),
 		Sub:      t.Subject,
 		ClientID: t.ClientID,
 		Iat:      t.IssuedAt.Unix(),
@@ -168,13 +168,13 @@ func addClaims(payload []byte, extra map[string]any) ([]byte, error) {
 }
 
 // audience returns the "aud" claim for a token's audience.
-func (a *AccessTokens) audience(aud []string) any {
+func (a *AccessTokens) audience(issuer string, aud []string) any {
 	if len(aud) == 0 {
 		aud = a.DefaultAudience
 	}
 	switch len(aud) {
 	case 0:
-		return a.Issuer
+		return issuer
 	case 1:
 		return aud[0]
 	default:
@@ -182,26 +182,36 @@ func (a *AccessTokens) audience(aud []string) any {
 	}
 }
 
-// VerifyAccessToken checks that token is a JWT access token of this issuer,
+// JWKS returns the JSON Web Key Set of Keys (KeySet.JWKS), with which
+// resource servers check the tokens: [oauthkit.Server.JWKSHandler] serves
+// it (oauthkit.KeyPublisher).
+func (a *AccessTokens) JWKS() []byte {
+	if a.Keys == nil {
+		return (&KeySet{}).JWKS()
+	}
+	return a.Keys.JWKS()
+}
+
+// VerifyAccessToken checks that token is a JWT access token of issuer,
 // valid at now, and returns its store ID, [oauthkit.SelfContainedTokenID] of
 // its jti.
 // It verifies the signature with the key named by "kid" (as
-// [KeySet.Verify] does, with typ "at+jwt"), that "iss" is Issuer, and that
+// [KeySet.Verify] does, with typ "at+jwt"), that "iss" is issuer, and that
 // "jti" is present. It does not check "aud": the authorization server
 // answers for every audience. Any token that fails yields an error wrapping
-// both oauthkit.ErrNotFound and ErrInvalidToken; a missing Keys or Issuer
+// both oauthkit.ErrNotFound and ErrInvalidToken; a missing Keys or issuer
 // is a configuration fault, reported by an error wrapping neither.
-func (a *AccessTokens) VerifyAccessToken(_ context.Context, token string, now time.Time) (string, error) {
+func (a *AccessTokens) VerifyAccessToken(_ context.Context, issuer, token string, now time.Time) (string, error) {
 	switch {
 	case a.Keys == nil:
 		return "", errNoKeys
-	case a.Issuer == "":
+	case issuer == "":
 		return "", errNoIssuer
 	}
 	c, err := a.Keys.Verify(token, typeAccessToken, now)
 	switch {
 	case err != nil:
-	case c.Issuer != a.Issuer:
+	case c.Issuer != issuer:
 		err = errIssuer
 	case c.ID == "":
 		err = fmt.Errorf("%w jti", errClaim)

@@ -100,13 +100,13 @@ func TestIssueAccessTokenClaims(t *testing.T) {
 		key := testKey(t, alg)
 		for _, tt := range tests {
 			t.Run(alg+"/"+tt.name, func(t *testing.T) {
-				at := &AccessTokens{Keys: testKeySet(t, key), Issuer: testIssuer, DefaultAudience: tt.defaultAudience, Rand: &fixedRand{}}
+				at := &AccessTokens{Keys: testKeySet(t, key), DefaultAudience: tt.defaultAudience, Rand: &fixedRand{}}
 				tok := testToken()
 				if tt.edit != nil {
 					tt.edit(tok)
 				}
 				before := *tok
-				raw, err := at.IssueAccessToken(t.Context(), tok)
+				raw, err := at.IssueAccessToken(t.Context(), testIssuer, tok)
 				if err != nil {
 					t.Fatalf("IssueAccessToken: %v", err)
 				}
@@ -134,7 +134,7 @@ func TestIssueAccessTokenClaims(t *testing.T) {
 					t.Errorf("IssueAccessToken changed the token (-want +got):\n%s", diff)
 				}
 				// And the token verifies back to its ID.
-				id, err := at.VerifyAccessToken(t.Context(), raw, testNow)
+				id, err := at.VerifyAccessToken(t.Context(), testIssuer, raw, testNow)
 				if err != nil || id != tok.ID {
 					t.Errorf("VerifyAccessToken = %q, %v; want %q", id, err, tok.ID)
 				}
@@ -144,11 +144,11 @@ func TestIssueAccessTokenClaims(t *testing.T) {
 }
 
 func TestIssueAccessTokenUniqueIDs(t *testing.T) {
-	at := &AccessTokens{Keys: testKeySet(t, testKey(t, EdDSA)), Issuer: testIssuer}
+	at := &AccessTokens{Keys: testKeySet(t, testKey(t, EdDSA))}
 	seen := make(map[string]bool)
 	for range 50 {
 		tok := testToken()
-		if _, err := at.IssueAccessToken(t.Context(), tok); err != nil {
+		if _, err := at.IssueAccessToken(t.Context(), testIssuer, tok); err != nil {
 			t.Fatal(err)
 		}
 		if seen[tok.ID] {
@@ -166,14 +166,14 @@ func TestIssueAccessTokenErrors(t *testing.T) {
 		edit    func(*oauthkit.Token) *oauthkit.Token
 		wantErr string
 	}{
-		{"no keys", &AccessTokens{Issuer: testIssuer}, nil, "Keys is nil"},
-		{"no issuer", &AccessTokens{Keys: ks}, nil, "Issuer is empty"},
-		{"nil token", &AccessTokens{Keys: ks, Issuer: testIssuer}, func(*oauthkit.Token) *oauthkit.Token { return nil }, "token lacks"},
-		{"no subject", &AccessTokens{Keys: ks, Issuer: testIssuer}, func(t *oauthkit.Token) *oauthkit.Token { t.Subject = ""; return t }, "token lacks"},
-		{"no client", &AccessTokens{Keys: ks, Issuer: testIssuer}, func(t *oauthkit.Token) *oauthkit.Token { t.ClientID = ""; return t }, "token lacks"},
-		{"no issue time", &AccessTokens{Keys: ks, Issuer: testIssuer}, func(t *oauthkit.Token) *oauthkit.Token { t.IssuedAt = time.Time{}; return t }, "token lacks"},
-		{"no expiry", &AccessTokens{Keys: ks, Issuer: testIssuer}, func(t *oauthkit.Token) *oauthkit.Token { t.ExpiresAt = time.Time{}; return t }, "token lacks"},
-		{"randomness fails", &AccessTokens{Keys: ks, Issuer: testIssuer, Rand: errReader{}}, nil, "randomness"},
+		{"no keys", &AccessTokens{}, nil, "Keys is nil"},
+		{"no issuer", &AccessTokens{Keys: ks}, nil, "issuer is empty"},
+		{"nil token", &AccessTokens{Keys: ks}, func(*oauthkit.Token) *oauthkit.Token { return nil }, "token lacks"},
+		{"no subject", &AccessTokens{Keys: ks}, func(t *oauthkit.Token) *oauthkit.Token { t.Subject = ""; return t }, "token lacks"},
+		{"no client", &AccessTokens{Keys: ks}, func(t *oauthkit.Token) *oauthkit.Token { t.ClientID = ""; return t }, "token lacks"},
+		{"no issue time", &AccessTokens{Keys: ks}, func(t *oauthkit.Token) *oauthkit.Token { t.IssuedAt = time.Time{}; return t }, "token lacks"},
+		{"no expiry", &AccessTokens{Keys: ks}, func(t *oauthkit.Token) *oauthkit.Token { t.ExpiresAt = time.Time{}; return t }, "token lacks"},
+		{"randomness fails", &AccessTokens{Keys: ks, Rand: errReader{}}, nil, "randomness"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,7 +181,11 @@ func TestIssueAccessTokenErrors(t *testing.T) {
 			if tt.edit != nil {
 				tok = tt.edit(tok)
 			}
-			raw, err := tt.at.IssueAccessToken(t.Context(), tok)
+			issuer := testIssuer
+			if tt.name == "no issuer" {
+				issuer = ""
+			}
+			raw, err := tt.at.IssueAccessToken(t.Context(), issuer, tok)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("IssueAccessToken = %q, %v; want an error containing %q", raw, err, tt.wantErr)
 			}
@@ -197,12 +201,12 @@ func TestIssueAccessTokenErrors(t *testing.T) {
 
 func TestVerifyAccessTokenAcceptsTypVariants(t *testing.T) {
 	es := testKey(t, ES256)
-	at := &AccessTokens{Keys: testKeySet(t, es), Issuer: testIssuer}
+	at := &AccessTokens{Keys: testKeySet(t, es)}
 	payload := []byte(`{"iss":"` + testIssuer + `","exp":` + strconv.FormatInt(testNow.Unix()+1, 10) + `,"jti":"abc"}`)
 	for _, typ := range []string{"at+jwt", "AT+JWT", "application/at+jwt", "Application/At+Jwt"} {
 		t.Run(typ, func(t *testing.T) {
 			tok := joseSign(t, jose.ES256, es.priv, es.kid, map[string]any{"typ": typ}, payload)
-			id, err := at.VerifyAccessToken(t.Context(), tok, testNow)
+			id, err := at.VerifyAccessToken(t.Context(), testIssuer, tok, testNow)
 			if err != nil || id != oauthkit.SelfContainedTokenID("abc") {
 				t.Errorf("VerifyAccessToken = %q, %v; want SelfContainedTokenID(\"abc\")", id, err)
 			}
@@ -214,14 +218,14 @@ func TestVerifyAccessTokenRejects(t *testing.T) {
 	ctx := t.Context()
 	es, rs, ps := testKey(t, ES256), testKey(t, RS256), testKey(t, PS256)
 	ks := testKeySet(t, es, rs, ps)
-	at := &AccessTokens{Keys: ks, Issuer: testIssuer}
+	at := &AccessTokens{Keys: ks}
 
 	good := testToken()
-	goodRaw, err := at.IssueAccessToken(ctx, good)
+	goodRaw, err := at.IssueAccessToken(ctx, testIssuer, good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, err := at.VerifyAccessToken(ctx, goodRaw, testNow); err != nil || id != good.ID {
+	if id, err := at.VerifyAccessToken(ctx, testIssuer, goodRaw, testNow); err != nil || id != good.ID {
 		t.Fatalf("the untampered token: VerifyAccessToken = %q, %v", id, err)
 	}
 	_, payloadMap, _ := splitJWS(t, goodRaw)
@@ -239,8 +243,8 @@ func TestVerifyAccessTokenRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherSet := &AccessTokens{Keys: testKeySet(t, mustGenerate(t, ES256)), Issuer: testIssuer}
-	foreign, err := otherSet.IssueAccessToken(ctx, testToken())
+	otherSet := &AccessTokens{Keys: testKeySet(t, mustGenerate(t, ES256))}
+	foreign, err := otherSet.IssueAccessToken(ctx, testIssuer, testToken())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +260,7 @@ func TestVerifyAccessTokenRejects(t *testing.T) {
 	)
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := at.VerifyAccessToken(ctx, tt.token, testNow)
+			id, err := at.VerifyAccessToken(ctx, testIssuer, tt.token, testNow)
 			if !errors.Is(err, oauthkit.ErrNotFound) || !errors.Is(err, ErrInvalidToken) || !errors.Is(err, tt.wantErr) {
 				t.Fatalf("VerifyAccessToken = %q, %v; want an error wrapping ErrNotFound and %v", id, err, tt.wantErr)
 			}
@@ -267,11 +271,11 @@ func TestVerifyAccessTokenRejects(t *testing.T) {
 	}
 
 	t.Run("expired at exp", func(t *testing.T) {
-		_, err := at.VerifyAccessToken(ctx, goodRaw, good.ExpiresAt)
+		_, err := at.VerifyAccessToken(ctx, testIssuer, goodRaw, good.ExpiresAt)
 		if !errors.Is(err, oauthkit.ErrNotFound) || !errors.Is(err, errExpired) {
 			t.Errorf("at exp: %v, want expired", err)
 		}
-		if _, err := at.VerifyAccessToken(ctx, goodRaw, good.ExpiresAt.Add(-time.Second)); err != nil {
+		if _, err := at.VerifyAccessToken(ctx, testIssuer, goodRaw, good.ExpiresAt.Add(-time.Second)); err != nil {
 			t.Errorf("a second before exp: %v", err)
 		}
 	})
@@ -289,8 +293,8 @@ func mustGenerate(t *testing.T, alg string) *Key {
 // A misconfigured verifier is a fault, not a verdict on the token.
 func TestVerifyAccessTokenConfigFaults(t *testing.T) {
 	ks := testKeySet(t, testKey(t, ES256))
-	issuer := &AccessTokens{Keys: ks, Issuer: testIssuer}
-	raw, err := issuer.IssueAccessToken(t.Context(), testToken())
+	issuer := &AccessTokens{Keys: ks}
+	raw, err := issuer.IssueAccessToken(t.Context(), testIssuer, testToken())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,12 +303,16 @@ func TestVerifyAccessTokenConfigFaults(t *testing.T) {
 		at      *AccessTokens
 		wantErr error
 	}{
-		{"no keys", &AccessTokens{Issuer: testIssuer}, errNoKeys},
+		{"no keys", &AccessTokens{}, errNoKeys},
 		{"no issuer", &AccessTokens{Keys: ks}, errNoIssuer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := tt.at.VerifyAccessToken(t.Context(), raw, testNow)
+			issuer := testIssuer
+			if tt.wantErr == errNoIssuer {
+				issuer = ""
+			}
+			id, err := tt.at.VerifyAccessToken(t.Context(), issuer, raw, testNow)
 			if !errors.Is(err, tt.wantErr) || errors.Is(err, oauthkit.ErrNotFound) {
 				t.Errorf("VerifyAccessToken = %q, %v; want %v, not wrapping ErrNotFound", id, err, tt.wantErr)
 			}

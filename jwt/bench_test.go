@@ -64,11 +64,11 @@ func BenchmarkIssue(b *testing.B) {
 			}
 		})
 		b.Run(alg+"/AccessTokens", func(b *testing.B) {
-			at := &AccessTokens{Keys: testKeySet(b, key), Issuer: testIssuer}
+			at := &AccessTokens{Keys: testKeySet(b, key)}
 			ctx := b.Context()
 			for b.Loop() {
 				t := testToken()
-				if _, err := at.IssueAccessToken(ctx, t); err != nil {
+				if _, err := at.IssueAccessToken(ctx, testIssuer, t); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -79,8 +79,8 @@ func BenchmarkIssue(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	for _, alg := range benchAlgs {
 		key := testKey(b, alg)
-		at := &AccessTokens{Keys: testKeySet(b, key), Issuer: testIssuer}
-		token, err := at.IssueAccessToken(b.Context(), testToken())
+		at := &AccessTokens{Keys: testKeySet(b, key)}
+		token, err := at.IssueAccessToken(b.Context(), testIssuer, testToken())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run(alg+"/VerifyAccessToken", func(b *testing.B) {
 			ctx := b.Context()
 			for b.Loop() {
-				if _, err := at.VerifyAccessToken(ctx, token, testNow); err != nil {
+				if _, err := at.VerifyAccessToken(ctx, testIssuer, token, testNow); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -125,7 +125,7 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			var issuer oauthkit.TokenIssuer // nil: opaque
 			if alg != "opaque" {
-				issuer = &AccessTokens{Keys: testKeySet(b, testKey(b, alg)), Issuer: testIssuer}
+				issuer = &AccessTokens{Keys: testKeySet(b, testKey(b, alg))}
 			}
 			srv, err := oauthkit.New(oauthkit.Config{
 				Issuer: testIssuer,

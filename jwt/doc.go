@@ -40,7 +40,7 @@
 //	srv, err := oauthkit.New(oauthkit.Config{
 //		Issuer:       "https://auth.example.com",
 //		Endpoints:    oauthkit.Endpoints{JWKS: "https://auth.example.com/jwks"},
-//		AccessTokens: &jwt.AccessTokens{Keys: keys, Issuer: "https://auth.example.com"},
+//		AccessTokens: &jwt.AccessTokens{Keys: keys},
 //		...
 //	})
 //	mux.Handle("GET /jwks", keys.JWKSHandler())

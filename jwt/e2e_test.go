@@ -59,7 +59,7 @@ func TestEndToEndClientCredentials(t *testing.T) {
 				t.Fatal(err)
 			}
 			tokens := memory.NewTokens()
-			accessTokens := &jwt.AccessTokens{Keys: keys, Issuer: ts.URL, DefaultAudience: []string{"https://api.example.com"}}
+			accessTokens := &jwt.AccessTokens{Keys: keys, DefaultAudience: []string{"https://api.example.com"}}
 			srv, err := oauthkit.New(oauthkit.Config{
 				Issuer:    ts.URL,
 				Endpoints: oauthkit.Endpoints{JWKS: ts.URL + "/jwks"},
@@ -134,7 +134,7 @@ func TestEndToEndClientCredentials(t *testing.T) {
 			}
 
 			// The token is in the store under the ID its verifier finds.
-			id, err := accessTokens.VerifyAccessToken(t.Context(), tok.AccessToken, now)
+			id, err := accessTokens.VerifyAccessToken(t.Context(), ts.URL, tok.AccessToken, now)
 			if err != nil {
 				t.Fatalf("VerifyAccessToken: %v", err)
 			}

@@ -41,7 +41,6 @@ func ExampleAccessTokens() {
 	}
 	issuer := &jwt.AccessTokens{
 		Keys:            keys,
-		Issuer:          "https://auth.example.com",
 		DefaultAudience: []string{"https://api.example.com"},
 		Rand:            &countingRand{},
 	}
@@ -53,7 +52,7 @@ func ExampleAccessTokens() {
 		IssuedAt:  now,
 		ExpiresAt: now.Add(time.Hour),
 	}
-	token, err := issuer.IssueAccessToken(context.Background(), t)
+	token, err := issuer.IssueAccessToken(context.Background(), "https://auth.example.com", t)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,7 +65,7 @@ func ExampleAccessTokens() {
 	json.Indent(&out, claims.Raw, "", "  ")
 	fmt.Println(out.String())
 
-	id, err := issuer.VerifyAccessToken(context.Background(), token, now)
+	id, err := issuer.VerifyAccessToken(context.Background(), "https://auth.example.com", token, now)
 	fmt.Println(id == t.ID, err)
 	// Output:
 	// {
@@ -143,7 +142,7 @@ func Example() {
 		Clients:      memory.NewClients(),
 		Codes:        memory.NewCodes(),
 		Tokens:       memory.NewTokens(),
-		AccessTokens: &jwt.AccessTokens{Keys: keys, Issuer: "https://auth.example.com"},
+		AccessTokens: &jwt.AccessTokens{Keys: keys},
 		Grants:       []oauthkit.GrantHandler{grants.ClientCredentials{}},
 	})
 	if err != nil {

@@ -31,7 +31,7 @@ func fuzzVerifier(tb testing.TB) (*AccessTokens, jose.JSONWebKeySet) {
 	if err := json.Unmarshal(ks.JWKS(), &jwks); err != nil {
 		tb.Fatal(err)
 	}
-	return &AccessTokens{Keys: ks, Issuer: testIssuer}, jwks
+	return &AccessTokens{Keys: ks}, jwks
 }
 
 // FuzzVerifyAccessToken feeds arbitrary strings to VerifyAccessToken. It
@@ -44,7 +44,7 @@ func FuzzVerifyAccessToken(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		id, err := at.VerifyAccessToken(t.Context(), token, testNow)
+		id, err := at.VerifyAccessToken(t.Context(), testIssuer, token, testNow)
 		if err != nil {
 			if !errors.Is(err, oauthkit.ErrNotFound) || !errors.Is(err, ErrInvalidToken) || id != "" {
 				t.Fatalf("VerifyAccessToken = %q, %v; want an error wrapping ErrNotFound", id, err)
@@ -91,7 +91,7 @@ func fuzzSeeds(t *testing.T) map[string]string {
 	at.Rand = &fixedRand{}
 	tok := testToken()
 	tok.ExpiresAt = future
-	valid, err := at.IssueAccessToken(t.Context(), tok)
+	valid, err := at.IssueAccessToken(t.Context(), testIssuer, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestFuzzSeeds(t *testing.T) {
 			if err != nil {
 				t.Fatalf("seed: %v", err)
 			}
-			_, err = at.VerifyAccessToken(t.Context(), token, testNow)
+			_, err = at.VerifyAccessToken(t.Context(), testIssuer, token, testNow)
 			if valid := strings.HasPrefix(name, "valid-"); valid != (err == nil) {
 				t.Errorf("VerifyAccessToken(seed %s) error = %v", name, err)
 			}

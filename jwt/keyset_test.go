@@ -69,8 +69,8 @@ func TestZeroKeySet(t *testing.T) {
 	if tok, err := ks.Sign(t.Context(), "JWT", map[string]int{}); !errors.Is(err, errNoActiveKey) {
 		t.Errorf("Sign = %q, %v; want %v", tok, err, errNoActiveKey)
 	}
-	at := &AccessTokens{Keys: &ks, Issuer: testIssuer}
-	if tok, err := at.IssueAccessToken(t.Context(), testToken()); !errors.Is(err, errNoActiveKey) {
+	at := &AccessTokens{Keys: &ks}
+	if tok, err := at.IssueAccessToken(t.Context(), testIssuer, testToken()); !errors.Is(err, errNoActiveKey) {
 		t.Errorf("IssueAccessToken = %q, %v; want %v", tok, err, errNoActiveKey)
 	}
 	k := testKey(t, ES256)

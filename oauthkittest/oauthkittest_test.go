@@ -365,7 +365,7 @@ func TestMint(t *testing.T) {
 func TestMintJWT(t *testing.T) {
 	keys := newKeySet(t)
 	as := oauthkittest.NewServer(t, oauthkittest.WithConfig(func(c *oauthkit.Config) {
-		c.AccessTokens = &jwt.AccessTokens{Keys: keys, Issuer: c.Issuer, Rand: c.Rand}
+		c.AccessTokens = &jwt.AccessTokens{Keys: keys, Rand: c.Rand}
 	}))
 	tok := as.Mint(t, oauthkittest.Grant{Subject: "alice", Scope: []string{"read"}, Audience: []string{api}})
 	if strings.Count(tok.AccessToken, ".") != 2 {

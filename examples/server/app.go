@@ -72,6 +72,11 @@ type app struct {
 	codeLifetime time.Duration
 	// byID are the config's clients, for the callback page.
 	byID map[string]clientConfig
+	// resourceMetadataPath is where the demo API's RFC 9728 metadata is.
+	resourceMetadataPath string
+	// tenants are the apps of the config's tenants, each an issuer of its
+	// own at {issuer}/{id}, mounted under /{id}/.
+	tenants []*app
 }
 
 // newApp wires the library into a plain net/http app. cfg must be valid (see
@@ -103,6 +108,16 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	}
 	if st == nil {
 		st = memoryStores()
+	}
+	shared := st
+	if len(cfg.Tenants) > 0 {
+		// The server's own records are kept as a tenant's too, under an ID
+		// no tenant may take, so that its endpoints find none of the
+		// tenants' records, not even a client by its prefixed ID.
+		var err error
+		if st, err = shared.scope(ownTenantID); err != nil {
+			return nil, err
+		}
 	}
 	users, err := newUserStore(cfg.Users)
 	if err != nil {
@@ -219,7 +234,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		views:        views,
 		oidc:         slices.Contains(scopes, oauthkit.ScopeOpenID),
 		device:       device,
-		store:        st.desc,
+		store:        shared.desc,
 		codeLifetime: codeLifetime,
 		byID:         byID,
 	}
@@ -344,7 +359,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 		oc.Endpoints.JWKS = cfg.Issuer + pathJWKS
 	}
 	if cfg.AccessTokenFormat == formatJWT {
-		oc.AccessTokens = &jwt.AccessTokens{Keys: a.keys, Issuer: cfg.Issuer}
+		oc.AccessTokens = &jwt.AccessTokens{Keys: a.keys}
 	}
 	if a.oidc {
 		// The "typ" header keeps ID tokens and JWT access tokens signed by
@@ -425,6 +440,7 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	}
 	a.mux.Handle("GET "+pathAPIMe, api.Wrap(http.HandlerFunc(apiMe), scopeAPIRead))
 	a.mux.Handle(resourceMetadataURL.Path, resourceMetadata)
+	a.resourceMetadataPath = resourceMetadataURL.Path
 	if a.device {
 		a.mux.Handle(pathDeviceAuthorization, srv.DeviceAuthorizationHandler())
 		a.mux.HandleFunc(pathDevice, pg.device)
@@ -432,7 +448,36 @@ func newApp(ctx context.Context, cfg config, st *stores, logger *slog.Logger) (*
 	a.mux.HandleFunc("GET "+pathCallback, a.callback)
 	a.mux.HandleFunc("GET "+pathCallback+"/{client}", a.callback)
 	a.mux.HandleFunc("GET /{$}", a.index)
+	if err := a.mountTenants(ctx, cfg, shared, logger); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// mountTenants builds an app for each tenant of cfg, an issuer of its own
+// at {issuer}/{id}, over its view of the shared store st (storage/tenant),
+// with its own clients, users, keys, sessions and pages, and mounts it
+// under /{id}/: nothing of one tenant (code, token, session) is found by
+// another. Its metadata is also where RFC 8414 §3.1 puts it,
+// /.well-known/oauth-authorization-server/{id}, and its demo API's where
+// RFC 9728 §3.1 does, /.well-known/oauth-protected-resource/{id}/api.
+func (a *app) mountTenants(ctx context.Context, cfg config, st *stores, logger *slog.Logger) error {
+	for _, t := range cfg.Tenants {
+		tst, err := st.scope(t.ID)
+		if err != nil {
+			return err
+		}
+		ta, err := newApp(ctx, cfg.forTenant(t), tst, logger.With("tenant", t.ID))
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", t.ID, err)
+		}
+		prefix := "/" + t.ID
+		a.mux.Handle(prefix+"/", http.StripPrefix(prefix, ta))
+		ta.server.HandleMetadata(a.mux)
+		a.mux.Handle(ta.resourceMetadataPath, ta)
+		a.tenants = append(a.tenants, ta)
+	}
+	return nil
 }
 
 // newSealKey returns the key that seals the secrets of client_secret_jwt

@@ -20,6 +20,7 @@ import (
 
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/grants"
+	"github.com/oauthkit/oauthkit/storage/tenant"
 )
 
 // config is the example server's configuration, as read from the -config
@@ -53,6 +54,43 @@ type config struct {
 	// Registration turns on dynamic client registration (RFC 7591/7592)
 	// at {issuer}/register; nil means off.
 	Registration *registrationConfig
+	// Tenants are further issuers served by the same process from the same
+	// store, each at {issuer}/{id} with clients, users and keys of its own.
+	Tenants []tenantConfig
+	// Tenant is the ID of the tenant whose config this is (forTenant), or
+	// empty for the server's own; a tenant's issuer has its ID as path.
+	Tenant string
+}
+
+// tenantConfig is one entry of tenants: an issuer of its own,
+// {issuer}/{ID}, whose clients and users are its own and whose other
+// settings (token format, rate limit, PAR, DPoP nonces, scope
+// descriptions) are the config's.
+type tenantConfig struct {
+	ID      string
+	Clients []clientConfig
+	Users   []userConfig
+}
+
+// ownTenantID is the tenant under which the server keeps its own records
+// in the shared store when the config has tenants.
+const ownTenantID = "root"
+
+// reservedTenantIDs are the first path segments of the example server's
+// own routes, which no tenant may shadow, and ownTenantID.
+var reservedTenantIDs = []string{"authorize", "token", "revoke", "introspect", "par", "userinfo", "api",
+	"callback", "device", "device_authorization", "register", ownTenantID}
+
+// forTenant returns the config of tenant t: t's issuer, clients and users,
+// and cfg's other settings, but neither trusted issuers (whose JWTs name
+// users of cfg) nor registration nor tenants.
+func (cfg config) forTenant(t tenantConfig) config {
+	tc := cfg
+	tc.Issuer = cfg.Issuer + "/" + t.ID
+	tc.Clients, tc.Users = slices.Clone(t.Clients), slices.Clone(t.Users)
+	tc.TrustedIssuers, tc.Registration, tc.Tenants = nil, nil, nil
+	tc.Tenant = t.ID
+	return tc
 }
 
 // trustedIssuerConfig is one entry of trusted_issuers: an identity provider
@@ -239,6 +277,12 @@ type (
 		RequirePAR        *bool                       `json:"require_pushed_authorization_requests"`
 		DPoPNonce         *bool                       `json:"dpop_nonce"`
 		Registration      *json.RawMessage            `json:"registration"`
+		Tenants           *[]json.RawMessage          `json:"tenants"`
+	}
+	fileTenant struct {
+		ID      string             `json:"id"`
+		Clients *[]json.RawMessage `json:"clients"`
+		Users   *[]json.RawMessage `json:"users"`
 	}
 	fileTrustedIssuer struct {
 		Issuer string           `json:"issuer"`
@@ -355,19 +399,53 @@ func parseConfig(name string, r io.Reader) (config, error) {
 		}
 	}
 	if fc.Users != nil {
-		cfg.Users = make([]userConfig, 0, len(*fc.Users))
-		for i, raw := range *fc.Users {
-			var fu fileUser
-			if err := decodeStrict(raw, &fu, fmt.Sprintf("users[%d]", i)); err != nil {
+		if cfg.Users, err = decodeUsers(*fc.Users, ""); err != nil {
+			return config{}, err
+		}
+	}
+	if fc.Tenants != nil {
+		for i, raw := range *fc.Tenants {
+			path := fmt.Sprintf("tenants[%d]", i)
+			var ft fileTenant
+			if err := decodeStrict(raw, &ft, path); err != nil {
 				return config{}, err
 			}
-			cfg.Users = append(cfg.Users, userConfig(fu))
+			t := tenantConfig{ID: ft.ID}
+			if ft.Clients != nil {
+				for j, raw := range *ft.Clients {
+					c, err := decodeClient(raw, fmt.Sprintf("%s.clients[%d]", path, j))
+					if err != nil {
+						return config{}, err
+					}
+					t.Clients = append(t.Clients, c)
+				}
+			}
+			if ft.Users != nil {
+				if t.Users, err = decodeUsers(*ft.Users, path+"."); err != nil {
+					return config{}, err
+				}
+			}
+			cfg.Tenants = append(cfg.Tenants, t)
 		}
 	}
 	if err := cfg.validate(); err != nil {
 		return config{}, err
 	}
 	return cfg, nil
+}
+
+// decodeUsers decodes a users list; prefix goes before "users[i]" in
+// errors.
+func decodeUsers(raws []json.RawMessage, prefix string) ([]userConfig, error) {
+	users := make([]userConfig, 0, len(raws))
+	for i, raw := range raws {
+		var fu fileUser
+		if err := decodeStrict(raw, &fu, fmt.Sprintf("%susers[%d]", prefix, i)); err != nil {
+			return nil, err
+		}
+		users = append(users, userConfig(fu))
+	}
+	return users, nil
 }
 
 // decodeRateLimit decodes the rate_limit object and returns its
@@ -554,7 +632,11 @@ func position(data []byte, offset int64) (line, col int) {
 // validate checks every field, returning the first error found.
 func (cfg *config) validate() error {
 	if cfg.Issuer != "" {
-		if err := validateIssuer(cfg.Issuer); err != nil {
+		err := validateIssuer(cfg.Issuer)
+		if cfg.Tenant != "" { // forTenant's issuer: {issuer}/{id}
+			err = checkIssuerURL(cfg.Issuer, true)
+		}
+		if err != nil {
 			return fieldError("issuer", err.Error())
 		}
 	}
@@ -569,40 +651,12 @@ func (cfg *config) validate() error {
 	if len(cfg.Clients) == 0 {
 		return fieldError("clients", "empty; register at least one client, or leave the field out for the demo clients")
 	}
-	ids := make(map[string]bool)
-	for i := range cfg.Clients {
-		c := &cfg.Clients[i]
-		path := fmt.Sprintf("clients[%d]", i)
-		if err := c.validate(path); err != nil {
-			return err
-		}
-		if ids[c.ID] {
-			return fieldError(path+".id", fmt.Sprintf("duplicate client id %q", c.ID))
-		}
-		ids[c.ID] = true
+	ids, err := validateClientsAndUsers("", cfg.Clients, cfg.Users)
+	if err != nil {
+		return err
 	}
-	names := make(map[string]bool)
-	for i, u := range cfg.Users {
-		path := fmt.Sprintf("users[%d]", i)
-		switch {
-		case u.Username == "":
-			return fieldError(path+".username", "required")
-		case !printableASCII(u.Username) || strings.TrimSpace(u.Username) != u.Username:
-			return fieldError(path+".username", "must be printable ASCII without leading or trailing spaces")
-		case names[u.Username]:
-			return fieldError(path+".username", fmt.Sprintf("duplicate username %q", u.Username))
-		case u.Password == "":
-			return fieldError(path+".password", "required")
-		}
-		if u.Email != "" {
-			if err := validateEmail(u.Email); err != nil {
-				return fieldError(path+".email", err.Error())
-			}
-		}
-		if err := validateDisplayText(u.Name); err != nil {
-			return fieldError(path+".name", err.Error())
-		}
-		names[u.Username] = true
+	if err := validateTenants(cfg.Tenants); err != nil {
+		return err
 	}
 	for _, sc := range slices.Sorted(maps.Keys(cfg.ScopeDescriptions)) {
 		path := "scope_descriptions." + sc
@@ -646,16 +700,6 @@ func (cfg *config) validate() error {
 		j := slices.Index(c.GrantTypes, grants.GrantTypeJWTBearer)
 		return fieldError(fmt.Sprintf("clients[%d].grant_types[%d]", i, j),
 			"the JWT bearer grant needs assertions it can verify: list their issuers in trusted_issuers, or give the client the public keys it signs its own assertions with (jwks)")
-	}
-	// RFC 9700 §4.15.1: a client's own tokens (client_credentials) have
-	// the client ID as their subject; a user with that name would share
-	// it, and a resource server could take the client for the user.
-	for i, c := range cfg.Clients {
-		if names[c.ID] {
-			j := slices.IndexFunc(cfg.Users, func(u userConfig) bool { return u.Username == c.ID })
-			return fieldError(fmt.Sprintf("clients[%d].id", i), fmt.Sprintf(
-				"%q is also the username of users[%d]; a client ID must differ from every username, or the client's tokens would name the user as their subject (RFC 9700 §4.15.1)", c.ID, j))
-		}
 	}
 	return nil
 }
@@ -745,6 +789,82 @@ func validateTrustedIssuer(issuer string) error {
 		return errors.New(`required: the iss of the issuer's JWTs, such as "https://idp.example"`)
 	}
 	return checkIssuerURL(issuer, true)
+}
+
+// validateClientsAndUsers checks a list of clients and one of users, whose
+// paths in errors start with prefix, and returns the client IDs.
+func validateClientsAndUsers(prefix string, clients []clientConfig, users []userConfig) (map[string]bool, error) {
+	ids := make(map[string]bool)
+	for i := range clients {
+		c := &clients[i]
+		path := fmt.Sprintf("%sclients[%d]", prefix, i)
+		if err := c.validate(path); err != nil {
+			return nil, err
+		}
+		if ids[c.ID] {
+			return nil, fieldError(path+".id", fmt.Sprintf("duplicate client id %q", c.ID))
+		}
+		ids[c.ID] = true
+	}
+	names := make(map[string]bool)
+	for i, u := range users {
+		path := fmt.Sprintf("%susers[%d]", prefix, i)
+		switch {
+		case u.Username == "":
+			return nil, fieldError(path+".username", "required")
+		case !printableASCII(u.Username) || strings.TrimSpace(u.Username) != u.Username:
+			return nil, fieldError(path+".username", "must be printable ASCII without leading or trailing spaces")
+		case names[u.Username]:
+			return nil, fieldError(path+".username", fmt.Sprintf("duplicate username %q", u.Username))
+		case u.Password == "":
+			return nil, fieldError(path+".password", "required")
+		}
+		if u.Email != "" {
+			if err := validateEmail(u.Email); err != nil {
+				return nil, fieldError(path+".email", err.Error())
+			}
+		}
+		if err := validateDisplayText(u.Name); err != nil {
+			return nil, fieldError(path+".name", err.Error())
+		}
+		names[u.Username] = true
+	}
+	// RFC 9700 §4.15.1: a client's own tokens (client_credentials) have
+	// the client ID as their subject; a user with that name would share
+	// it, and a resource server could take the client for the user.
+	for i, c := range clients {
+		if names[c.ID] {
+			j := slices.IndexFunc(users, func(u userConfig) bool { return u.Username == c.ID })
+			return nil, fieldError(fmt.Sprintf("%sclients[%d].id", prefix, i), fmt.Sprintf(
+				"%q is also the username of %susers[%d]; a client ID must differ from every username, or the client's tokens would name the user as their subject (RFC 9700 §4.15.1)", c.ID, prefix, j))
+		}
+	}
+	return ids, nil
+}
+
+// validateTenants checks the tenants: IDs that fit a URL path segment (and
+// storage/tenant), none twice nor one of the server's own routes, and each
+// tenant's clients and users.
+func validateTenants(tenants []tenantConfig) error {
+	seen := make(map[string]bool)
+	for i, t := range tenants {
+		path := fmt.Sprintf("tenants[%d]", i)
+		switch {
+		case !tenant.ValidID(t.ID):
+			return fieldError(path+".id", fmt.Sprintf("%q: want 1 to 63 of a-z, 0-9 and -, not starting with -", t.ID))
+		case slices.Contains(reservedTenantIDs, t.ID):
+			return fieldError(path+".id", fmt.Sprintf("%q is a path of the server's own endpoints; choose another", t.ID))
+		case seen[t.ID]:
+			return fieldError(path+".id", fmt.Sprintf("duplicate tenant id %q", t.ID))
+		case len(t.Clients) == 0:
+			return fieldError(path+".clients", "empty; register at least one client of the tenant")
+		}
+		seen[t.ID] = true
+		if _, err := validateClientsAndUsers(path+".", t.Clients, t.Users); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // validateIssuer checks an issuer identifier (RFC 8414 §2): https, or http

@@ -81,7 +81,7 @@ func (p *pages) device(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formRequest{
-		action: pathDevice, client: req.Client, scope: req.Scope,
+		action: p.base + pathDevice, client: req.Client, scope: req.Scope,
 		hidden:   url.Values{fieldUserCode: {req.UserCode}},
 		userCode: req.UserCode,
 		binding:  csrfBinding{clientID: req.Client.ID, target: "device " + req.UserCode, scope: req.Scope},
@@ -142,7 +142,7 @@ func limiterKey(r *http.Request) string {
 // devicePage renders the verification page's form with code filled in and
 // msg, an error, if any.
 func (p *pages) devicePage(w http.ResponseWriter, status int, code, msg string) {
-	p.render(w, "", status, deviceTemplate, pageData{Title: "Connect a device", UserCode: code, Error: msg, Action: pathDevice})
+	p.render(w, "", status, deviceTemplate, pageData{Title: "Connect a device", UserCode: code, Error: msg, Action: p.base + pathDevice})
 }
 
 // deviceDone renders the end of a decision: title and lead, or, when the

@@ -69,6 +69,14 @@
 // generated at each start, are at /.well-known/jwks.json whenever JWTs are
 // issued.
 //
+// "tenants": [{"id": "acme", "clients": [...], "users": [...]}] serves
+// further issuers, {issuer}/acme, with clients, users, keys and sessions
+// of their own, every endpoint above under /acme, and their metadata at
+// /.well-known/oauth-authorization-server/acme (RFC 8414 §3.1) and
+// /acme/.well-known/openid-configuration; each keeps its records in its
+// view of the one store (storage/tenant), so nothing of one is valid at
+// another.
+//
 // -store memory (the default) keeps everything in memory, lost when the
 // server stops; -store postgres://... keeps clients, codes and tokens in
 // PostgreSQL, migrating its schema and storing the config's clients at
@@ -87,6 +95,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -265,6 +274,9 @@ func printBanner(w io.Writer, a *app, cfg config) {
 	}
 	for _, t := range cfg.TrustedIssuers {
 		fmt.Fprintf(w, "Trusted issuer (JWT bearer grant assertions, RFC 7523): %s\n", t.Issuer)
+	}
+	for _, t := range a.tenants {
+		fmt.Fprintf(w, "Tenant: issuer %s, metadata at %s\n", t.issuer, a.issuer+pathMetadata+strings.TrimPrefix(t.issuer, a.issuer))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Clients:")

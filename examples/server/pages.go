@@ -178,8 +178,12 @@ type pages struct {
 	// csrfLifetime.
 	csrfKey []byte
 	secure  bool // cookies are Secure: the issuer is https
-	now     func() time.Time
-	log     *slog.Logger
+	// base is the issuer's path: empty for the server's own pages, "/{id}"
+	// for a tenant's, whose forms post under it and whose cookies are
+	// scoped to it.
+	base string
+	now  func() time.Time
+	log  *slog.Logger
 	// clientNames are the config's client names by ID, for a store that
 	// does not keep oauthkit.Client.Name; see clientName.
 	clientNames map[string]string
@@ -224,7 +228,12 @@ func newPages(users oauthkit.UserAuthenticator, issuer string, logger *slog.Logg
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil, err
+	}
 	return &pages{
+		base:     u.Path,
 		users:    users,
 		sessions: newSessions(),
 		csrfKey:  key,
@@ -235,22 +244,37 @@ func newPages(users oauthkit.UserAuthenticator, issuer string, logger *slog.Logg
 }
 
 // Cookie names. Over https the __Host- prefix pins a cookie to this origin
-// (no Domain, Path=/, Secure).
-func (p *pages) sessionCookieName() string { return p.cookiePrefix() + "oauthkit-session" }
-func (p *pages) csrfCookieName() string    { return p.cookiePrefix() + "oauthkit-csrf" }
+// (no Domain, Path=/, Secure). A tenant's cookies are scoped to its path,
+// and named after it too, so that the browser never sends one tenant's
+// session, nor the server's own, as another's: __Secure- then (Secure, no
+// Domain), as __Host- requires Path=/.
+func (p *pages) sessionCookieName() string {
+	return p.cookiePrefix() + "oauthkit-session" + p.cookieSuffix()
+}
+func (p *pages) csrfCookieName() string { return p.cookiePrefix() + "oauthkit-csrf" + p.cookieSuffix() }
 
 func (p *pages) cookiePrefix() string {
-	if p.secure {
+	switch {
+	case !p.secure:
+		return ""
+	case p.base != "":
+		return "__Secure-"
+	default:
 		return "__Host-"
 	}
-	return ""
 }
+
+// cookieSuffix is "-{id}" for a tenant's pages, empty otherwise.
+func (p *pages) cookieSuffix() string { return strings.ReplaceAll(p.base, "/", "-") }
+
+// cookiePath is the path the cookies are sent for: the issuer's.
+func (p *pages) cookiePath() string { return p.base + "/" }
 
 func (p *pages) setCookie(w http.ResponseWriter, name, value string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     name,
 		Value:    value,
-		Path:     "/",
+		Path:     p.cookiePath(),
 		HttpOnly: true,
 		Secure:   p.secure,
 		SameSite: http.SameSiteLaxMode,
@@ -556,9 +580,9 @@ type formRequest struct {
 }
 
 // authorizeForm is the formRequest of an authorization request.
-func authorizeForm(req *oauthkit.AuthorizeRequest) formRequest {
+func (p *pages) authorizeForm(req *oauthkit.AuthorizeRequest) formRequest {
 	return formRequest{
-		action: pathAuthorize, formTarget: req.RedirectURI, client: req.Client, scope: req.Scope,
+		action: p.base + pathAuthorize, formTarget: req.RedirectURI, client: req.Client, scope: req.Scope,
 		hidden: hiddenFields(req.Form), binding: authorizeBinding(req),
 	}
 }
@@ -566,14 +590,14 @@ func authorizeForm(req *oauthkit.AuthorizeRequest) formRequest {
 // login renders the login page with the given status, the username filled
 // in and msg, an error message, if any.
 func (p *pages) login(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest, sid, username string, status int, msg string) (*oauthkit.Consent, error) {
-	if err := p.loginPage(w, r, authorizeForm(req), sid, username, status, msg); err != nil {
+	if err := p.loginPage(w, r, p.authorizeForm(req), sid, username, status, msg); err != nil {
 		return nil, err
 	}
 	return nil, oauthkit.ErrResponseWritten
 }
 
 func (p *pages) consent(w http.ResponseWriter, r *http.Request, req *oauthkit.AuthorizeRequest, sid string, ss session) (*oauthkit.Consent, error) {
-	if err := p.consentPage(w, r, authorizeForm(req), sid, ss); err != nil {
+	if err := p.consentPage(w, r, p.authorizeForm(req), sid, ss); err != nil {
 		return nil, err
 	}
 	return nil, oauthkit.ErrResponseWritten

@@ -14,6 +14,7 @@ import (
 	"github.com/oauthkit/oauthkit"
 	"github.com/oauthkit/oauthkit/storage/memory"
 	"github.com/oauthkit/oauthkit/storage/postgres"
+	"github.com/oauthkit/oauthkit/storage/tenant"
 )
 
 // storeMemory is the -store value for the in-memory stores, the default.
@@ -47,6 +48,34 @@ type stores struct {
 	deleteExpired func(ctx context.Context, now time.Time) error
 	// close releases the stores.
 	close func()
+	// shared is the one store behind all the others, of which each tenant
+	// gets a view (scope).
+	shared tenant.Store
+}
+
+// scope returns the stores of tenant id: views of the shared store in which
+// every key is the tenant's (storage/tenant), so that nothing one tenant
+// keeps is found through another's. Expired records are swept by the
+// shared store's sweep; closing is the shared store's.
+func (st *stores) scope(id string) (*stores, error) {
+	view, err := tenant.Scope(st.shared, id)
+	if err != nil {
+		return nil, err
+	}
+	return &stores{
+		desc:    st.desc + ", tenant " + id,
+		clients: view, codes: view, tokens: view, replay: view, pushed: view, devices: view,
+		putClient: func(ctx context.Context, c *oauthkit.Client) error {
+			err := view.UpdateClient(ctx, c)
+			if errors.Is(err, oauthkit.ErrNotFound) {
+				return view.CreateClient(ctx, c)
+			}
+			return err
+		},
+		deleteExpired: func(context.Context, time.Time) error { return nil },
+		close:         func() {},
+		shared:        st.shared,
+	}, nil
 }
 
 // memoryStores returns a new, empty in-memory store.
@@ -66,6 +95,7 @@ func memoryStores() *stores {
 		},
 		deleteExpired: store.DeleteExpired,
 		close:         func() {},
+		shared:        store,
 	}
 }
 
@@ -104,6 +134,7 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		putClient:     store.PutClient,
 		deleteExpired: store.DeleteExpired,
 		close:         store.Close,
+		shared:        store,
 	}, nil
 }
 
