@@ -27,7 +27,8 @@ const (
 )
 
 // shortLived are the grants whose access tokens the document shows with
-// expires_in 1799; the others show 3600, the library's default.
+// expires_in 1799; the others get the library's default, 3600 s as the
+// document shows for the code and implicit grants.
 var shortLived = map[string]bool{
 	oauthkit.GrantTypePassword:     true,
 	oauthkit.GrantTypeRefreshToken: true,
@@ -79,7 +80,7 @@ func newApp(issuer string, logger *slog.Logger) (http.Handler, error) {
 		Issuance: oauthkit.IssuanceFunc(issuance),
 		// What the document asks, and the RFCs allow but advise against:
 		AllowImplicitGrant:                 true, // RFC 9700 §2.1.2
-		InsecureAllowQueryParameters:       true, // RFC 6749 §3.2, RFC 9700 §4.3
+		InsecureAllowQueryParameters:       true, // RFC 6749 §4.1.3, §4.3.2, §6: parameters in the body
 		PKCEOptionalForConfidentialClients: true, // RFC 9700 §2.1.1 recommends PKCE for them too
 		Logger:                             logger,
 	})

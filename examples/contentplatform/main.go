@@ -31,10 +31,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	issuer := "http://" + *addr
-	if host, port, _ := net.SplitHostPort(*addr); host == "" || port == "0" {
-		issuer = "http://" + ln.Addr().String()
+	// The issuer names the host as -addr does (localhost for an
+	// unspecified one) and the port listened on.
+	host, _, _ := net.SplitHostPort(*addr)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
 	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	issuer := "http://" + net.JoinHostPort(host, port)
 	h, err := newApp(issuer, slog.Default())
 	if err != nil {
 		log.Fatal(err)
