@@ -119,9 +119,14 @@ func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, endpoint 
 		form url.Values
 		oerr *Error
 	)
-	if codec == nil {
+	switch {
+	case s.cfg.InsecureAllowQueryParameters && r.URL.RawQuery != "" && r.ContentLength == 0 && r.Header.Get("Content-Type") == "":
+		// A POST with no body at all (curl -X POST 'url?params'): its
+		// parameters are the query's alone.
+		form = url.Values{}
+	case codec == nil:
 		form, oerr = s.readForm(w, r)
-	} else {
+	default:
 		var body []byte
 		if body, oerr = s.readBody(w, r); oerr == nil {
 			form, oerr = codec.ReadRequest(r, body)

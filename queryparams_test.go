@@ -59,6 +59,7 @@ func TestBackChannelParameters(t *testing.T) {
 		header      string
 		wantStatus  int
 		wantError   string
+		bodiless    bool // no body and no Content-Type, as curl -X POST 'url?params' sends
 	}{
 		{name: "body", body: merge(cc, creds), wantStatus: 200},
 		{name: "query ignored by default", query: merge(cc, creds), wantStatus: 400, wantError: "invalid_client"},
@@ -66,6 +67,9 @@ func TestBackChannelParameters(t *testing.T) {
 		{name: "query allowed", allowQuery: true, query: merge(cc, creds), wantStatus: 200},
 		{name: "query and body, allowed", allowQuery: true, query: cc, body: creds, wantStatus: 200},
 		{name: "in both query and body", allowQuery: true, query: cc, body: merge(cc, creds), wantStatus: 400, wantError: "invalid_request"},
+		{name: "bodiless POST, query allowed", allowQuery: true, bodiless: true, query: merge(cc, creds), wantStatus: 200},
+		{name: "bodiless POST, query not allowed", bodiless: true, query: merge(cc, creds), wantStatus: 400, wantError: "invalid_request"},
+		{name: "bodiless POST without a query", allowQuery: true, bodiless: true, wantStatus: 400, wantError: "invalid_request"},
 		{name: "grant reads a header", body: merge(creds, url.Values{"grant_type": {"urn:example:grant:header"}}), header: "ok", wantStatus: 200},
 		{name: "grant without its header", body: merge(creds, url.Values{"grant_type": {"urn:example:grant:header"}}), wantStatus: 400, wantError: "invalid_grant"},
 	}
@@ -73,7 +77,9 @@ func TestBackChannelParameters(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t, tt.allowQuery)
 			r := httptest.NewRequest(http.MethodPost, "/token?"+tt.query.Encode(), strings.NewReader(tt.body.Encode()))
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if !tt.bodiless {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
 			if tt.header != "" {
 				r.Header.Set("X-Proof", tt.header)
 			}

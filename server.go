@@ -159,7 +159,8 @@ type Config struct {
 	// their POST, as some legacy clients do; a parameter sent in both the
 	// query and the body is refused as repeated. RFC 6749 §3.2 and RFC 9700
 	// keep credentials (client secrets, codes, refresh tokens) out of URLs,
-	// which servers, proxies and browsers log.
+	// which servers, proxies and browsers log. A POST with no body and no
+	// Content-Type then needs none: its parameters are the query's.
 	InsecureAllowQueryParameters bool
 	// AllowPlainPKCE accepts code_challenge_method=plain, which protects
 	// nothing if the authorization request leaks (RFC 7636 §4.2).

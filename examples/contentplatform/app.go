@@ -93,7 +93,7 @@ func newApp(issuer string, logger *slog.Logger) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(pathAuthorize, queryPOSTAsGET(srv.AuthorizeHandler()))
-	mux.Handle(pathToken, emptyForm(srv.TokenHandler()))
+	mux.Handle(pathToken, srv.TokenHandler())
 	mux.Handle("GET /.well-known/oauth-authorization-server", srv.MetadataHandler())
 	mux.Handle(pathSecure, guard.Wrap(http.HandlerFunc(secure), "read"))
 	return mux, nil
@@ -136,9 +136,9 @@ func authorizer(users userTable) oauthkit.Authorizer {
 }
 
 // The document's curl requests POST with every parameter in the URL's
-// query, no body and no Content-Type. The two shims below let them in; the
-// library alone refuses them (see README.md, "What the library still
-// cannot do").
+// query, no body and no Content-Type. The token endpoint takes them under
+// Config.InsecureAllowQueryParameters; at the authorization endpoint, this
+// shim lets them in.
 
 // queryPOSTAsGET serves such a POST at the authorization endpoint as the
 // GET it stands for: the endpoint reads only the body of a POST. An
@@ -148,19 +148,6 @@ func queryPOSTAsGET(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
 			r = r.Clone(r.Context())
 			r.Method = http.MethodGet
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// emptyForm gives such a POST at the token endpoint the content type of
-// the empty form it is: the endpoint, which reads the query under
-// Config.InsecureAllowQueryParameters, still wants a form body.
-func emptyForm(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
-			r = r.Clone(r.Context())
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 		next.ServeHTTP(w, r)
 	})
