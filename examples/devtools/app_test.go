@@ -83,7 +83,14 @@ func (e *env) signIn(t *testing.T, clientID, redirectURI, verifier string) strin
 	t.Helper()
 	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirectURI}, "scope": {"openid"},
 		"state": {"st"}, "code_challenge": {pkce.Challenge(verifier)}, "code_challenge_method": {"S256"}}
-	page := e.get(t, e.ts.URL+pathAuthorize+"?"+q.Encode())
+	return e.signInAt(t, e.ts.URL+pathAuthorize+"?"+q.Encode(), redirectURI)
+}
+
+// signInAt is signIn for the authorization request authURL, whose state
+// is st.
+func (e *env) signInAt(t *testing.T, authURL, redirectURI string) string {
+	t.Helper()
+	page := e.get(t, authURL)
 	form := url.Values{"username": {"alice"}, "password": {"wonderland"}}
 	for _, m := range hiddenInput.FindAllStringSubmatch(page, -1) {
 		form.Add(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
@@ -97,7 +104,7 @@ func (e *env) signIn(t *testing.T, clientID, redirectURI, verifier string) strin
 	if err != nil || resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc.String(), redirectURI+"?") {
 		t.Fatalf("login: %d, Location %q; want a redirect to %s", resp.StatusCode, resp.Header.Get("Location"), redirectURI)
 	}
-	if got := loc.Query().Get("state"); got != "st" {
+	if got, want := loc.Query().Get("state"), must(url.Parse(authURL)).Query().Get("state"); got != want {
 		t.Fatalf("state %q", got)
 	}
 	if !strings.HasPrefix(redirectURI, e.ts.URL+pathConfirmation) {
@@ -459,4 +466,57 @@ func newVerifier(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return v
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestBanner replays the requests the banner prints, as a user pasting
+// them would: the authorization URL in a browser, then the two curl
+// commands with CODE and REFRESH_TOKEN replaced and a proof of the demo
+// key.
+func TestBanner(t *testing.T) {
+	e := newEnv(t, config{})
+	var b strings.Builder
+	printBanner(&b, e.ts.URL)
+	banner := b.String()
+	authURL := regexp.MustCompile(`(?m)^   (http\S+/v1/authorize\?\S+)$`).FindStringSubmatch(banner)
+	bodies := regexp.MustCompile(`(?m)-H "DPoP: \$\(go run \./examples/devtools -proof -issuer (\S+)\)" -d '(\{.*\})'$`).FindAllStringSubmatch(banner, -1)
+	if authURL == nil || len(bodies) != 2 || bodies[0][1] != e.ts.URL {
+		t.Fatalf("banner:\n%s", banner)
+	}
+	code := e.signInAt(t, authURL[1], e.ts.URL+pathConfirmation)
+	key := toolKey{demoKey(), must(dpop.Thumbprint(demoKey().Public()))}
+	r0, _ := e.checkSuccess(t, e.token(t, &key, "application/json", strings.Replace(bodies[0][2], "CODE", code, 1)), key, true)
+	e.checkSuccess(t, e.token(t, &key, "application/json", strings.Replace(bodies[1][2], "REFRESH_TOKEN", r0, 1)), key, false)
+}
+
+// FuzzReadRequest reads any body: never a panic, only invalid_request
+// refusals, and what is accepted keeps the document's constraints.
+func FuzzReadRequest(f *testing.F) {
+	a := newAPI()
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, pathToken, nil)
+		r.Header.Set("Content-Type", "application/json")
+		p, oerr := a.ReadRequest(r, []byte(body))
+		if oerr != nil {
+			if oerr.Code != oauthkit.ErrInvalidRequest.Code {
+				t.Fatalf("%q: %v", body, oerr)
+			}
+			return
+		}
+		id, gt, v := p.Get("client_id"), p.Get("grant_type"), p.Get("code_verifier")
+		switch {
+		case id != clientSameDevice && id != clientCrossDevice,
+			gt != oauthkit.GrantTypeAuthorizationCode && gt != oauthkit.GrantTypeRefreshToken,
+			gt == oauthkit.GrantTypeAuthorizationCode && (!pkce.ValidVerifier(v) || p.Get("code") == "" || p.Get("redirect_uri") == ""),
+			gt == oauthkit.GrantTypeRefreshToken && p.Get("refresh_token") == "",
+			len(p.Get("code")) > 512, len(p.Get("refresh_token")) > 2048, len(p.Get("redirect_uri")) > 2048:
+			t.Fatalf("accepted %q: %v", body, p)
+		}
+	})
 }

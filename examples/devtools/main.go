@@ -17,10 +17,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -55,14 +57,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	printBanner(*issuer)
+	printBanner(os.Stdout, *issuer)
 	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.Serve(ln))
 }
 
 // printBanner prints the URLs, clients and user, and the document's
 // requests ready to paste.
-func printBanner(issuer string) {
+func printBanner(w io.Writer, issuer string) {
 	authURL := issuer + pathAuthorize + "?" + url.Values{
 		"response_type": {"code"}, "client_id": {clientCrossDevice}, "redirect_uri": {issuer + pathConfirmation},
 		"scope": {"openid"}, "state": {"demo"}, "code_challenge": {pkce.Challenge(demoVerifier)}, "code_challenge_method": {"S256"},
@@ -74,7 +76,7 @@ func printBanner(issuer string) {
 		return fmt.Sprintf(`curl -s %s%s -H 'Content-Type: application/json' -H "DPoP: $(go run ./examples/devtools -proof -issuer %s)" -d '%s'`,
 			issuer, pathToken, issuer, body)
 	}
-	fmt.Printf(`devtools sign-in service at %s
+	fmt.Fprintf(w, `devtools sign-in service at %s
   authorize  %s%s
   token      %s%s   (JSON; a DPoP proof in every request)
   metadata   %s%s
