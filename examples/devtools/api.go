@@ -67,7 +67,7 @@ func (a api) ReadRequest(r *http.Request, body []byte) (url.Values, *oauthkit.Er
 	if oerr != nil {
 		return nil, oerr
 	}
-	return p, checkFields(p)
+	return p, a.checkFields(p)
 }
 
 // checkFields checks the request members against the document: clientId
@@ -75,7 +75,7 @@ func (a api) ReadRequest(r *http.Request, body []byte) (url.Values, *oauthkit.Er
 // which the document repeats), and the members each grant requires. The
 // library would find most of this too, but only after it has spent the
 // code: a malformed request must not cost the user a sign-in.
-func checkFields(p url.Values) *oauthkit.Error {
+func (a api) checkFields(p url.Values) *oauthkit.Error {
 	invalid := oauthkit.ErrInvalidRequest.WithDescription
 	switch id := p.Get("client_id"); {
 	case id != clientSameDevice && id != clientCrossDevice:
@@ -96,7 +96,7 @@ func checkFields(p url.Values) *oauthkit.Error {
 	}
 	for _, name := range required {
 		if p.Get(name) == "" { // absent, or shorter than the minimum length of 1
-			return invalid("%s is required for grantType %s", name, p.Get("grant_type"))
+			return invalid("%s is required for grantType %s", a.json.Names[name], p.Get("grant_type"))
 		}
 	}
 	return nil
@@ -150,6 +150,7 @@ type minter struct {
 	rand io.Reader // source of session tokens
 }
 
+// Issue mints the credentials of one token response.
 func (m minter) Issue(_ context.Context, iss *oauthkit.Issuance) error {
 	var b [32]byte
 	if _, err := io.ReadFull(m.rand, b[:]); err != nil {

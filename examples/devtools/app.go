@@ -112,6 +112,7 @@ func newApp(cfg config) (*app, error) {
 // Behind a proxy, set RemoteAddr to the caller's address first.
 type perAddress struct{ *oauthkit.TokenBucket }
 
+// Allow asks the bucket of the request's source address.
 func (l perAddress) Allow(ctx context.Context, key oauthkit.RateLimitKey) (bool, time.Duration) {
 	key.ClientID = "" // TokenBucket then keys on the source host
 	return l.TokenBucket.Allow(ctx, key)

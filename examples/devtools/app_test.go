@@ -329,19 +329,20 @@ func TestValidationException(t *testing.T) {
 	tests := []struct {
 		name, contentType, body string
 		noProof                 bool
+		msg                     string // in the message
 	}{
-		{name: "verifier of 42 characters", body: with("codeVerifier", strings.Repeat("a", 42))},
+		{name: "verifier of 42 characters", msg: "codeVerifier must be", body: with("codeVerifier", strings.Repeat("a", 42))},
 		{name: "verifier of 129 characters", body: with("codeVerifier", strings.Repeat("a", 129))},
 		{name: "verifier with +", body: with("codeVerifier", strings.Repeat("a", 42)+"+")},
 		{name: "verifier with a space", body: with("codeVerifier", strings.Repeat("a", 42)+" ")},
 		{name: "empty verifier", body: with("codeVerifier", "")},
-		{name: "no verifier", body: with("codeVerifier", absent)},
-		{name: "no redirectUri", body: with("redirectUri", absent)},
-		{name: "empty code", body: with("code", "")},
+		{name: "no verifier", msg: "codeVerifier is required", body: with("codeVerifier", absent)},
+		{name: "no redirectUri", msg: "redirectUri is required", body: with("redirectUri", absent)},
+		{name: "empty code", msg: "code is required", body: with("code", "")},
 		{name: "code of 513 characters", body: with("code", strings.Repeat("c", 513))},
-		{name: "clientId off the pattern", body: with("clientId", "arn:aws:signin:::devtools/other-device")},
+		{name: "clientId off the pattern", msg: "clientId must match", body: with("clientId", "arn:aws:signin:::devtools/other-device")},
 		{name: "no clientId", body: with("clientId", absent)},
-		{name: "grantType off the pattern", body: with("grantType", "password")},
+		{name: "grantType off the pattern", msg: "grantType must be", body: with("grantType", "password")},
 		{name: "no grantType", body: with("grantType", absent)},
 		{name: "an unknown member", body: with("scope", "openid")},
 		{name: "an RFC name", body: with("client_id", clientSameDevice)},
@@ -359,8 +360,8 @@ func TestValidationException(t *testing.T) {
 			}
 			a := e.token(t, k, ct, tt.body)
 			checkError(t, a, http.StatusBadRequest, "ValidationException")
-			if a.body["oauthError"] != "invalid_request" {
-				t.Errorf("oauthError %v", a.body["oauthError"])
+			if msg, _ := a.body["message"].(string); a.body["oauthError"] != "invalid_request" || !strings.Contains(msg, tt.msg) {
+				t.Errorf("oauthError %v, message %q; want invalid_request, a message with %q", a.body["oauthError"], msg, tt.msg)
 			}
 		})
 	}
