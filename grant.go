@@ -182,6 +182,11 @@ func (g authorizationCodeGrant) HandleGrant(_ context.Context, req *TokenRequest
 	if raw == "" {
 		return nil, ErrInvalidRequest.WithDescription("missing code")
 	}
+	if v := req.Form.Get("code_verifier"); v != "" && !pkce.ValidVerifier(v) {
+		// Refused before the code is spent: a malformed request is the
+		// client's bug, not an attack on the code (RFC 7636 §4.1).
+		return nil, ErrInvalidRequest.WithDescription("malformed code_verifier")
+	}
 	// The code is consumed when the tokens are stored (Server.redeemCode),
 	// so that both happen in one transaction where the store allows it.
 	return &Grant{codeID: HashToken(raw)}, nil

@@ -137,3 +137,20 @@ func (e *testEnv) resourceStep(t *testing.T, name string, form url.Values, st st
 	}
 	return resp.RefreshToken
 }
+
+// TestMalformedVerifierSpendsNoCode checks that a token request whose
+// code_verifier is not RFC 7636 §4.1 syntax is refused with
+// invalid_request before the code is consumed: the client may retry with
+// its real verifier.
+func TestMalformedVerifierSpendsNoCode(t *testing.T) {
+	e := newTestEnv(t, nil)
+	code := e.authorizeCode(t, "web", nil)
+	w := e.token(asClient("web", url.Values{"grant_type": {GrantTypeAuthorizationCode}, "code": {code}, "code_verifier": {"too-short"}}))
+	var body errorBody
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 || body.Error != "invalid_request" {
+		t.Fatalf("malformed verifier: %d %s, want 400 invalid_request", w.Code, w.Body)
+	}
+	if tok := e.redeem(t, "web", code); tok.AccessToken == "" {
+		t.Error("the code was spent by a malformed request")
+	}
+}
