@@ -81,6 +81,9 @@ func demoClients(webSecretHash, reportsSecretHash string) []*oauthkit.Client {
 // protects, on one mux.
 func newApp(cfg config) (http.Handler, error) {
 	for _, c := range cfg.Clients {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
 		if c.Public() && c.AllowsGrant(oauthkit.GrantTypeRefreshToken) {
 			// RFC 9700 §4.14.2: a public client's refresh tokens need
 			// rotation (or DPoP), which this server turns off.
@@ -98,6 +101,9 @@ func newApp(cfg config) (http.Handler, error) {
 		if cfg.Key, err = jwt.GenerateKey(jwt.RS256); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Key.Algorithm() != jwt.RS256 {
+		return nil, fmt.Errorf("the signing key is %s, want RS256", cfg.Key.Algorithm())
 	}
 	keys, err := jwt.NewKeySet(cfg.Key)
 	if err != nil {

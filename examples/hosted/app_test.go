@@ -593,7 +593,29 @@ func TestLogin(t *testing.T) {
 func TestNewAppRefusesPublicRefresh(t *testing.T) {
 	clients := demoClients("h1", "h2")
 	clients[2].GrantTypes = append(clients[2].GrantTypes, oauthkit.GrantTypeRefreshToken)
+	_, err := newApp(config{Issuer: "http://127.0.0.1:1", Clients: clients, Key: testKey()})
+	if err == nil || !strings.Contains(err.Error(), "rotation is off") {
+		t.Errorf("newApp with a public client allowed refresh tokens: %v, want refused for that", err)
+	}
+}
+
+// The access tokens are RS256, as the document's are and as the API
+// accepts; a client registration the library would refuse is refused.
+func TestNewAppRefusesBadConfig(t *testing.T) {
+	es256, err := jwt.GenerateKey(jwt.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newApp(config{Issuer: "http://127.0.0.1:1", Clients: demoClients("h1", "h2"), Key: es256}); err == nil {
+		t.Error("newApp accepted an ES256 key")
+	} else {
+		t.Log(err)
+	}
+	clients := demoClients("h1", "h2")
+	clients[0].RedirectURIs = []string{"https://app.example.com/callback#fragment"}
 	if _, err := newApp(config{Issuer: "http://127.0.0.1:1", Clients: clients, Key: testKey()}); err == nil {
-		t.Error("newApp accepted a public client with refresh tokens")
+		t.Error("newApp accepted a redirect URI with a fragment")
+	} else {
+		t.Log(err)
 	}
 }
