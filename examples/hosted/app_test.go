@@ -619,3 +619,45 @@ func TestNewAppRefusesBadConfig(t *testing.T) {
 		t.Log(err)
 	}
 }
+
+// The banner's requests work as pasted: its authorization URLs run the
+// code and implicit flows, its error requests get the documented errors.
+func TestBanner(t *testing.T) {
+	e := start(t, nil)
+	var out strings.Builder
+	banner(&out, e.URL, e.webSecret, e.reportsSecret)
+	var browserURLs, errorURLs []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, e.URL+pathAuthorize):
+			browserURLs = append(browserURLs, line)
+		case strings.HasPrefix(line, "curl -i '"):
+			errorURLs = append(errorURLs, strings.Trim(strings.TrimPrefix(line, "curl -i "), "'"))
+		}
+	}
+	if len(browserURLs) != 2 {
+		t.Fatalf("banner has %d authorization URLs, want 2:\n%s", len(browserURLs), out.String())
+	}
+	if params := redirected(t, e.walk(t, e.browser(t), browserURLs[0]), webRedirectURI, false); params.Get("code") == "" {
+		t.Errorf("code flow: %v", params)
+	}
+	if params := redirected(t, e.walk(t, e.browser(t), browserURLs[1]), spaRedirectURI, true); params.Get("access_token") == "" {
+		t.Errorf("implicit flow: %v", params)
+	}
+	want := []string{"invalid_request", "invalid_request", "unauthorized_client", "invalid_scope"}
+	var got []string
+	for _, u := range errorURLs {
+		resp, err := e.browser(t).Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		resp.Body.Close()
+		params, _ := url.ParseQuery(loc.RawQuery + loc.Fragment)
+		got = append(got, params.Get("error"))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors of the banner's requests (-want +got):\n%s", diff)
+	}
+}
