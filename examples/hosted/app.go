@@ -121,7 +121,7 @@ func newApp(cfg config) (http.Handler, error) {
 			JWKS:          cfg.Issuer + pathJWKS,
 		},
 		Clients: store, Codes: store, Tokens: store,
-		AccessTokens:    &jwt.AccessTokens{Keys: keys, Issuer: cfg.Issuer, DefaultAudience: []string{apiURL}},
+		AccessTokens:    &jwt.AccessTokens{Keys: keys, DefaultAudience: []string{apiURL}},
 		Authorizer:      a,
 		Issuance:        oauthkit.IssuanceFunc(a.issue),
 		ScopesSupported: []string{scopePets},
