@@ -66,8 +66,9 @@ type config struct {
 }
 
 // hub is the identity hub: the tenants' servers, and what the host keeps of
-// each tenant beside them.
+// each tenant beside them, on one mux.
 type hub struct {
+	*http.ServeMux
 	tenants       *oauthkit.Tenants
 	byID          map[string]*hubTenant
 	adminPassword string
@@ -84,7 +85,7 @@ type hubTenant struct {
 
 // newApp returns the hub on one mux: for each tenant its authorization and
 // token endpoints, keys, metadata and /api/v1/me, and the admin routes.
-func newApp(ctx context.Context, cfg config) (http.Handler, error) {
+func newApp(ctx context.Context, cfg config) (*hub, error) {
 	tenants, err := oauthkit.NewTenants(oauthkit.TenantsConfig{
 		Tenant: func(r *http.Request) string { return r.PathValue("tenant") },
 		Logger: cfg.Logger,
@@ -145,6 +146,7 @@ func newApp(ctx context.Context, cfg config) (http.Handler, error) {
 	}
 
 	mux := http.NewServeMux()
+	h.ServeMux = mux
 	for _, p := range []string{pathAuth, pathToken} {
 		endpoint := (*oauthkit.Server).AuthorizeHandler
 		if p == pathToken {
@@ -160,7 +162,7 @@ func newApp(ctx context.Context, cfg config) (http.Handler, error) {
 	}))
 	mux.Handle("POST /{tenant}/admin/users/{user}/block", h.admin(h.block))
 	mux.Handle("PUT /{tenant}/admin/users/{user}/rights", h.admin(h.setRights))
-	return mux, nil
+	return h, nil
 }
 
 // putClient stores c, or updates it if a client of its ID is stored
