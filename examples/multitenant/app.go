@@ -62,7 +62,7 @@ type config struct {
 	Store         tenant.Store // shared by every tenant, each through its view
 	ClientSecret  string       // of each tenant's demo client
 	AdminPassword string       // of user admin at the admin routes
-	Logger        *slog.Logger
+	Logger        *slog.Logger // nil means slog.Default()
 }
 
 // hub is the identity hub: the tenants' servers, and what the host keeps of
@@ -86,6 +86,9 @@ type hubTenant struct {
 // newApp returns the hub on one mux: for each tenant its authorization and
 // token endpoints, keys, metadata and /api/v1/me, and the admin routes.
 func newApp(ctx context.Context, cfg config) (*hub, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	tenants, err := oauthkit.NewTenants(oauthkit.TenantsConfig{
 		Tenant: func(r *http.Request) string { return r.PathValue("tenant") },
 		Logger: cfg.Logger,
@@ -147,14 +150,12 @@ func newApp(ctx context.Context, cfg config) (*hub, error) {
 
 	mux := http.NewServeMux()
 	h.ServeMux = mux
-	for _, p := range []string{pathAuth, pathToken} {
-		endpoint := (*oauthkit.Server).AuthorizeHandler
-		if p == pathToken {
-			endpoint = (*oauthkit.Server).TokenHandler
-		}
-		mux.Handle("/{tenant}"+p+"{$}", tenants.Handler(endpoint))
-		mux.Handle("/{tenant}"+strings.TrimSuffix(p, "/"), tenants.Handler(endpoint))
-	}
+	auth := tenants.Handler((*oauthkit.Server).AuthorizeHandler)
+	token := tenants.Handler((*oauthkit.Server).TokenHandler)
+	mux.Handle("/{tenant}"+pathAuth+"{$}", auth)
+	mux.Handle("/{tenant}"+strings.TrimSuffix(pathAuth, "/"), auth)
+	mux.Handle("/{tenant}"+pathToken+"{$}", token)
+	mux.Handle("/{tenant}"+strings.TrimSuffix(pathToken, "/"), token)
 	mux.Handle("GET /{tenant}"+pathKeys, tenants.Handler((*oauthkit.Server).JWKSHandler))
 	tenants.HandleMetadata(mux, "/{tenant}")
 	mux.Handle("/{tenant}"+pathMe, h.tenant(func(t *hubTenant, w http.ResponseWriter, r *http.Request) {
@@ -296,7 +297,11 @@ func (h *hub) block(t *hubTenant, w http.ResponseWriter, r *http.Request) {
 // refresh tokens grant no more than that from their next refresh.
 func (h *hub) setRights(t *hubTenant, w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	rights := strings.Fields(r.PostFormValue("scope"))
+	if err := r.ParseForm(); err != nil || !r.PostForm.Has("scope") {
+		http.Error(w, "send the rights as scope=…, form-encoded", http.StatusBadRequest)
+		return
+	}
+	rights := strings.Fields(r.PostForm.Get("scope"))
 	if !t.users.update(r.PathValue("user"), func(u *user) { u.rights = rights }) {
 		http.NotFound(w, r)
 		return

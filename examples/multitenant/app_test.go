@@ -438,6 +438,9 @@ func TestErrors(t *testing.T) {
 		noVerifier := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
 		checkError(t, "no code_verifier", a.token(t, "acme", pathToken, noVerifier), http.StatusBadRequest, "invalid_grant")
 		code, verifier := a.code(t, "acme", "alice", "wonderland")
+		otherRedirect := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"https://app.example.com/other"}, "code_verifier": {verifier}}
+		checkError(t, "another redirect_uri", a.token(t, "acme", pathToken, otherRedirect), http.StatusBadRequest, "invalid_grant")
+		code, verifier = a.code(t, "acme", "alice", "wonderland")
 		wrongSecret := do(t, http.MethodPost, a.base+"/acme"+pathToken, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 			"redirect_uri": {redirectURI}, "code_verifier": {verifier}}, clientID, "wrong")
 		checkError(t, "wrong client secret", wrongSecret, http.StatusUnauthorized, "invalid_client")
@@ -471,6 +474,22 @@ func TestErrors(t *testing.T) {
 			if got := do(t, http.MethodPost, a.base+"/"+c.path, nil, c.user, c.password); got.status != c.want {
 				t.Errorf("%s: %d, want %d", c.name, got.status, c.want)
 			}
+		}
+		for _, c := range []struct {
+			name, path string
+			form       url.Values
+			want       int
+		}{
+			{"rights without scope", "alice/rights", url.Values{"rights": {"profile"}}, http.StatusBadRequest},
+			{"rights too long", "alice/rights", url.Values{"scope": {strings.Repeat("profile ", 1000)}}, http.StatusBadRequest},
+			{"rights of an unknown user", "carol/rights", url.Values{"scope": {"profile"}}, http.StatusNotFound},
+		} {
+			if got := a.admin(t, http.MethodPut, "acme", c.path, c.form); got.status != c.want {
+				t.Errorf("%s: %d, want %d", c.name, got.status, c.want)
+			}
+		}
+		if rights, _ := a.byID["acme"].users.active("alice"); !cmp.Equal(rights, []string{"profile", "orders"}) {
+			t.Errorf("alice's rights after refused changes: %v", rights)
 		}
 	})
 
