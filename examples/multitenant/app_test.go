@@ -306,6 +306,15 @@ func TestPaths(t *testing.T) {
 			})
 		}
 	}
+	t.Run("the document's ?&", func(t *testing.T) {
+		// GET /{tenant}/oauth2/v1/auth/?&scope=[SCOPES]&state=[STATE]: an empty
+		// first parameter, and no redirect_uri, the client having one.
+		u := strings.Replace(a.authURL("acme", pathAuth, oauth2.GenerateVerifier()), "?", "?&", 1)
+		u = strings.Replace(u, "redirect_uri="+url.QueryEscape(redirectURI), "", 1)
+		if q := signIn(t, u, "alice", "wonderland").location(t); q.Get("code") == "" {
+			t.Errorf("authorization response %v, want a code", q)
+		}
+	})
 	for _, id := range []string{"acme", "globex"} {
 		iss := a.base + "/" + id
 		m := do(t, http.MethodGet, a.base+"/.well-known/oauth-authorization-server/"+id, nil, "", "").json(t)

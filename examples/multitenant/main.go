@@ -62,6 +62,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	go func() { // expired codes and tokens of every tenant, once for all
+		for range time.Tick(10 * time.Minute) {
+			if err := store.DeleteExpired(ctx, time.Now()); err != nil {
+				log.Print(err)
+			}
+		}
+	}()
 	if err := banner(os.Stdout, cfg); err != nil {
 		log.Fatal(err)
 	}
@@ -69,9 +76,16 @@ func main() {
 	log.Fatal(srv.Serve(ln))
 }
 
+// sharedStore is the store every tenant shares, as package memory and
+// package postgres make it.
+type sharedStore interface {
+	tenant.Store
+	DeleteExpired(ctx context.Context, now time.Time) error
+}
+
 // openStore opens the store named by -store: memory, or a PostgreSQL URL,
 // whose schema it migrates.
-func openStore(ctx context.Context, spec string) (tenant.Store, error) {
+func openStore(ctx context.Context, spec string) (sharedStore, error) {
 	if spec == "memory" {
 		return memory.NewStore(), nil
 	}
