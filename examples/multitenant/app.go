@@ -331,12 +331,14 @@ type directory struct {
 	dummy string // a hash to check unknown users' passwords against
 }
 
+// user is a user of a tenant.
 type user struct {
 	hash    string
 	rights  []string
 	blocked bool
 }
 
+// newDirectory hashes the passwords of users.
 func newDirectory(users []demoUser) (*directory, error) {
 	d := &directory{users: map[string]*user{}}
 	for _, u := range users {
