@@ -202,6 +202,12 @@ func (s *ClientIDMetadataDocumentClients) Client(ctx context.Context, id string)
 		return nil, fmt.Errorf("oauthkit: client ID metadata document %q: %w: %v", id, ErrNotFound, err)
 	}
 	s.mu.Lock()
+	// Again, under the lock that also guards fetching: a fetch that ended
+	// since the first look has cached its outcome and left fetching.
+	if e, ok := s.cache[id]; ok && now.Before(e.expires) {
+		s.mu.Unlock()
+		return e.client, e.err
+	}
 	c, ok := s.fetching[id]
 	if !ok || !c.Join() {
 		select {
