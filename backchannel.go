@@ -11,8 +11,8 @@ import (
 )
 
 // backChannel serves what every back-channel endpoint shares (token,
-// introspection, revocation, pushed authorization; device authorization
-// next): POST only, a bounded body read by the endpoint's codec (RFC 6749
+// introspection, revocation, pushed authorization, device authorization):
+// POST only, a bounded body read by the endpoint's codec (RFC 6749
 // §3.2 form by default), no parameter twice but those repeatable returns
 // for the request, one client authentication method (RFC 6749 §2.3), the
 // rate limit (Config.RateLimiter), and answers with Cache-Control: no-store
