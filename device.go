@@ -239,7 +239,7 @@ func (s *Server) DeviceAuthorizationHandler() http.Handler {
 		return http.NotFoundHandler()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.backChannel(w, r, "device_authorization", deviceRules,
+		s.backChannel(w, r, "device_authorization", resourceRules,
 			func(ctx context.Context, _ *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
 				resp, oerr := s.authorizeDevice(ctx, form, client)
 				if oerr != nil {
@@ -249,12 +249,6 @@ func (s *Server) DeviceAuthorizationHandler() http.Handler {
 			})
 	})
 }
-
-// deviceRules lets resource repeat at the device authorization endpoint
-// (RFC 8707 §2).
-func deviceRules(url.Values) requestRules { return requestRules{repeatable: repeatableResource} }
-
-var repeatableResource = map[string]bool{"resource": true}
 
 // deviceAuthorizationResponse is RFC 8628 §3.2's response.
 type deviceAuthorizationResponse struct {
