@@ -93,7 +93,8 @@ type AuthorizeRequest struct {
 	// grant's access token has them as its audience.
 	Resources []string
 	// DPoPJKT is the dpop_jkt parameter (RFC 9449 §10), the thumbprint of
-	// the key the code is bound to, or empty.
+	// the key the code is bound to, or empty; always empty without
+	// Config.DPoP, which ignores the parameter.
 	DPoPJKT string
 	// Params are the authorization request's parameters, as validated,
 	// including those the library does not know (such as login_hint): for

@@ -138,7 +138,10 @@ func (s *Server) validateAuthorizeRequest(ctx context.Context, client *Client, f
 	if req.Resources, oerr = s.resolveResources(client, form["resource"], nil); oerr != nil {
 		return req, oerr
 	}
-	if jkt, ok := form["dpop_jkt"]; ok {
+	// A server without DPoP does not know dpop_jkt and ignores it
+	// (RFC 6749 §3.1): bound to a key, the code could never be redeemed,
+	// since the token endpoint then ignores proofs.
+	if jkt, ok := form["dpop_jkt"]; ok && s.dpop != nil {
 		if !validThumbprint(jkt[0]) {
 			return req, ErrInvalidRequest.WithDescription("dpop_jkt is not a base64url SHA-256 JWK thumbprint")
 		}

@@ -33,6 +33,9 @@ func TestAuthorizeResourcesAndDPoPJKT(t *testing.T) {
 		wantErr       string
 		wantResources []string
 		wantJKT       string
+		// dpopOff runs the request on a server without Config.DPoP,
+		// which does not know dpop_jkt and ignores it (RFC 6749 §3.1).
+		dpopOff bool
 	}{
 		{name: "no resource", extra: nil},
 		{name: "server resource", extra: url.Values{"resource": {apiResource}}, wantResources: []string{apiResource}},
@@ -51,11 +54,18 @@ func TestAuthorizeResourcesAndDPoPJKT(t *testing.T) {
 		{name: "dpop_jkt in standard base64", extra: url.Values{"dpop_jkt": {"0ZcOCORZNYy+DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}, wantErr: "invalid_request"},
 		{name: "dpop_jkt with stray bits", extra: url.Values{"dpop_jkt": {testJKT[:42] + "J"}}, wantErr: "invalid_request"},
 		{name: "dpop_jkt repeated", extra: url.Values{"dpop_jkt": {testJKT, testJKT}}, wantErr: "invalid_request"},
+		{name: "dpop_jkt, DPoP off", extra: url.Values{"dpop_jkt": {testJKT}}, dpopOff: true},
+		{name: "malformed dpop_jkt, DPoP off", extra: url.Values{"dpop_jkt": {"x"}}, dpopOff: true},
 		{name: "state repeated beside a repeated resource", extra: url.Values{"resource": {apiResource, apiResource}, "state": {"xyz", "xyz"}}, wantErr: "invalid_request"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTestEnv(t, withResources)
+			e := newTestEnv(t, func(c *Config) {
+				withResources(c)
+				if !tc.dpopOff {
+					c.DPoP, c.ReplayCache = &DPoPConfig{}, &fakeReplay{}
+				}
+			})
 			var seen *AuthorizeRequest
 			e.srv.cfg.Authorizer = AuthorizerFunc(func(_ http.ResponseWriter, _ *http.Request, req *AuthorizeRequest) (*Consent, error) {
 				seen = req

@@ -173,7 +173,10 @@ func ClientIDMetadataDocuments(next ClientStore, cfg ClientIDMetadataDocumentCon
 		next: next,
 		cfg:  cfg,
 		policy: registrationPolicy{grantTypes: cfg.GrantTypes, authMethods: cfg.AuthMethods, scopes: cfg.Scopes,
-			defaultAuthMethod: AuthMethodNone},
+			defaultAuthMethod: AuthMethodNone,
+			// The store does not know the Server it serves: the flags are
+			// taken as the document sets them.
+			dpop: true, par: true},
 		http: publicnet.NewClient(publicnet.Config{Timeout: cfg.FetchTimeout, TLS: cfg.TLS,
 			InsecureAllowPrivateAddresses: cfg.InsecureAllowPrivateAddresses}),
 		cache:    make(map[string]*documentEntry),

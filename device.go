@@ -239,7 +239,7 @@ func (s *Server) DeviceAuthorizationHandler() http.Handler {
 		return http.NotFoundHandler()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.backChannel(w, r, "device_authorization", deviceRules,
+		s.backChannel(w, r, "device_authorization", resourceRules,
 			func(ctx context.Context, _ *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
 				resp, oerr := s.authorizeDevice(ctx, form, client)
 				if oerr != nil {
@@ -249,12 +249,6 @@ func (s *Server) DeviceAuthorizationHandler() http.Handler {
 			})
 	})
 }
-
-// deviceRules lets resource repeat at the device authorization endpoint
-// (RFC 8707 §2).
-func deviceRules(url.Values) requestRules { return requestRules{repeatable: repeatableResource} }
-
-var repeatableResource = map[string]bool{"resource": true}
 
 // deviceAuthorizationResponse is RFC 8628 §3.2's response.
 type deviceAuthorizationResponse struct {
@@ -343,10 +337,11 @@ func verificationURIComplete(verificationURI, userCode string) string {
 // The device_code grant.
 
 // deviceCodeGrant redeems device codes at the token endpoint (RFC 8628
-// §3.4, §3.5). The scope and resources are those of the device
-// authorization request; the token request's scope and resource
-// parameters, which RFC 8628 §3.4 does not define (golang.org/x/oauth2
-// repeats scope), are ignored.
+// §3.4, §3.5). The scope is that of the device authorization request; the
+// token request's scope parameter, which RFC 8628 §3.4 does not define
+// (golang.org/x/oauth2 repeats it), is ignored. Its resource parameters
+// narrow the resources of the device authorization request, as they do an
+// authorization code's, and may not widen them (RFC 8707 §2.2).
 type deviceCodeGrant struct{ s *Server }
 
 func (deviceCodeGrant) GrantType() string { return GrantTypeDeviceCode }
@@ -385,11 +380,12 @@ func (g deviceCodeGrant) HandleGrant(ctx context.Context, req *TokenRequest) (*G
 		return &Grant{
 			Subject:      a.Subject,
 			Scope:        a.Scope,
-			Audience:     a.Resources,
 			AuthTime:     a.AuthTime,
 			ACR:          a.ACR,
 			RefreshToken: true,
 			IDToken:      true,
+			// The token request may narrow them (Server.audiences).
+			granted: a.Resources,
 		}, nil
 	default:
 		return nil, ErrServerError.Wrap(fmt.Errorf("oauthkit: the DeviceStore returned status %d", a.Status))

@@ -1076,3 +1076,61 @@ func TestCanonicalUserCode(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceTokenResources checks the resource parameters of the
+// device_code token request (RFC 8707 §2.2): as for an authorization code,
+// they narrow the resources of the device authorization request and may not
+// widen them; without any, the token is for all of them.
+func TestDeviceTokenResources(t *testing.T) {
+	const other = "https://other.example.com"
+	tests := []struct {
+		name         string
+		authorize    []string // the device authorization request's resources
+		token        []string // the token request's
+		wantAudience []string // of the access token and of the refresh token's family
+		wantRefresh  []string
+		wantCode     string // the token request's error, if it fails
+	}{
+		{name: "none", wantAudience: nil},
+		{name: "as authorized", authorize: []string{deviceResource, other}, wantAudience: []string{deviceResource, other}, wantRefresh: []string{deviceResource, other}},
+		{name: "narrowed", authorize: []string{deviceResource, other}, token: []string{other}, wantAudience: []string{other}, wantRefresh: []string{deviceResource, other}},
+		{name: "not authorized", authorize: []string{deviceResource}, token: []string{other}, wantCode: "invalid_target"},
+		{name: "only at the token request", token: []string{other}, wantAudience: []string{other}, wantRefresh: []string{other}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newDeviceEnv(t, func(c *Config) { c.Resources = []string{deviceResource, other} })
+			resp := e.start(t, "tv", url.Values{"resource": tt.authorize})
+			e.decide(t, resp.UserCode, true)
+			w := e.token(asClient("tv", url.Values{
+				"grant_type": {GrantTypeDeviceCode}, "device_code": {resp.DeviceCode}, "resource": tt.token,
+			}))
+			if tt.wantCode != "" {
+				if w.Code != http.StatusBadRequest || errorCode(t, w) != tt.wantCode {
+					t.Fatalf("token request: %d %s, want 400 %s", w.Code, w.Body, tt.wantCode)
+				}
+				return
+			}
+			if w.Code != http.StatusOK {
+				t.Fatalf("token request: %d %s", w.Code, w.Body)
+			}
+			var tok TokenResponse
+			if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil {
+				t.Fatal(err)
+			}
+			access, ok := e.tokens.stored(tok.AccessToken)
+			if !ok {
+				t.Fatal("access token not stored")
+			}
+			refresh, ok := e.tokens.stored(tok.RefreshToken)
+			if !ok {
+				t.Fatal("refresh token not stored")
+			}
+			got := [][]string{access.Audience, refresh.Audience}
+			want := [][]string{tt.wantAudience, tt.wantRefresh}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("audiences of the access and refresh tokens (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -249,6 +249,7 @@ func FuzzAuthorizeParams(f *testing.F) {
 		c.AllowImplicitGrant = true
 		c.Resources = []string{"https://api.example.com/"}
 		c.Clients.(*fakeClients).clients["web"].Resources = []string{"https://files.example.com/"}
+		c.DPoP, c.ReplayCache = &DPoPConfig{}, &fakeReplay{} // dpop_jkt is read only with DPoP on
 	})
 	f.Fuzz(func(t *testing.T, raw string, clientID string) {
 		client, ok := e.clients.clients[clientID]

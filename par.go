@@ -86,7 +86,7 @@ func (s *Server) PushedAuthorizationHandler() http.Handler {
 			return
 		}
 		s.setDPoPNonce(w.Header())
-		s.backChannel(w, r, "pushed_authorization", parRules, func(ctx context.Context, r *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
+		s.backChannel(w, r, "pushed_authorization", resourceRules, func(ctx context.Context, r *http.Request, form url.Values, client *Client, _ Codec) (encoded, *Error) {
 			resp, oerr := s.pushAuthorizeRequest(ctx, client, form, r.Header)
 			if oerr != nil {
 				return encoded{}, oerr
@@ -96,9 +96,9 @@ func (s *Server) PushedAuthorizationHandler() http.Handler {
 	})
 }
 
-// parRules lets resource repeat (RFC 8707 §2); any other parameter of a
-// pushed request appears once.
-func parRules(url.Values) requestRules { return requestRules{repeatable: resourceRepeatable} }
+// resourceRules lets resource repeat (RFC 8707 §2); any other parameter of
+// a pushed or device authorization request appears once.
+func resourceRules(url.Values) requestRules { return requestRules{repeatable: resourceRepeatable} }
 
 var resourceRepeatable = map[string]bool{"resource": true}
 

@@ -210,7 +210,7 @@ func TestPushedAuthorizationErrors(t *testing.T) {
 		{name: "no PKCE", req: func() *http.Request {
 			return asPAR("spa", codeRequest("spa", url.Values{"code_challenge": {""}, "code_challenge_method": {""}}))
 		}, status: 400, code: "invalid_request"},
-		{name: "malformed dpop_jkt", req: func() *http.Request { return asPAR("spa", codeRequest("spa", url.Values{"dpop_jkt": {"x"}})) }, status: 400, code: "invalid_request"},
+		{name: "malformed dpop_jkt", configure: func(c *Config) { c.DPoP, c.ReplayCache = &DPoPConfig{}, &fakeReplay{} }, req: func() *http.Request { return asPAR("spa", codeRequest("spa", url.Values{"dpop_jkt": {"x"}})) }, status: 400, code: "invalid_request"},
 		{name: "unsupported response_type", req: func() *http.Request { return asPAR("spa", codeRequest("spa", url.Values{"response_type": {"token"}})) }, status: 400, code: "unsupported_response_type"},
 		{name: "store failure", configure: func(c *Config) {
 			c.PAR.Store.(*fakePushed).failOn("CreatePushedRequest", errors.New("par table: disk on fire"))
@@ -248,7 +248,7 @@ func TestPushedAuthorizationErrors(t *testing.T) {
 // TestPushedAuthorizationFlow follows a pushed request to the
 // authorization endpoint and the token endpoint (RFC 9126 §4).
 func TestPushedAuthorizationFlow(t *testing.T) {
-	e, store := newPAREnv(t, nil)
+	e, store := newPARDPoPEnv(t, nil) // DPoP on, for dpop_jkt
 	uri := e.push(t, "web", url.Values{
 		"state": {"pushed-state"}, "scope": {"read write"}, "resource": {apiResource}, "dpop_jkt": {testJKT},
 	})

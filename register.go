@@ -429,7 +429,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		if oerr != nil {
 			return nil, oerr
 		}
-		client, oerr := clientFromMetadata(md, s.cfg.Registration.policy())
+		client, oerr := clientFromMetadata(md, s.registrationPolicy())
 		if oerr != nil {
 			return nil, oerr
 		}
@@ -576,7 +576,7 @@ func (s *Server) updateClient(w http.ResponseWriter, r *http.Request, old *Clien
 			return nil, ErrInvalidClientMetadata.WithDescription("client_secret: does not match the client's; a client cannot choose its secret (RFC 7592 §2.2)")
 		}
 	}
-	client, oerr := clientFromMetadata(md, s.cfg.Registration.policy())
+	client, oerr := clientFromMetadata(md, s.registrationPolicy())
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -760,12 +760,19 @@ type registrationPolicy struct {
 	// defaultAuthMethod is the token_endpoint_auth_method of metadata
 	// without one.
 	defaultAuthMethod string
+	// dpop and par report whether the server can honour
+	// dpop_bound_access_tokens (Config.DPoP) and
+	// require_pushed_authorization_requests (Config.PAR); metadata that
+	// sets one it cannot is refused.
+	dpop, par bool
 }
 
-// policy returns the policy of the registration endpoint.
-func (rc *RegistrationConfig) policy() registrationPolicy {
+// registrationPolicy returns the policy of the registration endpoint.
+func (s *Server) registrationPolicy() registrationPolicy {
+	rc := s.cfg.Registration
 	return registrationPolicy{grantTypes: rc.GrantTypes, authMethods: rc.AuthMethods, scopes: rc.Scopes,
-		defaultAuthMethod: AuthMethodSecretBasic} // RFC 7591 §2's default
+		defaultAuthMethod: AuthMethodSecretBasic, // RFC 7591 §2's default
+		dpop:              s.dpop != nil, par: s.cfg.PAR != nil}
 }
 
 // clientFromMetadata validates md field by field (RFC 7591 §2) against
@@ -830,6 +837,16 @@ func clientFromMetadata(md *ClientMetadata, rc registrationPolicy) (*Client, *Er
 		return nil, invalid("token_endpoint_auth_method: %s is not supported; use one of %s", printable(method), strings.Join(rc.authMethods, ", "))
 	case method == AuthMethodNone && slices.Contains(md.GrantTypes, GrantTypeClientCredentials):
 		return nil, invalid("grant_types: client_credentials needs client authentication, and token_endpoint_auth_method is none")
+	}
+
+	// Requirements the server could never meet (RFC 7591 §2 lets it refuse
+	// them): a client bound to DPoP would get server_error at every token
+	// request (Server.tokenProof), one bound to PAR no authorization.
+	switch {
+	case md.DPoPBoundAccessTokens && !rc.dpop:
+		return nil, invalid("dpop_bound_access_tokens: this server does not issue DPoP-bound tokens (RFC 9449 §5.2)")
+	case md.RequirePushedAuthorizationRequests && !rc.par:
+		return nil, invalid("require_pushed_authorization_requests: this server does not accept pushed authorization requests (RFC 9126 §6)")
 	}
 
 	// redirect_uris, by the rules of Client.Validate.

@@ -353,6 +353,11 @@ func TestRegistrationInvalidMetadata(t *testing.T) {
 		{"contact too long", map[string]any{"redirect_uris": code, "contacts": []string{"a@b", strings.Repeat("x", 300)}}, "invalid_client_metadata", "contacts[1]"},
 		{"too many redirect URIs", map[string]any{"redirect_uris": slicesRepeat(e2eRedirectURI, 40)}, "invalid_redirect_uri", "redirect_uris: more than"},
 		{"software_version not a string", map[string]any{"redirect_uris": code, "software_version": 2}, "invalid_client_metadata", "software_version: must be a JSON string"},
+		// Flags this server (no Config.DPoP, no Config.PAR) cannot honour:
+		// accepted, they would leave the client with server_error at every
+		// token request, or with no way to start an authorization.
+		{"dpop_bound_access_tokens without DPoP", map[string]any{"redirect_uris": code, "dpop_bound_access_tokens": true}, "invalid_client_metadata", "dpop_bound_access_tokens"},
+		{"require_pushed_authorization_requests without PAR", map[string]any{"redirect_uris": code, "require_pushed_authorization_requests": true}, "invalid_client_metadata", "require_pushed_authorization_requests"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
