@@ -32,7 +32,7 @@ func NewPushedRequests() *PushedRequests {
 // oauthkit.MaxPARLifetime: no later than now for a request that lives at
 // most MaxPARLifetime, as oauthkit.Server ensures.
 func (s *PushedRequests) CreatePushedRequest(_ context.Context, r *oauthkit.PushedRequest) error {
-	if r.ID == "" || r.ExpiresAt.IsZero() {
+	if r == nil || r.ID == "" || r.ExpiresAt.IsZero() {
 		return errors.New("memory: pushed request needs an ID and an expiry")
 	}
 	s.mu.Lock()

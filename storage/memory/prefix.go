@@ -21,7 +21,7 @@ func (s *Store) DeleteKeyPrefix(_ context.Context, prefix string) error {
 	s.Clients.mu.Lock()
 	for id := range s.Clients.clients {
 		if has(id) {
-			delete(s.Clients.clients, id)
+			s.Clients.remove(id)
 		}
 	}
 	s.Clients.mu.Unlock()

@@ -66,6 +66,13 @@ func (s *Clients) UpdateClient(_ context.Context, c *oauthkit.Client) error {
 func (s *Clients) DeleteClient(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.remove(id)
+	return nil
+}
+
+// remove forgets the client with the given ID and, if CreateClientCapped
+// stored it, that its source registered it. It runs with s.mu held.
+func (s *Clients) remove(id string) {
 	delete(s.clients, id)
 	if source, ok := s.sources[id]; ok {
 		delete(s.sources, id)
@@ -73,7 +80,6 @@ func (s *Clients) DeleteClient(_ context.Context, id string) error {
 			delete(s.counts, source)
 		}
 	}
-	return nil
 }
 
 // Tokens revokes a client's tokens when it deletes its registration.

@@ -457,9 +457,9 @@ var _ oauthkit.ClientRevoker = (*Store)(nil)
 // RevokeClientTokens revokes (deletes) every token of the client clientID
 // and records each of their grants as RevokeGrant does, so that
 // CreateTokens refuses their tokens for oauthkit.MaxCodeLifetime. It takes
-// the grants' locks first, in the order of their hashes (so that two
-// revocations cannot deadlock), in the same transaction. It is the
-// [oauthkit.ClientRevoker] that the client configuration endpoint calls
+// the grants' locks first, in the order of lockGrants (as RevokeSubject
+// does, so that two revocations cannot deadlock), in the same transaction.
+// It is the [oauthkit.ClientRevoker] that the client configuration endpoint calls
 // when a client deletes its registration (RFC 7592 §2.3); the tokens are
 // found through an index on client_id (migration 0007).
 func (s *Store) RevokeClientTokens(ctx context.Context, clientID string) error {
@@ -470,8 +470,8 @@ func (s *Store) RevokeClientTokens(ctx context.Context, clientID string) error {
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue(checkDeadline, deadline)
-	b.Queue(`SELECT pg_advisory_xact_lock(`+grantLockClass+`, h)
-		FROM (SELECT DISTINCT hashtext(grant_id) AS h FROM oauthkit_tokens WHERE client_id = $1 ORDER BY h) AS g`, clientID)
+	b.Queue(`SELECT pg_advisory_xact_lock(`+grantLockClass+`, hashtext(g))
+		FROM (SELECT DISTINCT grant_id AS g FROM oauthkit_tokens WHERE client_id = $1 ORDER BY 1) AS grants`, clientID)
 	b.Queue(`WITH revoked AS (DELETE FROM oauthkit_tokens WHERE client_id = $1 RETURNING grant_id)
 	`+insertTombstone(`SELECT DISTINCT grant_id, now(), now() + `+tombstoneLife+` FROM revoked`), clientID)
 	b.Queue(checkDeadline, deadline)
