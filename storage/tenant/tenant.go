@@ -16,6 +16,8 @@ import (
 // stores. [Scope] hands out one tenant's view of it.
 type Store interface {
 	oauthkit.ClientRegistry
+	oauthkit.ClientCapper
+	oauthkit.ClientRevoker
 	oauthkit.CodeStore
 	oauthkit.CodeRedeemer
 	oauthkit.TokenStore
@@ -238,6 +240,28 @@ func (v *View) DeleteClient(ctx context.Context, id string) error {
 		return nil
 	}
 	return v.shared.DeleteClient(ctx, v.key(id))
+}
+
+// CreateClientCapped adds a client of the tenant unless its source has
+// max clients of the tenant already; see oauthkit.ClientCapper. Sources are
+// counted per tenant: the same address registering at two tenants counts
+// once at each.
+func (v *View) CreateClientCapped(ctx context.Context, c *oauthkit.Client, source string, max int) error {
+	in, err := v.inClient(c)
+	if err != nil {
+		return err
+	}
+	return v.shared.CreateClientCapped(ctx, in, v.key(source), max)
+}
+
+// RevokeClientTokens revokes every token of a client of the tenant; see
+// oauthkit.ClientRevoker. A client of another tenant with the same ID
+// keeps its tokens.
+func (v *View) RevokeClientTokens(ctx context.Context, clientID string) error {
+	if clientID == "" {
+		return nil
+	}
+	return v.shared.RevokeClientTokens(ctx, v.key(clientID))
 }
 
 // Codes

@@ -47,6 +47,12 @@ func TestViewKits(t *testing.T) {
 	t.Run("ClientRegistry", func(t *testing.T) {
 		storetest.TestClientRegistry(t, func(t *testing.T) oauthkit.ClientRegistry { return newView(t) })
 	})
+	t.Run("ClientCapper", func(t *testing.T) {
+		storetest.TestClientCapper(t, func(t *testing.T) oauthkit.ClientCapper { return newView(t) })
+	})
+	t.Run("ClientRevoker", func(t *testing.T) {
+		storetest.TestClientRevoker(t, func(t *testing.T) storetest.ClientRevokingStore { return newView(t) })
+	})
 	t.Run("CodeStore", func(t *testing.T) {
 		storetest.TestCodeStore(t, func(t *testing.T) oauthkit.CodeStore { return newView(t) })
 	})
@@ -193,5 +199,37 @@ func TestForeignRecordRefused(t *testing.T) {
 	got, err := b.Token(ctx, "t", now)
 	if got != nil || err == nil || errors.Is(err, oauthkit.ErrNotFound) {
 		t.Errorf("b.Token of a's token through a misrouting store = %v, %v; want no token and an internal fault", got, err)
+	}
+}
+
+// A source's cap counts per tenant, and revoking a client's tokens in one
+// tenant leaves the same client ID's tokens in another alone.
+func TestClientCapAndRevocationPerTenant(t *testing.T) {
+	shared := memory.NewStore()
+	a, b := view(t, shared, "a"), view(t, shared, "b")
+	ctx := t.Context()
+	for _, v := range []*tenant.View{a, b} {
+		if err := v.CreateClientCapped(ctx, &oauthkit.Client{ID: "app"}, "203.0.113.7", 1); err != nil {
+			t.Fatalf("tenant %s: first client of the source: %v", v.ID(), err)
+		}
+	}
+	if err := a.CreateClientCapped(ctx, &oauthkit.Client{ID: "app2"}, "203.0.113.7", 1); !errors.Is(err, oauthkit.ErrLimitReached) {
+		t.Errorf("tenant a: second client of the source: %v, want ErrLimitReached", err)
+	}
+	now := time.Now()
+	for _, v := range []*tenant.View{a, b} {
+		if err := v.CreateTokens(ctx, &oauthkit.Token{ID: "t", Kind: oauthkit.AccessToken, GrantID: "g", ClientID: "app",
+			Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.RevokeClientTokens(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Token(ctx, "t", now); !errors.Is(err, oauthkit.ErrNotFound) {
+		t.Errorf("tenant a's token after RevokeClientTokens: %v, want ErrNotFound", err)
+	}
+	if _, err := b.Token(ctx, "t", now); err != nil {
+		t.Errorf("tenant b's token of the same client ID: %v", err)
 	}
 }
