@@ -135,7 +135,7 @@ func (s *Server) validateAuthorizeRequest(ctx context.Context, client *Client, f
 	case rt.idToken && req.Nonce == "":
 		return req, ErrInvalidRequest.WithDescription("nonce is required when an ID token is returned from the authorization endpoint")
 	}
-	if req.Resources, oerr = s.resolveResources(client, form["resource"], nil); oerr != nil {
+	if req.Resources, oerr = s.resolveResources(client, form["resource"]); oerr != nil {
 		return req, oerr
 	}
 	// A server without DPoP does not know dpop_jkt and ignores it

@@ -280,7 +280,7 @@ func (s *Server) authorizeDevice(ctx context.Context, form url.Values, client *C
 	if oerr != nil {
 		return nil, oerr
 	}
-	resources, oerr := s.resolveResources(client, form["resource"], nil)
+	resources, oerr := s.resolveResources(client, form["resource"])
 	if oerr != nil {
 		return nil, oerr
 	}

@@ -417,18 +417,17 @@ func (s *Server) audiences(client *Client, grant *Grant) (access, family []strin
 	switch {
 	case grant.Audience != nil:
 		return grant.Audience, grant.Audience, nil
+	case len(grant.resources) > 0 && len(grant.granted) == 0:
+		return grant.resources, grant.resources, nil
 	case len(grant.resources) > 0:
-		var granted []string
-		if len(grant.granted) > 0 {
-			granted = grant.granted
+		// Checked against the client's policy already (Server.token): here
+		// only that they narrow the grant.
+		for _, r := range grant.resources {
+			if !slices.Contains(grant.granted, r) {
+				return nil, nil, ErrInvalidTarget.WithDescription("the resource %s was not granted", r)
+			}
 		}
-		if access, oerr = s.resolveResources(client, grant.resources, granted); oerr != nil {
-			return nil, nil, oerr
-		}
-		if granted == nil {
-			return access, access, nil
-		}
-		return access, granted, nil
+		return grant.resources, grant.granted, nil
 	case len(grant.granted) > 0:
 		return grant.granted, grant.granted, nil
 	default:

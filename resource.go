@@ -17,11 +17,11 @@ func validResource(v string) bool {
 
 // resolveResources checks the resource parameters of a request
 // (RFC 8707 §2) for client: each must be a valid resource indicator that
-// the client may ask for (Config.Resources or Client.Resources) and, if
-// granted is not nil, one of granted: a request may narrow what the
-// authorization granted, never widen it. It returns the resources, without
-// repeats, or invalid_target; nil if none were requested.
-func (s *Server) resolveResources(client *Client, requested, granted []string) ([]string, *Error) {
+// the client may ask for (Config.Resources or Client.Resources). It returns
+// the resources, without repeats, or invalid_target; nil if none were
+// requested. That a token request only narrows what an authorization
+// granted is checked where the grant is known (Server.audiences).
+func (s *Server) resolveResources(client *Client, requested []string) ([]string, *Error) {
 	if len(requested) == 0 {
 		return nil, nil
 	}
@@ -32,8 +32,6 @@ func (s *Server) resolveResources(client *Client, requested, granted []string) (
 			return nil, ErrInvalidTarget.WithDescription("a resource is not an absolute URI without a fragment")
 		case !slices.Contains(s.cfg.Resources, r) && !slices.Contains(client.Resources, r):
 			return nil, ErrInvalidTarget.WithDescription("the resource %s is not one this client may ask for", r)
-		case granted != nil && !slices.Contains(granted, r):
-			return nil, ErrInvalidTarget.WithDescription("the resource %s was not granted", r)
 		}
 		if !slices.Contains(out, r) {
 			out = append(out, r)

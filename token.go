@@ -135,7 +135,7 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values, cl
 	}
 	// Checked before the grant, so that a bad resource, a bad proof or a
 	// missing nonce never uses up a code.
-	resources, oerr := s.resolveResources(client, form["resource"], nil)
+	resources, oerr := s.resolveResources(client, form["resource"])
 	if oerr != nil {
 		return TokenResponse{}, oerr
 	}
